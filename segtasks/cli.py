@@ -1,0 +1,148 @@
+"""The `segbench` command: the DAG's work without Airflow, plus data, weights and database chores."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from segtasks import nightly, paths, store
+from segtasks.data import DataError
+from segtasks.grid import GridError
+from segtasks.model import WeightsError
+
+USER_ERRORS = (GridError, DataError, WeightsError, store.StoreUnavailable, store.SchemaOutdated,
+               LookupError, ValueError)
+
+
+def _csv_ints(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from segtasks.data import make_synthetic
+
+    dest = Path(args.dest or paths.inputs_dir())
+    if not args.force and dest.is_dir() and any(dest.glob("*.png")):
+        print(f"inputs already present in {dest} (use --force to rewrite)")
+        return 0
+    written = make_synthetic(dest, count=args.count, size=args.size, seed=args.seed)
+    print(f"wrote {len(written)} images ({args.size}x{args.size}) and their masks to {dest}")
+    return 0
+
+
+def cmd_weights(args: argparse.Namespace) -> int:
+    from segtasks.model import make_weights
+
+    dest = Path(args.dest or paths.weights_path())
+    if dest.exists() and not args.force:
+        print(f"weights already present at {dest} (use --force to rewrite)")
+        return 0
+    make_weights(dest, seed=args.seed)
+    print(f"wrote seeded (untrained) weights to {dest}")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    if args.action == "upgrade":
+        print(f"results database at {store.upgrade(args.url)} is at revision "
+              f"{store.database.head_revision()}")
+    else:
+        url = store.resolve_url(args.url)
+        print(f"{store.masked(url)}: revision {store.database.current_revision(url)} "
+              f"(code needs {store.database.head_revision()})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    params = {"devices": args.devices, "batch_sizes": args.batch_sizes, "n_images": args.images,
+              "warmup_batches": args.warmup, "regression_threshold": args.threshold,
+              "fail_on_regression": args.fail_on_regression}
+    cases = nightly.plan(params)
+    run_pk = nightly.open_run(db_url=args.url, dag_id="segbench-cli",
+                              run_id=f"cli__{datetime.now(UTC).isoformat()}", trigger="cli",
+                              params=params)
+    for case in cases:
+        nightly.bench(case, run_pk, db_url=args.url)
+    outcome = nightly.judge_and_close(run_pk, params, db_url=args.url)
+    print(outcome.text)
+    print(f"stored as run {run_pk} in {store.masked(store.resolve_url(args.url))}")
+    return 1 if outcome.regressions and args.fail_on_regression else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    text = nightly.render_run(args.run, db_url=args.url, fmt=args.format)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segbench", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+    url_help = "results database URL (default: $SEGBENCH_DB_URL, else var/segbench.db)"
+
+    p = sub.add_parser("data", help="write the deterministic synthetic input set")
+    p.add_argument("--dest", help="folder (default: inputs/)")
+    p.add_argument("--count", type=int, default=64)
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="rewrite even if images are present")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("weights", help="write seeded weights to weights/weights_001.pt")
+    p.add_argument("--dest", help="file (default: weights/weights_001.pt)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_weights)
+
+    p = sub.add_parser("db", help="create/upgrade the results schema, or show its revision")
+    p.add_argument("action", choices=["upgrade", "current"])
+    p.add_argument("--url", help=url_help)
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("run", help="run a grid without Airflow, compare, print the report")
+    p.add_argument("--devices", type=_csv, default=nightly.DEFAULTS["devices"])
+    p.add_argument("--batch-sizes", type=_csv_ints, default=nightly.DEFAULTS["batch_sizes"])
+    p.add_argument("--images", type=int, default=nightly.DEFAULTS["n_images"])
+    p.add_argument("--warmup", type=int, default=nightly.DEFAULTS["warmup_batches"])
+    p.add_argument("--threshold", type=float, default=nightly.DEFAULTS["regression_threshold"])
+    p.add_argument("--no-fail-on-regression", dest="fail_on_regression", action="store_false")
+    p.add_argument("--url", help=url_help)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="print the seed-style tables and verdicts of a run")
+    p.add_argument("run", nargs="?", type=int, help="run id (default: the latest)")
+    p.add_argument("--format", choices=["markdown", "csv"], default="markdown")
+    p.add_argument("--output", help="write to this file instead of stdout")
+    p.add_argument("--url", help=url_help)
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"segbench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

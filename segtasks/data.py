@@ -1,0 +1,98 @@
+"""Input images: read any folder of images, make the deterministic synthetic set, fingerprint it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+
+
+class DataError(ValueError):
+    """The input folder cannot provide any usable image."""
+
+
+@dataclass
+class ImageSet:
+    folder: Path
+    images: list[np.ndarray]
+    names: list[str]
+    fingerprint: str
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def load_images(folder: Path) -> ImageSet:
+    """Decode every image file in `folder` (not recursive) as 8-bit grayscale.
+
+    Unreadable files are left out and reported by name; a folder without a single
+    usable image is an error, never an empty benchmark.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"input folder {folder} does not exist (make the demo set: segbench data)")
+    images: list[np.ndarray] = []
+    names: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            skipped.append((path.name, "not an image file"))
+            continue
+        raw = path.read_bytes()
+        if not raw:
+            skipped.append((path.name, "empty file"))
+            continue
+        image = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+        if image is None or image.size == 0:
+            skipped.append((path.name, "cannot be decoded (corrupt or unsupported format)"))
+            continue
+        images.append(image)
+        names.append(path.name)
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(raw).digest())
+    for name, why in skipped:
+        log.warning("skipped input %s: %s", folder / name, why)
+    if skipped:
+        log.warning("left out %d of %d files in %s", len(skipped), len(skipped) + len(images), folder)
+    if not images:
+        detail = f" ({len(skipped)} files skipped: " + ", ".join(n for n, _ in skipped) + ")"
+        raise DataError(f"no readable image in {folder}" + (detail if skipped else ""))
+    return ImageSet(folder, images, names, digest.hexdigest()[:16], skipped)
+
+
+def _synthetic_pair(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy grayscale scene with a few bright blobs, and the blobs as the true mask."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    background = 40 + 50 * (rng.uniform(0.3, 1.0) * xx + rng.uniform(0.3, 1.0) * yy)
+    mask = np.zeros((size, size), dtype=np.uint8)
+    for _ in range(int(rng.integers(2, 6))):
+        lo, hi = size // 8, size - size // 8
+        center = (int(rng.integers(lo, hi)), int(rng.integers(lo, hi)))
+        axes = (int(rng.integers(size // 20, size // 6)), int(rng.integers(size // 20, size // 6)))
+        cv2.ellipse(mask, center, axes, float(rng.uniform(0, 180)), 0, 360, 255, thickness=-1)
+    noise = rng.normal(0, 12, (size, size))
+    image = np.clip(background + (mask > 0) * 110 + noise, 0, 255).astype(np.uint8)
+    return image, mask
+
+
+def make_synthetic(dest: Path, count: int = 64, size: int = 512, seed: int = 0) -> list[Path]:
+    """Write `count` images to `dest` and their masks to `dest/masks`; same seed, same files."""
+    if count < 1 or size < 8:
+        raise DataError(f"need count >= 1 and size >= 8, got count={count}, size={size}")
+    dest = Path(dest)
+    (dest / "masks").mkdir(parents=True, exist_ok=True)
+    written = []
+    for i in range(count):
+        image, mask = _synthetic_pair(np.random.default_rng([seed, i]), size)
+        name = f"img_{i:04d}.png"
+        cv2.imwrite(str(dest / name), image)
+        cv2.imwrite(str(dest / "masks" / name), mask)
+        written.append(dest / name)
+    return written

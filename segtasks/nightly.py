@@ -1,0 +1,107 @@
+"""The steps of one benchmark night, shared by the Airflow DAG and the `segbench run` command.
+
+Each step takes and returns small values (ids, dicts), since in Airflow they cross
+process boundaries through XCom; the data itself lives in the results database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from segtasks import compare, environment, paths, report, store
+from segtasks.grid import Case, plan_grid
+from segtasks.store import repository
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "devices": ["cpu", "cuda"],
+    "batch_sizes": [1, 2, 4, 8, 16],
+    "n_images": 32,
+    "warmup_batches": 3,
+    "baseline_runs": 7,
+    "min_history": 3,
+    "regression_threshold": 0.10,
+    "fail_on_regression": True,
+}
+
+
+def plan(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Validated cases as plain dicts (one per mapped bench task)."""
+    merged = {**DEFAULTS, **params}
+    cases = plan_grid(merged["devices"], merged["batch_sizes"], merged["n_images"],
+                      merged["warmup_batches"])
+    return [case.to_dict() for case in cases]
+
+
+def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
+             params: dict[str, Any], logical_date: datetime | None = None) -> int:
+    engine = store.connect(db_url)
+    run_pk = repository.open_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger,
+                                 params=params, code_version=environment.code_version(),
+                                 logical_date=logical_date)
+    log.info("results go to %s, run %d", store.masked(store.resolve_url(db_url)), run_pk)
+    return run_pk
+
+
+def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
+          inputs: Path | None = None, weights: Path | None = None,
+          timeout_s: float | None = None) -> dict[str, Any]:
+    """Measure one case in its own process and store it; returns a small summary."""
+    from segtasks.runner import run_case_isolated
+
+    # Fail before minutes of measuring, not after, when the database is not there.
+    engine = store.connect(db_url)
+    result = run_case_isolated(Case.from_dict(case), inputs or paths.inputs_dir(),
+                               weights or paths.weights_path(), timeout_s=timeout_s)
+    repository.save_result(engine, run_pk, result)
+    log.info("%s: %s%s", result.case.key, result.status,
+             f" ({result.images_per_s:.3f} images/s)" if result.images_per_s else
+             f" ({result.reason})")
+    return {"case_key": result.case.key, "status": result.status, "reason": result.reason,
+            "images_per_s": result.images_per_s}
+
+
+@dataclass(frozen=True)
+class NightOutcome:
+    run_pk: int
+    verdicts: list[compare.Verdict]
+    text: str
+
+    @property
+    def regressions(self) -> list[compare.Verdict]:
+        return [v for v in self.verdicts if v.verdict == "regression"]
+
+
+def judge_and_close(run_pk: int, params: dict[str, Any], *, db_url: str | None) -> NightOutcome:
+    """Judge the run against its history, store the verdicts, close the run, render the report."""
+    merged = {**DEFAULTS, **params}
+    engine = store.connect(db_url)
+    verdicts = compare.judge(engine, run_pk, k=merged["baseline_runs"],
+                             min_history=merged["min_history"],
+                             threshold=merged["regression_threshold"])
+    results = repository.run_results(engine, run_pk)
+    failed = any(r.status == "error" for r in results)
+    state = "regressed" if any(v.verdict == "regression" for v in verdicts) else (
+        "failed" if failed else "success")
+    repository.finish_run(engine, run_pk, state)
+    text = render_run(run_pk, db_url=db_url)
+    return NightOutcome(run_pk, verdicts, text)
+
+
+def render_run(run_pk: int | None, *, db_url: str | None, fmt: str = "markdown") -> str:
+    """The report of a run (the latest when `run_pk` is None)."""
+    engine = store.connect(db_url)
+    if run_pk is None:
+        run_pk = repository.latest_run_pk(engine)
+        if run_pk is None:
+            raise LookupError(f"no run stored yet in {store.masked(store.resolve_url(db_url))}")
+    run = repository.get_run(engine, run_pk)
+    title = (f"segbench run {run.id} ({run.dag_id} / {run.run_id}, {run.trigger}, "
+             f"state {run.state}, code {run.code_version})")
+    return report.render(repository.run_results(engine, run_pk),
+                         repository.run_comparisons(engine, run_pk), fmt=fmt, title=title)

@@ -1,0 +1,30 @@
+"""Where the project's files live: inputs, weights, the embedded database, reports.
+
+Everything is relative to SEGBENCH_HOME (default: the current directory), so that
+Airflow task processes, the CLI and the tests agree without guessing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    return Path(os.environ.get("SEGBENCH_HOME") or os.getcwd()).resolve()
+
+
+def inputs_dir() -> Path:
+    return Path(os.environ.get("SEGBENCH_INPUTS") or home() / "inputs")
+
+
+def weights_path() -> Path:
+    return Path(os.environ.get("SEGBENCH_WEIGHTS") or home() / "weights" / "weights_001.pt")
+
+
+def var_dir() -> Path:
+    return home() / "var"
+
+
+def default_sqlite_path() -> Path:
+    return var_dir() / "segbench.db"

@@ -1,0 +1,147 @@
+"""Which results database to use, how to reach it, and whether its schema is current.
+
+Every failure to reach it names the URL without its password, so the message can
+be pasted into a ticket.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from segtasks import paths
+
+URL_ENV = "SEGBENCH_DB_URL"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreUnavailable(RuntimeError):
+    """The results database cannot be reached (down, wrong URL, wrong credentials)."""
+
+
+class SchemaOutdated(RuntimeError):
+    """The results database exists but its schema is not the one this code writes."""
+
+
+def normalize(url: str) -> str:
+    """Pin a bare PostgreSQL URL to psycopg2, the driver this project installs.
+
+    Airflow connections of type `postgres` render as postgres://, which SQLAlchemy 2
+    refuses, and SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3.
+    """
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare) :]
+    return url
+
+
+def resolve_url(explicit: str | None = None) -> str:
+    """The explicit URL, else $SEGBENCH_DB_URL, else the embedded SQLite file under var/."""
+    url = explicit or os.environ.get(URL_ENV)
+    if url:
+        return normalize(url)
+    path = paths.default_sqlite_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL must still be shown, just not its secret
+        return url.split("@")[-1]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets parallel bench tasks write while the compare task reads.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@cache
+def engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        eng = create_engine(url, connect_args={"timeout": 30})
+        event.listen(eng, "connect", _sqlite_pragmas)
+        return eng
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config("sqlite://")
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None, "the migrations folder has no revision"
+    return head
+
+
+def current_revision(url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with _connect(url) as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _connect(url: str):  # type: ignore[no-untyped-def]
+    try:
+        return engine(url).connect()
+    except (OperationalError, DBAPIError) as exc:
+        cause = str(getattr(exc, "orig", exc)).strip().splitlines()
+        raise StoreUnavailable(
+            f"cannot reach the results database at {masked(url)}: "
+            f"{cause[0] if cause else type(exc).__name__}"
+        ) from None
+
+
+# Databases already found at the head revision by this process: a schema is not
+# downgraded under a running benchmark, and each check costs a round of Alembic.
+_current_schema: set[str] = set()
+
+
+def connect(url: str | None = None, check_schema: bool = True) -> Engine:
+    """An engine for the results database, after checking it answers and is migrated."""
+    url = resolve_url(url)
+    with _connect(url) as conn:
+        conn.execute(text("SELECT 1"))
+    if check_schema and url not in _current_schema:
+        current, head = current_revision(url), head_revision()
+        if current is None:
+            raise SchemaOutdated(
+                f"the results database at {masked(url)} has no segbench tables yet: "
+                "run `segbench db upgrade`"
+            )
+        if current != head:
+            raise SchemaOutdated(
+                f"the results database at {masked(url)} is at schema revision {current}, "
+                f"this code needs {head}: run `segbench db upgrade`"
+            )
+        _current_schema.add(url)
+    return engine(url)
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> str:
+    """Create or migrate the schema in place; returns the URL (masked) that was upgraded."""
+    from alembic import command
+
+    url = resolve_url(url)
+    with _connect(url):
+        pass
+    command.upgrade(alembic_config(url), revision)
+    return masked(url)

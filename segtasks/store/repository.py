@@ -1,0 +1,146 @@
+"""Reading and writing benchmark rows. Every write is idempotent, so a retried task is safe."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from segtasks.result import CaseResult
+from segtasks.store.schema import Comparison, Result, Run, Sample
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
+
+
+def open_run(
+    engine: Engine,
+    *,
+    dag_id: str,
+    run_id: str,
+    trigger: str,
+    params: dict[str, Any],
+    code_version: str | None,
+    logical_date: datetime | None = None,
+) -> int:
+    """The row of this run, created on first call; a retried call returns the same row."""
+    with _session(engine) as session, session.begin():
+        run = session.scalar(select(Run).where(Run.dag_id == dag_id, Run.run_id == run_id))
+        if run is None:
+            run = Run(dag_id=dag_id, run_id=run_id, trigger=trigger, params=params,
+                      code_version=code_version, logical_date=logical_date,
+                      started_at=_now(), state="running")
+            session.add(run)
+            session.flush()
+        return run.id
+
+
+def finish_run(engine: Engine, run_pk: int, state: str) -> None:
+    with _session(engine) as session, session.begin():
+        run = session.get_one(Run, run_pk)
+        run.state, run.finished_at = state, _now()
+
+
+def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
+    """Insert or overwrite the row of (run, case) with its samples, in one transaction."""
+    values = {name: getattr(result, name) for name in CaseResult.metric_names()}
+    values.update(
+        device=result.case.device,
+        batch_size=result.case.batch_size,
+        warmup_batches=result.case.warmup_batches,
+        status=result.status,
+        reason=result.reason,
+        environment=result.environment,
+        updated_at=_now(),
+    )
+    with _session(engine) as session, session.begin():
+        row = session.scalar(
+            select(Result).where(Result.run_pk == run_pk, Result.case_key == result.case.key)
+        )
+        if row is None:
+            row = Result(run_pk=run_pk, case_key=result.case.key)
+            session.add(row)
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.flush()
+        session.execute(delete(Sample).where(Sample.result_id == row.id))
+        session.add_all(
+            Sample(result_id=row.id, idx=i, latency_ms=ms)
+            for i, ms in enumerate(result.latencies_ms)
+        )
+        return row.id
+
+
+def get_run(engine: Engine, run_pk: int) -> Run:
+    with _session(engine) as session:
+        return session.get_one(Run, run_pk)
+
+
+def latest_run_pk(engine: Engine) -> int | None:
+    with _session(engine) as session:
+        return session.scalar(select(Run.id).order_by(Run.started_at.desc(), Run.id.desc()))
+
+
+def run_results(engine: Engine, run_pk: int) -> list[Result]:
+    with _session(engine) as session:
+        return list(session.scalars(
+            select(Result).where(Result.run_pk == run_pk)
+            .options(selectinload(Result.samples))
+            .order_by(Result.device, Result.batch_size)
+        ))
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    run_pk: int
+    started_at: datetime
+    images_per_s: float
+
+
+def history(
+    engine: Engine, *, case_key: str, hardware_key: str | None, before_run_pk: int, limit: int
+) -> list[HistoryPoint]:
+    """The last `limit` good (status ok) results of one series before the given run.
+
+    A series is one case on one hardware key; software versions are deliberately not
+    part of it, since a version change is what a comparison should catch.
+    """
+    with _session(engine) as session:
+        tonight = session.get_one(Run, before_run_pk)
+        rows = session.execute(
+            select(Run.id, Run.started_at, Result.images_per_s)
+            .join(Result, Result.run_pk == Run.id)
+            .where(
+                Result.case_key == case_key,
+                Result.hardware_key == hardware_key,
+                Result.status == "ok",
+                Run.started_at < tonight.started_at,
+                Run.id != before_run_pk,
+            )
+            .order_by(Run.started_at.desc())
+            .limit(limit)
+        ).all()
+    return [HistoryPoint(*row) for row in rows]
+
+
+def save_comparisons(engine: Engine, run_pk: int, rows: Iterable[dict[str, Any]]) -> None:
+    """Replace the run's verdicts: judging a run twice leaves one set, the latest."""
+    with _session(engine) as session, session.begin():
+        session.execute(delete(Comparison).where(Comparison.run_pk == run_pk))
+        session.add_all(Comparison(run_pk=run_pk, created_at=_now(), **row) for row in rows)
+
+
+def run_comparisons(engine: Engine, run_pk: int) -> list[Comparison]:
+    with _session(engine) as session:
+        return list(session.scalars(
+            select(Comparison).where(Comparison.run_pk == run_pk).order_by(Comparison.case_key)
+        ))

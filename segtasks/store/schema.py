@@ -1,0 +1,134 @@
+"""Tables of the results database. Alembic migrations create them; this is their Python view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    """One night (or one manual trigger, or one CLI run) of the benchmark."""
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("dag_id", "run_id", name="uq_runs_dag_run"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dag_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    logical_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    code_version: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(32))
+
+    results: Mapped[list[Result]] = relationship(back_populates="run")
+
+
+class Result(Base):
+    """One case of one run, with its metrics as columns so that SQL can filter on them."""
+
+    __tablename__ = "results"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "case_key", name="uq_results_run_case"),
+        Index("ix_results_series", "case_key", "hardware_key", "run_pk"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    case_key: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(16))
+    batch_size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    hardware_key: Mapped[str | None] = mapped_column(String(250))
+    environment: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    weights_sha256: Mapped[str | None] = mapped_column(String(64))
+    dataset_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    inputs_skipped: Mapped[int | None] = mapped_column(Integer)
+    warmup_batches: Mapped[int] = mapped_column(Integer)
+    n_images: Mapped[int | None] = mapped_column(Integer)
+    n_batches: Mapped[int | None] = mapped_column(Integer)
+    total_s: Mapped[float | None] = mapped_column(Float)
+    ms_per_image: Mapped[float | None] = mapped_column(Float)
+    images_per_s: Mapped[float | None] = mapped_column(Float)
+    latency_mean_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p50_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p90_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p95_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p99_ms: Mapped[float | None] = mapped_column(Float)
+    latency_std_ms: Mapped[float | None] = mapped_column(Float)
+    latency_min_ms: Mapped[float | None] = mapped_column(Float)
+    latency_max_ms: Mapped[float | None] = mapped_column(Float)
+    cold_start_ms: Mapped[float | None] = mapped_column(Float)
+    load_s: Mapped[float | None] = mapped_column(Float)
+    preprocess_s: Mapped[float | None] = mapped_column(Float)
+    cuda_peak_allocated_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    cuda_peak_reserved_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    host_peak_rss_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    run: Mapped[Run] = relationship(back_populates="results")
+    samples: Mapped[list[Sample]] = relationship(
+        back_populates="result", cascade="all, delete-orphan", order_by="Sample.idx"
+    )
+
+
+class Sample(Base):
+    """One timed batch's latency: the raw data every statistic can be recomputed from."""
+
+    __tablename__ = "samples"
+
+    result_id: Mapped[int] = mapped_column(
+        ForeignKey("results.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+    result: Mapped[Result] = relationship(back_populates="samples")
+
+
+class Comparison(Base):
+    """A verdict on one metric of one case of a run, with what it was judged against."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "case_key", "metric", name="uq_comparisons_run_case_metric"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    case_key: Mapped[str] = mapped_column(String(64))
+    hardware_key: Mapped[str | None] = mapped_column(String(250))
+    metric: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(32))
+    tonight: Mapped[float | None] = mapped_column(Float)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    relative_change: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    baseline_run_pks: Mapped[list[int]] = mapped_column(JsonType, default=list)
+    method: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,27 @@
+"""Entry point of a case's own process: `python -m segtasks.worker CASE_JSON RESULT_JSON`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from segtasks.grid import Case
+from segtasks.runner import run_case
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    job_path, result_path = Path(argv[0]), Path(argv[1])
+    job = json.loads(job_path.read_text())
+    result = run_case(Case.from_dict(job["case"]), Path(job["inputs"]), Path(job["weights"]))
+    tmp = result_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result.to_dict()))
+    os.replace(tmp, result_path)  # the parent never reads half a result
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
