@@ -12,6 +12,7 @@ from segtasks import nightly, paths, store
 from segtasks.data import DataError
 from segtasks.grid import GridError
 from segtasks.model import WeightsError
+from segtasks.params import DEFAULTS
 
 USER_ERRORS = (GridError, DataError, WeightsError, store.StoreUnavailable, store.SchemaOutdated,
                LookupError, ValueError)
@@ -115,11 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_db)
 
     p = sub.add_parser("run", help="run a grid without Airflow, compare, print the report")
-    p.add_argument("--devices", type=_csv, default=nightly.DEFAULTS["devices"])
-    p.add_argument("--batch-sizes", type=_csv_ints, default=nightly.DEFAULTS["batch_sizes"])
-    p.add_argument("--images", type=int, default=nightly.DEFAULTS["n_images"])
-    p.add_argument("--warmup", type=int, default=nightly.DEFAULTS["warmup_batches"])
-    p.add_argument("--threshold", type=float, default=nightly.DEFAULTS["regression_threshold"])
+    p.add_argument("--devices", type=_csv, default=DEFAULTS["devices"])
+    p.add_argument("--batch-sizes", type=_csv_ints, default=DEFAULTS["batch_sizes"])
+    p.add_argument("--images", type=int, default=DEFAULTS["n_images"])
+    p.add_argument("--warmup", type=int, default=DEFAULTS["warmup_batches"])
+    p.add_argument("--threshold", type=float, default=DEFAULTS["regression_threshold"])
     p.add_argument("--no-fail-on-regression", dest="fail_on_regression", action="store_false")
     p.add_argument("--url", help=url_help)
     p.set_defaults(func=cmd_run)

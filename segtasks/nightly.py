@@ -14,20 +14,11 @@ from typing import Any
 
 from segtasks import compare, environment, paths, report, store
 from segtasks.grid import Case, plan_grid
+from segtasks.params import DEFAULTS
 from segtasks.store import repository
 
 log = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "devices": ["cpu", "cuda"],
-    "batch_sizes": [1, 2, 4, 8, 16],
-    "n_images": 32,
-    "warmup_batches": 3,
-    "baseline_runs": 7,
-    "min_history": 3,
-    "regression_threshold": 0.10,
-    "fail_on_regression": True,
-}
 
 
 def plan(params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -91,6 +82,10 @@ def judge_and_close(run_pk: int, params: dict[str, Any], *, db_url: str | None) 
     repository.finish_run(engine, run_pk, state)
     text = render_run(run_pk, db_url=db_url)
     return NightOutcome(run_pk, verdicts, text)
+
+
+def find_run(dag_id: str, run_id: str, *, db_url: str | None) -> int | None:
+    return repository.find_run_pk(store.connect(db_url), dag_id=dag_id, run_id=run_id)
 
 
 def render_run(run_pk: int | None, *, db_url: str | None, fmt: str = "markdown") -> str:

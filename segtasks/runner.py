@@ -187,7 +187,7 @@ def run_case_isolated(
             return CaseResult.from_dict(json.loads(out.read_text()))
     env = environment.fingerprint()
     reason = (
-        f"case did not finish within {timeout_s:.0f} s"
+        f"case did not finish within {timeout_s:g} s"
         if returncode is None
         else _crash_reason(returncode, output.strip()[-500:])
     )

@@ -7,7 +7,6 @@ be pasted into a ticket.
 from __future__ import annotations
 
 import os
-from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -65,13 +64,32 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cursor.close()
 
 
-@cache
+_engines: dict[str, Engine] = {}
+# Databases already found at the head revision by this process: a schema is not
+# downgraded under a running benchmark, and each check costs a round of Alembic.
+_current_schema: set[str] = set()
+
+
 def engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        eng = create_engine(url, connect_args={"timeout": 30})
-        event.listen(eng, "connect", _sqlite_pragmas)
-        return eng
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    """One pooled engine per URL per process."""
+    url = normalize(url)
+    if url not in _engines:
+        if url.startswith("sqlite"):
+            eng = create_engine(url, connect_args={"timeout": 30})
+            event.listen(eng, "connect", _sqlite_pragmas)
+        else:
+            eng = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        _engines[url] = eng
+    return _engines[url]
+
+
+def dispose(url: str) -> None:
+    """Close the pooled connections to `url` and forget what was checked about it."""
+    url = normalize(url)
+    _current_schema.discard(url)
+    eng = _engines.pop(url, None)
+    if eng is not None:
+        eng.dispose()
 
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]
@@ -108,11 +126,6 @@ def _connect(url: str):  # type: ignore[no-untyped-def]
             f"cannot reach the results database at {masked(url)}: "
             f"{cause[0] if cause else type(exc).__name__}"
         ) from None
-
-
-# Databases already found at the head revision by this process: a schema is not
-# downgraded under a running benchmark, and each check costs a round of Alembic.
-_current_schema: set[str] = set()
 
 
 def connect(url: str | None = None, check_schema: bool = True) -> Engine:

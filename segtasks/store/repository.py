@@ -44,6 +44,11 @@ def open_run(
         return run.id
 
 
+def find_run_pk(engine: Engine, *, dag_id: str, run_id: str) -> int | None:
+    with _session(engine) as session:
+        return session.scalar(select(Run.id).where(Run.dag_id == dag_id, Run.run_id == run_id))
+
+
 def finish_run(engine: Engine, run_pk: int, state: str) -> None:
     with _session(engine) as session, session.begin():
         run = session.get_one(Run, run_pk)

@@ -1,0 +1,120 @@
+"""segbench_nightly: time UNet++/ResNet-34 inference per device and batch size, store, compare.
+
+plan -> open_run -> bench_cpu[...] / bench_cuda[...] (one mapped task per case, each
+measured in its own process) -> compare (verdicts against earlier nights; fails the
+run on a regression when `fail_on_regression` is set).
+
+Results go to the Airflow connection `segbench_db` when defined, else to
+$SEGBENCH_DB_URL, else to the embedded SQLite file var/segbench.db.
+This file stays thin: segtasks (and torch) are imported only inside tasks.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from segtasks.params import SCHEMAS
+
+# Tests shorten it: dag.test() really waits out the retry delay.
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("SEGBENCH_RETRY_DELAY_SECONDS", "60")))
+
+
+def results_db_url() -> str | None:
+    """The `segbench_db` connection's URI, or None to let segtasks fall back."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get("segbench_db").get_uri()
+    except AirflowNotFoundException:
+        return None
+
+
+@dag(
+    dag_id="segbench_nightly",
+    schedule="0 2 * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["benchmark", "segbench"],
+    params={name: Param(**schema) for name, schema in SCHEMAS.items()},
+    default_args={
+        "retries": 2,
+        "retry_delay": RETRY_DELAY,
+        "retry_exponential_backoff": True,
+    },
+)
+def segbench_nightly() -> None:
+    @task
+    def plan(device: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Validate the whole grid; keep this device's cases (mapping cannot filter by key)."""
+        from segtasks.grid import GridError
+        from segtasks.nightly import plan as plan_cases
+
+        try:
+            cases = plan_cases(dict(params or {}))
+        except GridError as exc:
+            raise AirflowFailException(f"bad parameter: {exc}") from None
+        return [case for case in cases if case["device"] == device]
+
+    @task
+    def open_run(params: dict[str, Any] | None = None, dag_run: Any = None) -> int:
+        from segtasks.nightly import open_run as open_stored_run
+
+        return open_stored_run(
+            db_url=results_db_url(), dag_id=dag_run.dag_id, run_id=dag_run.run_id,
+            trigger=getattr(dag_run.run_type, "value", str(dag_run.run_type)),
+            params=dict(params or {}),
+            logical_date=dag_run.logical_date,
+        )
+
+    @task(map_index_template="{{ case_label }}", execution_timeout=timedelta(hours=2))
+    def bench(case: dict[str, Any], run_pk: int) -> dict[str, Any]:
+        from segtasks.nightly import bench as bench_case
+
+        get_current_context()["case_label"] = f"{case['device']} bs={case['batch_size']}"
+        summary = bench_case(case, run_pk, db_url=results_db_url())
+        if summary["status"] == "skipped":
+            raise AirflowSkipException(summary["reason"])
+        if summary["status"] == "error":
+            # Recorded already; a failure of the case itself would fail the same way again.
+            raise AirflowFailException(f"{summary['case_key']}: {summary['reason']}")
+        return summary
+
+    @task(trigger_rule="all_done")
+    def compare(params: dict[str, Any] | None = None, dag_run: Any = None) -> dict[str, Any]:
+        from segtasks.nightly import find_run, judge_and_close
+
+        db_url = results_db_url()
+        run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
+        if run_pk is None:
+            raise AirflowSkipException("no run was opened (plan or open_run failed): nothing to judge")
+        outcome = judge_and_close(run_pk, dict(params or {}), db_url=db_url)
+        print(outcome.text)
+        if outcome.regressions and (params or {}).get("fail_on_regression", True):
+            cases = ", ".join(f"{v.case_key} ({v.relative_change or 0:+.1%})"
+                              for v in outcome.regressions)
+            raise AirflowFailException(f"regression in {cases}")
+        return {"run_pk": run_pk, "verdicts": {v.case_key: v.verdict for v in outcome.verdicts}}
+
+    cpu_cases = plan.override(task_id="plan_cpu")("cpu")
+    cuda_cases = plan.override(task_id="plan_cuda")("cuda")
+    run_pk = open_run()
+    [cpu_cases, cuda_cases] >> run_pk
+    # Pools with one slot per device keep two benchmarks off the same device; CUDA cases
+    # also go to the `gpu` queue, which only GPU workers consume.
+    bench_cpu = bench.override(task_id="bench_cpu", pool="cpu_bench")
+    bench_cuda = bench.override(task_id="bench_cuda", pool="gpu_bench", queue="gpu")
+    [
+        bench_cpu.partial(run_pk=run_pk).expand(case=cpu_cases),
+        bench_cuda.partial(run_pk=run_pk).expand(case=cuda_cases),
+    ] >> compare()
+
+
+segbench_nightly()

@@ -1,0 +1,62 @@
+"""The run parameters users may set, with defaults and JSON schema.
+
+Airflow renders the trigger form from these schemas and validates against them;
+the CLI uses the same defaults, and segtasks.grid re-checks the grid itself so a
+hand-written run conf gets the same clear message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segtasks.grid import DEVICES, MAX_BATCH_SIZE
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "devices": {
+        "default": ["cpu", "cuda"], "type": "array", "title": "Devices",
+        # `examples` makes the form a multi-select; `items.enum` makes the API reject typos.
+        "examples": list(DEVICES), "items": {"type": "string", "enum": list(DEVICES)},
+        "minItems": 1, "uniqueItems": True,
+        "description": "Devices to benchmark. A CUDA case on a worker without a GPU is "
+                       "recorded as skipped, never run on the CPU instead.",
+    },
+    "batch_sizes": {
+        "default": [1, 2, 4, 8, 16], "type": "array", "title": "Batch sizes",
+        "items": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE},
+        "minItems": 1, "uniqueItems": True,
+        "description": "One mapped bench task per device and batch size, e.g. [1, 2, 4, 8, 16].",
+    },
+    "n_images": {
+        "default": 32, "type": "integer", "minimum": 1, "maximum": 100_000,
+        "title": "Images per case",
+        "description": "Images timed per case, rounded up to whole batches; the input "
+                       "folder is cycled through when it holds fewer.",
+    },
+    "warmup_batches": {
+        "default": 3, "type": "integer", "minimum": 0, "maximum": 100,
+        "title": "Warm-up batches",
+        "description": "Untimed batches before measuring (the first is kept as cold start).",
+    },
+    "regression_threshold": {
+        "default": 0.10, "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+        "title": "Regression threshold",
+        "description": "Relative throughput change against the baseline median that is flagged.",
+    },
+    "baseline_runs": {
+        "default": 7, "type": "integer", "minimum": 1, "maximum": 100,
+        "title": "Baseline nights (K)",
+        "description": "How many earlier good nights of the same case and hardware form the "
+                       "baseline.",
+    },
+    "min_history": {
+        "default": 3, "type": "integer", "minimum": 1, "maximum": 100,
+        "title": "Minimum history",
+        "description": "Fewer baseline nights than this give `insufficient_history`.",
+    },
+    "fail_on_regression": {
+        "default": True, "type": "boolean", "title": "Fail on regression",
+        "description": "Fail the DAG run when a regression is found, so alerting fires.",
+    },
+}
+
+DEFAULTS: dict[str, Any] = {name: schema["default"] for name, schema in SCHEMAS.items()}

@@ -1,0 +1,75 @@
+import pytest
+from factories import result
+from sqlalchemy import func, select, text
+
+from segtasks import store
+from segtasks.store import repository
+from segtasks.store.schema import Result, Sample
+
+
+def _open(engine, run_id="night-1"):
+    return repository.open_run(engine, dag_id="segbench_nightly", run_id=run_id,
+                               trigger="scheduled", params={"batch_sizes": [1]},
+                               code_version="abc")
+
+
+def test_round_trip_keeps_every_metric_and_sample(db_url):
+    engine = store.connect(db_url)
+    run_pk = _open(engine)
+    original = result(batch_size=2, images_per_s=12.5, reserved=3 * 2**30)
+    repository.save_result(engine, run_pk, original)
+    (row,) = repository.run_results(engine, run_pk)
+    for name in original.metric_names():
+        assert getattr(row, name) == getattr(original, name), name
+    assert (row.case_key, row.device, row.batch_size, row.status) == ("cpu-bs2", "cpu", 2, "ok")
+    assert [s.latency_ms for s in row.samples] == original.latencies_ms
+    assert row.environment["software"]["torch"] == "2.15.0"
+
+
+def test_a_retried_task_overwrites_its_row_instead_of_adding_one(db_url):
+    engine = store.connect(db_url)
+    assert _open(engine) == _open(engine)  # a retried open_run finds its run
+    run_pk = _open(engine)
+    repository.save_result(engine, run_pk, result(status="error", reason="flaky"))
+    repository.save_result(engine, run_pk, result(images_per_s=9.0, samples=(1.0, 2.0)))
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Result)) == 1
+        assert conn.scalar(select(func.count()).select_from(Sample)) == 2
+    (row,) = repository.run_results(engine, run_pk)
+    assert (row.status, row.reason, row.images_per_s) == ("ok", None, 9.0)
+
+
+def test_every_result_is_plain_sql(db_url):
+    engine = store.connect(db_url)
+    run_pk = _open(engine)
+    repository.save_result(engine, run_pk, result(batch_size=1, images_per_s=4.0))
+    repository.save_result(engine, run_pk, result(device="cuda", status="skipped"))
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT r.run_id, x.case_key, x.status, x.images_per_s "
+            "FROM results x JOIN runs r ON r.id = x.run_pk ORDER BY x.case_key")).all()
+    assert [tuple(r) for r in rows] == [("night-1", "cpu-bs1", "ok", 4.0),
+                                        ("night-1", "cuda-bs1", "skipped", None)]
+
+
+def test_an_unreachable_database_is_named_without_its_password():
+    with pytest.raises(store.StoreUnavailable) as err:
+        store.connect("postgresql://bench:s3cret@127.0.0.1:1/results")
+    message = str(err.value)
+    assert "cannot reach the results database at" in message
+    assert "bench:***@127.0.0.1:1/results" in message and "s3cret" not in message
+
+
+def test_a_database_without_the_schema_asks_for_an_upgrade(sqlite_url):
+    with pytest.raises(store.SchemaOutdated, match="run `segbench db upgrade`"):
+        store.connect(sqlite_url)
+    store.upgrade(sqlite_url)
+    assert store.connect(sqlite_url) is not None
+
+
+def test_default_database_is_sqlite_under_var_and_airflow_style_urls_work(tmp_path,
+                                                                          monkeypatch):
+    assert store.resolve_url() == f"sqlite:///{tmp_path / 'var' / 'segbench.db'}"
+    monkeypatch.setenv("SEGBENCH_DB_URL", "postgres://u:p@db:5432/results")
+    assert store.resolve_url() == "postgresql+psycopg2://u:p@db:5432/results"
+    assert store.resolve_url("sqlite:///x.db") == "sqlite:///x.db"
