@@ -94,7 +94,8 @@ def segbench_nightly() -> None:
         db_url = results_db_url()
         run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
         if run_pk is None:
-            raise AirflowSkipException("no run was opened (plan or open_run failed): nothing to judge")
+            raise AirflowSkipException("no run was opened (plan or open_run failed): "
+                                       "nothing to judge")
         outcome = judge_and_close(run_pk, dict(params or {}), db_url=db_url)
         print(outcome.text)
         if outcome.regressions and (params or {}).get("fail_on_regression", True):

@@ -1,4 +1,4 @@
-"""The `segbench` command: the DAG's work without Airflow, plus data, weights and database chores."""
+"""The `segbench` command: the DAG's work without Airflow, plus data, weights and DB chores."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def _csv_ints(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}") from None
 
 
 def _csv(text: str) -> list[str]:

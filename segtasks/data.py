@@ -36,7 +36,7 @@ def load_images(folder: Path) -> ImageSet:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"input folder {folder} does not exist (make the demo set: segbench data)")
+        raise DataError(f"input folder {folder} does not exist (demo set: `segbench data`)")
     images: list[np.ndarray] = []
     names: list[str] = []
     skipped: list[tuple[str, str]] = []

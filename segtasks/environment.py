@@ -82,7 +82,8 @@ def fingerprint() -> dict[str, Any]:
             "python": platform.python_version(),
             "os": platform.platform(),
             "cuda_runtime": torch.version.cuda,
-            "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+            "cudnn": (torch.backends.cudnn.version()
+                      if torch.backends.cudnn.is_available() else None),
             **{name: _version(name) for name in _PACKAGES},
         },
         "settings": {

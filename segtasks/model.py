@@ -126,7 +126,8 @@ def make_weights(path: Path, seed: int = 0) -> Path:
 def _transform():
     from torchvision import transforms
 
-    return transforms.Compose([transforms.ToTensor(), transforms.Resize(INPUT_SIZE, antialias=True)])
+    return transforms.Compose(
+        [transforms.ToTensor(), transforms.Resize(INPUT_SIZE, antialias=True)])
 
 
 def preprocess(images: Sequence[np.ndarray]) -> torch.Tensor:

@@ -16,7 +16,8 @@ def test_preprocess_resizes_every_image_to_one_grayscale_batch():
     images = [np.full((100, 60), 255, np.uint8), np.zeros((300, 500), np.uint8)]
     batch = preprocess(images)
     assert batch.shape == (2, 1, *INPUT_SIZE) and batch.dtype == torch.float32
-    assert batch[0].min() == pytest.approx(1.0) and batch[1].max() == 0.0  # ToTensor scales to [0, 1]
+    # ToTensor scales uint8 to [0, 1]
+    assert batch[0].min() == pytest.approx(1.0) and batch[1].max() == 0.0
 
 
 @pytest.mark.slow

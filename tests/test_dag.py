@@ -1,0 +1,103 @@
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from segtasks import store
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_GRID = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 2], "n_images": 2,
+             "warmup_batches": 1}
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag.dags["segbench_nightly"]
+
+
+def test_parsing_the_dag_file_imports_no_heavy_library():
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]); "
+        "heavy = {'torch', 'torchvision', 'cv2', 'segmentation_models_pytorch'} "
+        "& set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code, str(ROOT / "dags" / "segbench_nightly.py")],
+                   check=True)
+
+
+def test_nightly_schedule_and_one_run_at_a_time(dag):
+    assert dag.schedule == "0 2 * * *"
+    assert dag.catchup is False and dag.max_active_runs == 1
+
+
+def test_cases_are_mapped_per_device_with_exclusive_pools_and_the_gpu_queue(dag):
+    cpu, cuda, compare = (dag.get_task(t) for t in ("bench_cpu", "bench_cuda", "compare"))
+    assert (cpu.pool, cpu.queue) == ("cpu_bench", "default")
+    assert (cuda.pool, cuda.queue) == ("gpu_bench", "gpu")
+    assert cpu.map_index_template == cuda.map_index_template == "{{ case_label }}"
+    assert compare.trigger_rule == "all_done"
+    assert {"bench_cpu", "bench_cuda"} <= compare.upstream_task_ids
+    assert dag.get_task("plan_cpu").downstream_task_ids == {"open_run", "bench_cpu"}
+
+
+@pytest.mark.parametrize(
+    ("conf", "message"),
+    [
+        ({"batch_sizes": [0, 2]},
+         "Invalid input for param batch_sizes: 0 is less than the minimum"),
+        ({"devices": ["tpu"]}, "Invalid input for param devices: 'tpu' is not one of"),
+        ({"n_images": "many"}, "Invalid input for param n_images: 'many' is not of type"),
+        ({"batch_sizes": []}, "Invalid input for param batch_sizes: [] should be non-empty"),
+    ],
+)
+def test_trigger_form_rejects_bad_params_with_a_clear_message(dag, conf, message):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = copy.deepcopy(dag.params)
+    with pytest.raises(ParamValidationError) as err:
+        params.update(conf)
+    assert message in str(err.value)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_one_night_end_to_end_stores_every_case_and_verdict_in_postgres(
+    dag, airflow_db, pg_url, tiny_inputs, weights_file, monkeypatch
+):
+    store.upgrade(pg_url)
+    # through the Airflow connection, as a deployment would configure it
+    monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_DB", pg_url.replace("postgresql://", "postgres://"))
+    monkeypatch.setenv("SEGBENCH_INPUTS", str(tiny_inputs))
+    monkeypatch.setenv("SEGBENCH_WEIGHTS", str(weights_file))
+
+    dag_run = dag.test(run_conf=TINY_GRID)
+
+    assert dag_run.state == "success"
+    states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+    assert states[("bench_cpu", 0)] == states[("bench_cpu", 1)] == "success"
+    assert states[("bench_cuda", 0)] == states[("bench_cuda", 1)] == "skipped"
+    with store.connect(pg_url).connect() as conn:
+        run = conn.execute(text("SELECT id, run_id, trigger, state, params FROM runs")).one()
+        assert (run.run_id, run.trigger, run.state) == (dag_run.run_id, "manual", "success")
+        assert run.params["batch_sizes"] == [1, 2]
+        rows = conn.execute(text(
+            "SELECT case_key, status, n_batches, images_per_s, reason, "
+            "(SELECT count(*) FROM samples s WHERE s.result_id = r.id) AS samples "
+            "FROM results r ORDER BY case_key")).all()
+        verdicts = conn.execute(text(
+            "SELECT case_key, verdict FROM comparisons ORDER BY case_key")).all()
+    by_case = {r.case_key: r for r in rows}
+    assert set(by_case) == {"cpu-bs1", "cpu-bs2", "cuda-bs1", "cuda-bs2"}
+    assert [(by_case[k].status, by_case[k].samples) for k in ("cpu-bs1", "cpu-bs2")] == [
+        ("ok", 2), ("ok", 1)]
+    assert all(by_case[k].images_per_s > 0 for k in ("cpu-bs1", "cpu-bs2"))
+    assert by_case["cuda-bs1"].status == "skipped" and "CUDA" in by_case["cuda-bs1"].reason
+    assert [tuple(v) for v in verdicts] == [("cpu-bs1", "new"), ("cpu-bs2", "new")]

@@ -1,0 +1,42 @@
+from factories import result
+
+from segtasks import report, store
+from segtasks.report import SEED_COLUMNS
+from segtasks.store import repository
+
+
+def test_seed_columns_and_speedups_come_from_stored_rows(db_url):
+    engine = store.connect(db_url)
+    run_pk = repository.open_run(engine, dag_id="d", run_id="r", trigger="manual", params={},
+                                 code_version="x")
+    for bs, fps, reserved in [(1, 100.0, 2**30), (2, 150.0, 3 * 2**29), (4, 165.0, 2**31)]:
+        repository.save_result(engine, run_pk, result(device="cuda", batch_size=bs,
+                                                      images_per_s=fps, reserved=reserved))
+    repository.save_result(engine, run_pk, result(device="cuda", batch_size=8, status="oom",
+                                                  reason="CUDA out of memory"))
+    tables = report.seed_rows(repository.run_results(engine, run_pk))
+    rows = tables["cuda"]
+    assert list(rows[0])[: len(SEED_COLUMNS)] == list(SEED_COLUMNS)
+    assert [r["Batch Size"] for r in rows] == ["1", "2", "4", "8"]
+    assert [r["FPS"] for r in rows[:3]] == ["100.0000", "150.0000", "165.0000"]
+    assert [r["Time Taken per Image (ms)"] for r in rows[:3]] == ["10.0000", "6.6667", "6.0606"]
+    assert [r["CUDA Memory Consumption (GB)"] for r in rows[:3]] == ["1.0000", "1.5000", "2.0000"]
+    assert [r["Improvement over Batch Size 1"] for r in rows[:3]] == ["1x", "1.5x", "1.65x"]
+    assert [r["Improvement over Previous Row"] for r in rows[:3]] == ["-", "1.5x", "1.1x"]
+    assert rows[3]["FPS"] == "-" and rows[3]["Status"] == "oom: CUDA out of memory"
+
+
+def test_markdown_and_csv_renderings_hold_the_same_table(db_url):
+    engine = store.connect(db_url)
+    run_pk = repository.open_run(engine, dag_id="d", run_id="r", trigger="manual", params={},
+                                 code_version="x")
+    repository.save_result(engine, run_pk, result(batch_size=1, images_per_s=4.0))
+    results = repository.run_results(engine, run_pk)
+    markdown = report.render(results, [], title="t")
+    assert "## CPU" in markdown
+    assert "| Batch Size | Time Taken (s) | Time Taken per Image (ms) | FPS |" in markdown
+    assert "| 1 | 1.0000 | 250.0000 | 4.0000 | - | 1x | - |" in markdown
+    csv_text = report.render(results, [], fmt="csv")
+    header, line = csv_text.splitlines()
+    assert header.startswith("Device,Batch Size,Time Taken (s)")
+    assert line.startswith("cpu,1,1.0000,250.0000,4.0000,-,1x,-")
