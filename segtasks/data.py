@@ -60,7 +60,8 @@ def load_images(folder: Path) -> ImageSet:
     for name, why in skipped:
         log.warning("skipped input %s: %s", folder / name, why)
     if skipped:
-        log.warning("left out %d of %d files in %s", len(skipped), len(skipped) + len(images), folder)
+        total = len(skipped) + len(images)
+        log.warning("left out %d of %d files in %s", len(skipped), total, folder)
     if not images:
         detail = f" ({len(skipped)} files skipped: " + ", ".join(n for n, _ in skipped) + ")"
         raise DataError(f"no readable image in {folder}" + (detail if skipped else ""))
