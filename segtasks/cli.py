@@ -60,8 +60,9 @@ def cmd_db(args: argparse.Namespace) -> int:
               f"{store.database.head_revision()}")
     else:
         url = store.resolve_url(args.url)
-        print(f"{store.masked(url)}: revision {store.database.current_revision(url)} "
-              f"(code needs {store.database.head_revision()})")
+        current, head = store.database.current_revision(url), store.database.head_revision()
+        state = "up to date" if current == head else f"code needs {head}: run `segbench db upgrade`"
+        print(f"results database: {store.masked(url)} (schema revision {current}, {state})")
     return 0
 
 

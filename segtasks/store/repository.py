@@ -147,5 +147,5 @@ def save_comparisons(engine: Engine, run_pk: int, rows: Iterable[dict[str, Any]]
 def run_comparisons(engine: Engine, run_pk: int) -> list[Comparison]:
     with _session(engine) as session:
         return list(session.scalars(
-            select(Comparison).where(Comparison.run_pk == run_pk).order_by(Comparison.case_key)
+            select(Comparison).where(Comparison.run_pk == run_pk).order_by(Comparison.id)
         ))
