@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_CONF ?= {}
 
+# `airflow standalone` starts its components as `airflow ...` from PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SEGBENCH_HOME := $(CURDIR)
 export AIRFLOW_HOME := $(CURDIR)/var/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
