@@ -76,9 +76,10 @@ def segbench_nightly() -> None:
 
     @task(map_index_template="{{ case_label }}", execution_timeout=timedelta(hours=2))
     def bench(case: dict[str, Any], run_pk: int) -> dict[str, Any]:
+        from segtasks.grid import Case
         from segtasks.nightly import bench as bench_case
 
-        get_current_context()["case_label"] = f"{case['device']} bs={case['batch_size']}"
+        get_current_context()["case_label"] = Case.from_dict(case).label
         summary = bench_case(case, run_pk, db_url=results_db_url())
         if summary["status"] == "skipped":
             raise AirflowSkipException(summary["reason"])

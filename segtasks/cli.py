@@ -26,6 +26,14 @@ def _csv_ints(text: str) -> list[int]:
             f"expected comma-separated integers, got {text!r}") from None
 
 
+def _csv_bools(text: str) -> list[bool]:
+    words = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
+    try:
+        return [words[part.strip().lower()] for part in text.split(",") if part.strip()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"expected on/off values, got {text!r}") from None
+
+
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -68,7 +76,11 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     params = {"devices": args.devices, "batch_sizes": args.batch_sizes, "n_images": args.images,
-              "warmup_batches": args.warmup, "regression_threshold": args.threshold,
+              "warmup_batches": args.warmup, "precisions": args.precisions,
+              "channels_last": args.channels_last, "cpu_threads": args.threads,
+              "min_batches": args.min_batches, "min_seconds": args.min_seconds,
+              "max_seconds": args.max_seconds, "ci_target": args.ci_target,
+              "regression_threshold": args.threshold,
               "fail_on_regression": args.fail_on_regression}
     cases = nightly.plan(params)
     run_pk = nightly.open_run(db_url=args.url, dag_id="segbench-cli",
@@ -122,6 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-sizes", type=_csv_ints, default=DEFAULTS["batch_sizes"])
     p.add_argument("--images", type=int, default=DEFAULTS["n_images"])
     p.add_argument("--warmup", type=int, default=DEFAULTS["warmup_batches"])
+    p.add_argument("--precisions", type=_csv, default=DEFAULTS["precisions"],
+                   help="fp32, bf16, fp16 (comma-separated)")
+    p.add_argument("--channels-last", type=_csv_bools, default=DEFAULTS["channels_last"],
+                   help="off, on, or off,on")
+    p.add_argument("--threads", type=_csv_ints, default=DEFAULTS["cpu_threads"],
+                   help="CPU thread counts to try (default: torch's own)")
+    p.add_argument("--min-batches", type=int, default=DEFAULTS["min_batches"])
+    p.add_argument("--min-seconds", type=float, default=DEFAULTS["min_seconds"])
+    p.add_argument("--max-seconds", type=float, default=DEFAULTS["max_seconds"])
+    p.add_argument("--ci-target", type=float, default=DEFAULTS["ci_target"])
     p.add_argument("--threshold", type=float, default=DEFAULTS["regression_threshold"])
     p.add_argument("--no-fail-on-regression", dest="fail_on_regression", action="store_false")
     p.add_argument("--url", help=url_help)

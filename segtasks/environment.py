@@ -1,7 +1,7 @@
 """The fingerprint stored with every result.
 
-The hardware key says which numbers are comparable; software versions are kept
-beside it, not in it, because a version change is what a nightly run must catch.
+The hardware key says which numbers are comparable; software versions and settings are
+kept beside it, not in it, because a version change is what a nightly run must catch.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from typing import Any
 
 from segtasks import __version__, paths
 
+GIB = 2**30
 _PACKAGES = ("torch", "torchvision", "segmentation-models-pytorch", "numpy",
-             "opencv-python-headless", "sqlalchemy", "apache-airflow")
+             "opencv-python-headless", "scipy", "sqlalchemy", "apache-airflow")
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                     "CUDA_VISIBLE_DEVICES")
 
 
 def cpu_model() -> str:
@@ -30,18 +33,41 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def gpus() -> list[str]:
-    """Names of the CUDA devices torch can see; empty when there are none."""
+def gpus() -> list[dict[str, Any]]:
+    """Name and memory of each CUDA device torch can see; empty when there are none."""
     import torch
 
     if not torch.cuda.is_available():
         return []
-    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    found = []
+    for i in range(torch.cuda.device_count()):
+        props = torch.cuda.get_device_properties(i)
+        found.append({"name": props.name, "memory_bytes": int(props.total_memory),
+                      "capability": f"{props.major}.{props.minor}"})
+    return found
 
 
-def hardware_key(cpu: str, logical_cores: int, gpu_names: list[str]) -> str:
-    gpu = f"{gpu_names[0]} x{len(gpu_names)}" if gpu_names else "none"
-    return f"cpu={cpu} ({logical_cores} threads); gpu={gpu}"
+def hardware() -> dict[str, Any]:
+    import psutil
+
+    return {
+        "cpu_model": cpu_model(),
+        "logical_cores": psutil.cpu_count(logical=True) or 0,
+        "physical_cores": psutil.cpu_count(logical=False) or 0,
+        "ram_bytes": int(psutil.virtual_memory().total),
+        "gpus": gpus(),
+    }
+
+
+def hardware_key(hw: dict[str, Any]) -> str:
+    """What must match for two results to be comparable: the machine, not its software."""
+    cpu = (f"cpu={hw['cpu_model']} ({hw['logical_cores']} threads, {hw['physical_cores']} cores, "
+           f"{round(hw['ram_bytes'] / GIB)} GiB)")
+    devices = hw["gpus"]
+    if not devices:
+        return f"{cpu}; gpu=none"
+    first = devices[0]
+    return f"{cpu}; gpu={first['name']} x{len(devices)} ({round(first['memory_bytes'] / GIB)} GiB)"
 
 
 @cache
@@ -69,27 +95,56 @@ def _version(package: str) -> str | None:
         return None
 
 
-def fingerprint() -> dict[str, Any]:
-    """Hardware, software and settings of this process, as stored next to each result."""
+def nvidia_driver() -> str | None:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            version = pynvml.nvmlSystemGetDriverVersion()
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # noqa: BLE001 - no NVML library or no driver: simply unknown
+        return None
+    return version.decode() if isinstance(version, bytes) else str(version)
+
+
+def software() -> dict[str, Any]:
     import torch
 
-    gpu_names = gpus()
-    cores = os.cpu_count() or 0
     return {
-        "hardware_key": hardware_key(cpu_model(), cores, gpu_names),
-        "hardware": {"cpu_model": cpu_model(), "logical_cores": cores, "gpus": gpu_names},
-        "software": {
-            "python": platform.python_version(),
-            "os": platform.platform(),
-            "cuda_runtime": torch.version.cuda,
-            "cudnn": (torch.backends.cudnn.version()
-                      if torch.backends.cudnn.is_available() else None),
-            **{name: _version(name) for name in _PACKAGES},
-        },
-        "settings": {
-            "torch_threads": torch.get_num_threads(),
-            "torch_interop_threads": torch.get_num_interop_threads(),
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        },
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "nvidia_driver": nvidia_driver(),
+        "cuda_runtime": torch.version.cuda,
+        "cudnn": (torch.backends.cudnn.version()
+                  if torch.backends.cudnn.is_available() else None),
+        **{name: _version(name) for name in _PACKAGES},
+    }
+
+
+def settings() -> dict[str, Any]:
+    """The run-time knobs that change speed without changing the code."""
+    import torch
+
+    return {
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
+        "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
+        "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        **{name: os.environ.get(name) for name in _THREAD_VARIABLES},
+    }
+
+
+def fingerprint() -> dict[str, Any]:
+    """Hardware, software and settings of this process, as stored next to each result."""
+    hw = hardware()
+    return {
+        "hardware_key": hardware_key(hw),
+        "hardware": hw,
+        "software": software(),
+        "settings": settings(),
         "code_version": code_version(),
     }

@@ -17,6 +17,10 @@ from segtasks.grid import Case, plan_grid
 from segtasks.params import DEFAULTS
 from segtasks.store import repository
 
+GRID_PARAMS = ("devices", "batch_sizes", "n_images", "warmup_batches", "precisions",
+               "channels_last", "cpu_threads", "warmup_seconds", "min_batches", "min_seconds",
+               "max_seconds", "ci_target")
+
 log = logging.getLogger(__name__)
 
 
@@ -24,9 +28,8 @@ log = logging.getLogger(__name__)
 def plan(params: dict[str, Any]) -> list[dict[str, Any]]:
     """Validated cases as plain dicts (one per mapped bench task)."""
     merged = {**DEFAULTS, **params}
-    cases = plan_grid(merged["devices"], merged["batch_sizes"], merged["n_images"],
-                      merged["warmup_batches"])
-    return [case.to_dict() for case in cases]
+    grid_args = {name: merged[name] for name in GRID_PARAMS}
+    return [case.to_dict() for case in plan_grid(**grid_args)]
 
 
 def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segtasks.grid import DEVICES, MAX_BATCH_SIZE
+from segtasks.grid import DEVICES, MAX_BATCH_SIZE, MAX_THREADS, PRECISIONS
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "devices": {
@@ -26,16 +26,60 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "minItems": 1, "uniqueItems": True,
         "description": "One mapped bench task per device and batch size, e.g. [1, 2, 4, 8, 16].",
     },
+    "precisions": {
+        "default": ["fp32"], "type": "array", "title": "Precisions",
+        "examples": list(PRECISIONS), "items": {"type": "string", "enum": list(PRECISIONS)},
+        "minItems": 1, "uniqueItems": True,
+        "description": "fp32, or autocast to bf16 / fp16 (fp16 on CUDA only; a CPU fp16 "
+                       "case is recorded as skipped).",
+    },
+    "channels_last": {
+        "default": [False], "type": "array", "title": "channels_last",
+        "items": {"type": "boolean"}, "minItems": 1, "uniqueItems": True,
+        "description": "Memory formats to try: [false], [true] or [false, true].",
+    },
+    "cpu_threads": {
+        "default": [], "type": "array", "title": "CPU threads",
+        "items": {"type": "integer", "minimum": 1, "maximum": MAX_THREADS},
+        "uniqueItems": True,
+        "description": "torch intra-op thread counts for CPU cases; [] keeps torch's default.",
+    },
     "n_images": {
         "default": 32, "type": "integer", "minimum": 1, "maximum": 100_000,
-        "title": "Images per case",
-        "description": "Images timed per case, rounded up to whole batches; the input "
-                       "folder is cycled through when it holds fewer.",
+        "title": "Images end to end",
+        "description": "Images in the seed-style end-to-end pass (preprocessing included), "
+                       "rounded up to whole batches; the input folder is cycled through.",
     },
     "warmup_batches": {
         "default": 3, "type": "integer", "minimum": 0, "maximum": 100,
         "title": "Warm-up batches",
         "description": "Untimed batches before measuring (the first is kept as cold start).",
+    },
+    "warmup_seconds": {
+        "default": 1.0, "type": "number", "minimum": 0, "maximum": 600,
+        "title": "Warm-up seconds", "description": "Warm up for at least this long too.",
+    },
+    "min_batches": {
+        "default": 6, "type": "integer", "minimum": 6, "maximum": 100_000,
+        "title": "Minimum timed batches",
+        "description": "At least this many timed batches (6 is the fewest that give a 95% "
+                       "interval of the median).",
+    },
+    "min_seconds": {
+        "default": 2.0, "type": "number", "minimum": 0.01, "maximum": 3600,
+        "title": "Minimum timed seconds",
+    },
+    "max_seconds": {
+        "default": 30.0, "type": "number", "minimum": 0.01, "maximum": 3600,
+        "title": "Time cap (s)",
+        "description": "Stop measuring a case here even if its median is not pinned down; "
+                       "it is then recorded as not stable.",
+    },
+    "ci_target": {
+        "default": 0.02, "type": "number", "minimum": 0.001, "maximum": 0.5,
+        "title": "Target precision",
+        "description": "Stop early once the 95% interval of the median batch latency is "
+                       "within +- this fraction.",
     },
     "regression_threshold": {
         "default": 0.10, "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,

@@ -1,11 +1,13 @@
-"""Seed-style tables (the blog post's columns) and the verdict table, from stored rows."""
+"""Seed-style tables (the blog post's columns plus ours), phases and verdicts, from stored rows."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from segtasks.grid import DEVICES, PRECISIONS
 
 GIB = 2**30
 
@@ -18,50 +20,133 @@ SEED_COLUMNS = (
     "Improvement over Batch Size 1",
     "Improvement over Previous Row",
 )
-EXTRA_COLUMNS = ("p90 Latency (ms)", "Host Peak RSS (GB)", "Status")
-NOTES = (
-    "Time Taken = timed inference of all images (host-to-device, forward, postprocess), "
-    "after warm-up; preprocessing and decoding are excluded and stored apart.",
-    "GB = 2^30 bytes. CUDA memory = peak reserved by PyTorch's caching allocator "
-    "(reset after warm-up); host RSS = peak of the case's own process.",
+OUR_COLUMNS = (
+    "Inference img/s",
+    "p90 Latency (ms)",
+    "Median ±95% CI",
+    "Stable",
+    "GFLOP/s",
+    "% of Peak",
+    "Host Peak RSS (GB)",
+    "Status",
 )
+NOTES = (
+    "Seed columns: one end-to-end pass over the images (preprocessing included, as the seed "
+    "timed it) after warm-up, under inference mode, synchronised; FPS and improvements "
+    "follow from it.",
+    "Inference img/s = batch size / median batch latency of the timed loop (host-to-device, "
+    "forward, postprocess; preprocessing excluded), measured until the 95% interval of the "
+    "median is within the target or the time cap is hit (Stable = no).",
+    "GB = 2^30 bytes. CUDA memory = peak reserved by PyTorch's caching allocator after "
+    "warm-up; host RSS = peak of the case's own process.",
+)
+
+
+def variant(r: Any) -> str:
+    """The table a result belongs to: device plus the options that change the work."""
+    parts = [r.device.upper(), r.precision]
+    if r.channels_last:
+        parts.append("channels_last")
+    if r.threads is not None:
+        parts.append(f"{r.threads} threads")
+    return " ".join(parts)
+
+
+def _fmt(value: float | None, spec: str, scale: float | None = None) -> str:
+    if value is None:
+        return "-"
+    return format(value / scale if scale else value, spec)
 
 
 def _ratio(value: float, reference: float | None) -> str:
     return "n/a" if not reference else f"{value / reference:.4g}x"
 
 
+def _seed_row(r: Any) -> dict[str, str]:
+    row = dict.fromkeys(SEED_COLUMNS + OUR_COLUMNS, "-")
+    row["Batch Size"] = str(r.batch_size)
+    row["Status"] = "ok" if r.status == "ok" else f"{r.status}: {r.reason}"
+    row["Host Peak RSS (GB)"] = _fmt(r.host_peak_rss_bytes, ".4f", GIB)
+    if r.status != "ok":
+        return row
+    fps = r.end_to_end_images / r.end_to_end_s
+    row.update({
+        "Time Taken (s)": f"{r.end_to_end_s:.4f}",
+        "Time Taken per Image (ms)": f"{r.end_to_end_s * 1e3 / r.end_to_end_images:.4f}",
+        "FPS": f"{fps:.4f}",
+        "CUDA Memory Consumption (GB)": _fmt(r.cuda_peak_reserved_bytes, ".4f", GIB),
+        "Inference img/s": f"{r.images_per_s:.4f}",
+        "p90 Latency (ms)": f"{r.latency_p90_ms:.3f}",
+        "Median ±95% CI": "n/a" if r.ci_rel is None else f"±{r.ci_rel:.1%}",
+        "Stable": "yes" if r.stable else "no",
+        "GFLOP/s": _fmt(r.gflops_per_s, ".1f"),
+        "% of Peak": _fmt(r.pct_of_peak, ".1f"),
+    })
+    return row
+
+
+def _order(r: Any) -> tuple:
+    precision = PRECISIONS.index(r.precision) if r.precision in PRECISIONS else len(PRECISIONS)
+    return (DEVICES.index(r.device), precision, r.channels_last, r.threads or 0, r.batch_size)
+
+
 def seed_rows(results: Sequence[Any]) -> dict[str, list[dict[str, str]]]:
-    """Rows per device, ordered by batch size, with the seed's columns plus ours."""
+    """Rows per variant (device, precision, ...), ordered by batch size."""
     tables: dict[str, list[dict[str, str]]] = {}
-    for device in dict.fromkeys(r.device for r in results):
-        rows = sorted((r for r in results if r.device == device), key=lambda r: r.batch_size)
-        first_fps = next((r.images_per_s for r in rows if r.status == "ok" and r.batch_size == 1),
-                         None)
-        previous_fps = None
+    for name in dict.fromkeys(variant(r) for r in sorted(results, key=_order)):
+        rows = sorted((r for r in results if variant(r) == name), key=lambda r: r.batch_size)
+        fps = [r.end_to_end_images / r.end_to_end_s if r.status == "ok" else None for r in rows]
+        first = fps[0] if rows and rows[0].batch_size == 1 else None
         table = []
-        for i, r in enumerate(rows):
-            ok = r.status == "ok"
-            row = dict.fromkeys(SEED_COLUMNS + EXTRA_COLUMNS, "-")
-            row["Batch Size"] = str(r.batch_size)
-            row["Status"] = "ok" if ok else f"{r.status}: {r.reason}"
-            if r.host_peak_rss_bytes:
-                row["Host Peak RSS (GB)"] = f"{r.host_peak_rss_bytes / GIB:.4f}"
-            if ok:
-                row["Time Taken (s)"] = f"{r.total_s:.4f}"
-                row["Time Taken per Image (ms)"] = f"{r.ms_per_image:.4f}"
-                row["FPS"] = f"{r.images_per_s:.4f}"
-                row["p90 Latency (ms)"] = f"{r.latency_p90_ms:.3f}"
-                if r.cuda_peak_reserved_bytes is not None:
-                    row["CUDA Memory Consumption (GB)"] = f"{r.cuda_peak_reserved_bytes / GIB:.4f}"
+        for i, (r, f) in enumerate(zip(rows, fps, strict=True)):
+            row = _seed_row(r)
+            if f is not None:
                 row["Improvement over Batch Size 1"] = (
-                    "1x" if r.batch_size == 1 else _ratio(r.images_per_s, first_fps))
-                row["Improvement over Previous Row"] = (
-                    "-" if i == 0 else _ratio(r.images_per_s, previous_fps))
-            previous_fps = r.images_per_s if ok else None
+                    "1x" if r.batch_size == 1 else _ratio(f, first))
+                row["Improvement over Previous Row"] = "-" if i == 0 else _ratio(f, fps[i - 1])
             table.append(row)
-        tables[device] = table
+        tables[name] = table
     return tables
+
+
+def phase_rows(results: Sequence[Any]) -> list[dict[str, str]]:
+    """Where a batch's time goes, per case (means per timed batch)."""
+    return [
+        {
+            "Case": r.case_key,
+            "Load (s)": _fmt(r.load_s, ".2f"),
+            "Cold start (ms)": _fmt(r.cold_start_ms, ".1f"),
+            "Preprocess (ms)": _fmt(r.preprocess_ms, ".2f"),
+            "Host→device (ms)": _fmt(r.h2d_ms, ".2f"),
+            "Forward (ms)": _fmt(r.forward_ms, ".2f"),
+            "Postprocess (ms)": _fmt(r.postprocess_ms, ".2f"),
+            "Latency mean (ms)": _fmt(r.latency_mean_ms, ".2f"),
+            "CV": _fmt(r.latency_cv, ".1%"),
+            "Batches": _fmt(r.n_batches, "d"),
+            "Stopped": r.stop_reason or "-",
+        }
+        for r in sorted(results, key=_order) if r.status == "ok"
+    ]
+
+
+def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
+    return [
+        {
+            "Case": v.case_key,
+            "Verdict": v.verdict,
+            "Tonight (img/s)": _fmt(v.tonight, ".3f"),
+            "Baseline (img/s)": _fmt(v.baseline, ".3f"),
+            "Change": _fmt(v.relative_change, "+.1%"),
+            "Threshold": f"±{v.threshold:.0%}",
+            "Baseline runs": str(len(v.baseline_run_pks)),
+            "Detail": v.detail or "",
+        }
+        for v in verdicts
+    ]
+
+
+def warning_lines(results: Sequence[Any]) -> list[str]:
+    return [f"{r.case_key}: {w}" for r in results for w in (r.warnings or [])]
 
 
 def markdown_table(rows: Sequence[dict[str, str]]) -> str:
@@ -73,46 +158,44 @@ def markdown_table(rows: Sequence[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def csv_table(rows: Sequence[dict[str, str]], device: str) -> str:
+def csv_table(rows: Sequence[dict[str, str]], label: str) -> str:
     out = io.StringIO()
     if rows:
-        writer = csv.DictWriter(out, fieldnames=["Device", *rows[0]])
+        writer = csv.DictWriter(out, fieldnames=["Table", *rows[0]])
         writer.writeheader()
-        writer.writerows({"Device": device, **row} for row in rows)
+        writer.writerows({"Table": label, **row} for row in rows)
     return out.getvalue()
-
-
-def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
-    def num(v: float | None, fmt: str) -> str:
-        return "-" if v is None else format(v, fmt)
-
-    return [
-        {
-            "Case": v.case_key,
-            "Verdict": v.verdict,
-            "Tonight (img/s)": num(v.tonight, ".3f"),
-            "Baseline (img/s)": num(v.baseline, ".3f"),
-            "Change": num(v.relative_change, "+.1%"),
-            "Threshold": f"±{v.threshold:.0%}",
-            "Baseline runs": str(len(v.baseline_run_pks)),
-            "Detail": v.detail or "",
-        }
-        for v in verdicts
-    ]
 
 
 def render(results: Sequence[Any], verdicts: Sequence[Any], fmt: str = "markdown",
            title: str = "") -> str:
     """The whole report of one run in `markdown` (also fine in a terminal) or `csv`."""
     tables = seed_rows(results)
-    if fmt == "csv":
-        return "".join(csv_table(rows, device) for device, rows in tables.items())
-    if fmt != "markdown":
+    renderers: dict[str, Callable[[], str]] = {
+        "csv": lambda: "".join(csv_table(rows, name) for name, rows in tables.items()),
+        "markdown": lambda: _markdown(tables, results, verdicts, title),
+    }
+    if fmt not in renderers:
         raise ValueError(f"unknown report format {fmt!r}; expected markdown or csv")
+    return renderers[fmt]()
+
+
+def _markdown(tables: dict[str, list[dict[str, str]]], results: Sequence[Any],
+              verdicts: Sequence[Any], title: str) -> str:
     parts = [f"# {title}"] if title else []
-    for device, rows in tables.items():
-        parts += [f"## {device.upper()}", markdown_table(rows)]
+    for name, rows in tables.items():
+        statuses = {row["Status"] for row in rows}
+        if len(statuses) == 1 and not statuses <= {"ok"}:
+            # e.g. every CUDA case on a machine without a GPU: one line, not a wide empty table
+            sizes = ", ".join(row["Batch Size"] for row in rows)
+            parts += [f"## {name}", f"All cases (batch sizes {sizes}) {statuses.pop()}"]
+            continue
+        parts += [f"## {name}", markdown_table(rows)]
+    if any(r.status == "ok" for r in results):
+        parts += ["## Phases (mean per timed batch)", markdown_table(phase_rows(results))]
     if verdicts:
         parts += ["## Verdicts", markdown_table(verdict_rows(verdicts))]
+    if warnings := warning_lines(results):
+        parts += ["## Warnings", "\n".join(f"- {w}" for w in warnings)]
     parts.append("\n".join(f"- {note}" for note in NOTES))
     return "\n\n".join(parts) + "\n"

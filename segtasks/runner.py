@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import math
 import os
 import signal
 import subprocess
@@ -18,10 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from segtasks import environment, measure
+import numpy as np
+
+from segtasks import environment, measure, peaks, protocol
 from segtasks.data import DataError, load_images
 from segtasks.grid import Case
-from segtasks.model import WeightsError, file_sha256, load_model, postprocess, preprocess
+from segtasks.model import WeightsError, file_sha256, load_model
 from segtasks.result import CaseResult
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,33 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def _unsupported(case: Case) -> str | None:
+    """Why this machine cannot run the case as asked, or None. Never a silent substitute."""
+    import torch
+
+    if case.device == "cuda" and not torch.cuda.is_available():
+        return _no_cuda_reason()
+    if case.device == "cpu" and case.precision == "fp16":
+        return "fp16 autocast is a CUDA option here; on the CPU use bf16"
+    if case.device == "cuda" and case.precision == "bf16" and not torch.cuda.is_bf16_supported():
+        return f"bf16 requested, but {torch.cuda.get_device_name(0)} does not support it"
+    return None
+
+
 def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
     """Measure one case in this process. Never raises for a failure of the case itself."""
     import torch
 
+    if case.device == "cpu" and case.threads is not None:
+        torch.set_num_threads(case.threads)
+    if case.device == "cuda":
+        # One process per batch size: cuDNN picks its kernels for this shape during warm-up.
+        torch.backends.cudnn.benchmark = True
     env = environment.fingerprint()
     base = {"case": case, "hardware_key": env["hardware_key"], "environment": env}
-    if case.device == "cuda" and not torch.cuda.is_available():
-        return CaseResult(status="skipped", reason=_no_cuda_reason(), **base)
+    why_not = _unsupported(case)
+    if why_not:
+        return CaseResult(status="skipped", reason=why_not, **base)
 
     oom_reason = None
     try:
@@ -80,77 +100,98 @@ def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
             torch.cuda.empty_cache()
         result = CaseResult(status="oom", reason=oom_reason, **base)
     result.host_peak_rss_bytes = measure.peak_rss_bytes()
+    for warning in result.warnings:
+        log.warning("%s: %s", case.key, warning)
     return result
 
 
 def _measure(case: Case, inputs: Path, weights: Path, base: dict) -> CaseResult:
     import torch
 
-    device, bs = case.device, case.batch_size
     image_set = load_images(inputs)
-    images = image_set.images
-    # Always full batches: a ragged last batch would be a different (and re-tuned) workload.
-    n_batches = math.ceil(case.n_images / bs)
-    batches = [
-        [images[(b * bs + i) % len(images)] for i in range(bs)]
-        for b in range(case.warmup_batches + n_batches)
-    ]
+    warnings = [f"{len(image_set.skipped)} unreadable input files left out"] \
+        if image_set.skipped else []
+    gflop = protocol.flops_per_image() / 1e9
 
     t0 = time.perf_counter()
-    model = load_model(weights, device)
-    if device == "cuda":
+    model = load_model(weights, case.device)
+    if case.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if case.device == "cuda":
         torch.cuda.synchronize()
     load_s = time.perf_counter() - t0
+    model_bytes = int(torch.cuda.memory_allocated()) if case.device == "cuda" else None
 
-    def infer(x: torch.Tensor, sizes: list[tuple[int, int]]) -> list:
-        return postprocess(model(x.to(device)), sizes)
+    run = protocol.measure_case(protocol.Workload(model, case, image_set.images))
 
-    latencies: list[float] = []
-    preprocess_s = 0.0
-    cold_start_ms = None
-    with torch.inference_mode():
-        for i, batch in enumerate(batches):
-            if i == case.warmup_batches and device == "cuda":
-                measure.reset_cuda_peaks()
-            t = time.perf_counter()
-            x = preprocess(batch)
-            pre = time.perf_counter() - t
-            sizes = [img.shape[:2] for img in batch]
-            _, ms = measure.timed(device, lambda x=x, sizes=sizes: infer(x, sizes))
-            if cold_start_ms is None:
-                cold_start_ms = ms
-            if i >= case.warmup_batches:
-                latencies.append(ms)
-                preprocess_s += pre
-
-    stats = measure.LatencyStats.from_samples(latencies)
-    n_images = n_batches * bs
-    total_s = sum(latencies) / 1e3
-    allocated, reserved = measure.cuda_peaks() if device == "cuda" else (None, None)
+    stats = measure.LatencyStats.from_samples(run.latencies_ms)
+    bs = case.batch_size
+    images_per_s = bs * 1e3 / stats.p50_ms
+    phase_means = np.mean(np.asarray(run.phases_ms), axis=0)
+    allocated, reserved = measure.cuda_peaks() if case.device == "cuda" else (None, None)
+    gpu = measure.gpu_processes() if case.device == "cuda" else None
+    if gpu and gpu.others:
+        warnings.append(
+            "other processes were using the GPU: "
+            + ", ".join(f"pid {pid} ({(used or 0) / 2**20:.0f} MiB)" for pid, used in gpu.others)
+        )
+    if run.stop_reason != "stable":
+        warnings.append(
+            f"not stable: the median's 95% interval is +-{stats.ci_rel:.1%} after "
+            f"{len(run.latencies_ms)} batches ({case.max_seconds:g} s cap), "
+            f"target +-{case.ci_target:.1%}"
+        )
+    gpus = base["environment"]["hardware"]["gpus"]
+    peak = peaks.peak_tflops(
+        gpus[0]["name"] if case.device == "cuda" and gpus else None, case.precision,
+        tf32_convs=base["environment"]["settings"]["cudnn_allow_tf32"],
+    )
+    gflops = gflop * images_per_s
     return CaseResult(
         status="ok",
+        warnings=warnings,
         weights_sha256=file_sha256(weights),
         dataset_fingerprint=image_set.fingerprint,
         inputs_skipped=len(image_set.skipped),
-        n_images=n_images,
-        n_batches=n_batches,
-        total_s=total_s,
-        ms_per_image=total_s * 1e3 / n_images,
-        images_per_s=n_images / total_s,
+        n_images=len(run.latencies_ms) * bs,
+        n_batches=len(run.latencies_ms),
+        total_s=sum(run.latencies_ms) / 1e3,
+        ms_per_image=stats.p50_ms / bs,
+        images_per_s=images_per_s,
         latency_mean_ms=stats.mean_ms,
         latency_p50_ms=stats.p50_ms,
         latency_p90_ms=stats.p90_ms,
         latency_p95_ms=stats.p95_ms,
         latency_p99_ms=stats.p99_ms,
         latency_std_ms=stats.std_ms,
+        latency_iqr_ms=stats.iqr_ms,
+        latency_cv=stats.cv,
         latency_min_ms=stats.min_ms,
         latency_max_ms=stats.max_ms,
-        cold_start_ms=cold_start_ms,
+        ci_low_ms=stats.ci_low_ms if np.isfinite(stats.ci_low_ms) else None,
+        ci_high_ms=stats.ci_high_ms if np.isfinite(stats.ci_high_ms) else None,
+        ci_rel=stats.ci_rel if np.isfinite(stats.ci_rel) else None,
+        stable=run.stop_reason == "stable",
+        stop_reason=run.stop_reason,
+        preprocess_ms=float(phase_means[0]),
+        h2d_ms=float(phase_means[1]),
+        forward_ms=float(phase_means[2]),
+        postprocess_ms=float(phase_means[3]),
+        cold_start_ms=run.cold_start_ms,
         load_s=load_s,
-        preprocess_s=preprocess_s,
+        end_to_end_s=run.end_to_end_s,
+        end_to_end_images=run.end_to_end_images,
+        gflop_per_image=gflop,
+        gflops_per_s=gflops,
+        peak_tflops=peak,
+        pct_of_peak=100 * gflops / (peak * 1e3) if peak else None,
+        cuda_model_bytes=model_bytes,
         cuda_peak_allocated_bytes=allocated,
         cuda_peak_reserved_bytes=reserved,
-        latencies_ms=latencies,
+        nvml_process_bytes=gpu.own_bytes if gpu else None,
+        gpu_other_processes=len(gpu.others) if gpu else None,
+        latencies_ms=run.latencies_ms,
+        phases_ms=run.phases_ms,
         **base,
     )
 

@@ -35,8 +35,9 @@ def test_segbench_run_without_airflow_stores_and_reports(capsys, sqlite_url, tin
     monkeypatch.setenv("SEGBENCH_WEIGHTS", str(weights_file))
     upgrade(sqlite_url)
     code = main(["run", "--url", sqlite_url, "--devices", "cpu", "--batch-sizes", "1",
-                 "--images", "1", "--warmup", "0"])
+                 "--images", "1", "--warmup", "0", "--min-seconds", "0.01",
+                 "--max-seconds", "0.5"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "## CPU" in out and "| cpu-bs1 | new |" in out
+    assert "## CPU fp32" in out and "| cpu-bs1-fp32 | new |" in out
     assert f"stored as run 1 in {sqlite_url}" in out

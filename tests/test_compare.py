@@ -53,7 +53,7 @@ def test_a_planted_slower_night_is_flagged_and_a_normal_one_is_not(db_url):
     assert len(verdict.baseline_run_pks) == 7  # the last K=7 nights, not the whole history
     stored = repository.run_comparisons(engine, slow[-1])
     assert [(c.case_key, c.verdict, c.baseline) for c in stored] == [
-        ("cpu-bs1", "regression", 10.0)]
+        ("cpu-bs1-fp32", "regression", 10.0)]
 
 
 def test_too_little_history_is_insufficient_and_none_is_new(db_url):

@@ -15,7 +15,7 @@ def test_seed_columns_and_speedups_come_from_stored_rows(db_url):
     repository.save_result(engine, run_pk, result(device="cuda", batch_size=8, status="oom",
                                                   reason="CUDA out of memory"))
     tables = report.seed_rows(repository.run_results(engine, run_pk))
-    rows = tables["cuda"]
+    rows = tables["CUDA fp32"]
     assert list(rows[0])[: len(SEED_COLUMNS)] == list(SEED_COLUMNS)
     assert [r["Batch Size"] for r in rows] == ["1", "2", "4", "8"]
     assert [r["FPS"] for r in rows[:3]] == ["100.0000", "150.0000", "165.0000"]
@@ -23,6 +23,7 @@ def test_seed_columns_and_speedups_come_from_stored_rows(db_url):
     assert [r["CUDA Memory Consumption (GB)"] for r in rows[:3]] == ["1.0000", "1.5000", "2.0000"]
     assert [r["Improvement over Batch Size 1"] for r in rows[:3]] == ["1x", "1.5x", "1.65x"]
     assert [r["Improvement over Previous Row"] for r in rows[:3]] == ["-", "1.5x", "1.1x"]
+    assert [(r["p90 Latency (ms)"], r["Stable"]) for r in rows[:3]] == [("101.600", "yes")] * 3
     assert rows[3]["FPS"] == "-" and rows[3]["Status"] == "oom: CUDA out of memory"
 
 
@@ -33,10 +34,10 @@ def test_markdown_and_csv_renderings_hold_the_same_table(db_url):
     repository.save_result(engine, run_pk, result(batch_size=1, images_per_s=4.0))
     results = repository.run_results(engine, run_pk)
     markdown = report.render(results, [], title="t")
-    assert "## CPU" in markdown
+    assert "## CPU fp32" in markdown
     assert "| Batch Size | Time Taken (s) | Time Taken per Image (ms) | FPS |" in markdown
     assert "| 1 | 1.0000 | 250.0000 | 4.0000 | - | 1x | - |" in markdown
     csv_text = report.render(results, [], fmt="csv")
     header, line = csv_text.splitlines()
-    assert header.startswith("Device,Batch Size,Time Taken (s)")
-    assert line.startswith("cpu,1,1.0000,250.0000,4.0000,-,1x,-")
+    assert header.startswith("Table,Batch Size,Time Taken (s)")
+    assert line.startswith("CPU fp32,1,1.0000,250.0000,4.0000,-,1x,-")

@@ -3,7 +3,7 @@ import signal
 import pytest
 import torch
 
-from segtasks import runner
+from segtasks import protocol, runner
 from segtasks.grid import Case
 from segtasks.result import CaseResult
 from segtasks.runner import run_case, run_case_isolated
@@ -11,26 +11,68 @@ from segtasks.runner import run_case, run_case_isolated
 pytestmark = pytest.mark.slow
 
 
-def _case(device="cpu", batch_size=2, n_images=3, warmup=1):
-    return Case(device=device, batch_size=batch_size, n_images=n_images, warmup_batches=warmup)
+def _case(device="cpu", batch_size=2, n_images=3, warmup=1, **options):
+    # a fast protocol: the tests check accounting, not the machine's speed
+    return Case(device=device, batch_size=batch_size, n_images=n_images, warmup_batches=warmup,
+                warmup_seconds=0, min_batches=6, min_seconds=0.01, max_seconds=0.5, **options)
 
 
-def test_ok_case_times_whole_batches_after_warmup(tiny_inputs, weights_file):
+def test_ok_case_accounts_for_every_batch_and_phase(tiny_inputs, weights_file):
     result = run_case(_case(), tiny_inputs, weights_file)
     assert result.status == "ok", result.reason
-    # 3 images in batches of 2 -> 2 full batches, 4 images; the warm-up batch is not among them
-    assert (result.n_batches, result.n_images, len(result.latencies_ms)) == (2, 4, 2)
+    n = len(result.latencies_ms)
+    assert n == result.n_batches >= 6 and result.n_images == 2 * n
+    assert result.stop_reason in ("stable", "time_cap")
+    assert result.stable == (result.stop_reason == "stable")
+    # a batch's latency is exactly its device phases; the means add up the same way
+    for latency, (pre, h2d, forward, post) in zip(result.latencies_ms, result.phases_ms,
+                                                   strict=True):
+        assert latency == pytest.approx(h2d + forward + post)
+        assert pre > 0
+    assert result.latency_mean_ms == pytest.approx(
+        result.h2d_ms + result.forward_ms + result.postprocess_ms)
     assert result.total_s == pytest.approx(sum(result.latencies_ms) / 1e3)
-    assert result.ms_per_image == pytest.approx(result.total_s * 1e3 / 4)
-    assert result.images_per_s == pytest.approx(4 / result.total_s)
+    assert result.images_per_s == pytest.approx(2 * 1e3 / result.latency_p50_ms)
+    assert result.ms_per_image == pytest.approx(result.latency_p50_ms / 2)
     assert result.latency_min_ms <= result.latency_p50_ms <= result.latency_p90_ms
-    assert result.latency_p90_ms <= result.latency_max_ms
-    assert result.cold_start_ms > 0 and result.load_s > 0 and result.preprocess_s > 0
+    assert result.latency_p90_ms <= result.latency_p95_ms <= result.latency_max_ms
+    # the seed's figure: 3 images -> 2 whole batches of 2, preprocessing included
+    assert result.end_to_end_images == 4 and result.end_to_end_s > 0
+    assert result.gflop_per_image == pytest.approx(36.11, abs=0.01)
+    assert result.gflops_per_s == pytest.approx(36.11086 * result.images_per_s, rel=1e-3)
+    assert result.pct_of_peak is None  # no known peak for a CPU: none rather than a guess
+    assert result.cold_start_ms > 0 and result.load_s > 0
     assert result.cuda_peak_allocated_bytes is None  # a CPU case has no CUDA peak, not a zero
     assert result.host_peak_rss_bytes > 100 * 2**20
     assert result.weights_sha256 and len(result.dataset_fingerprint) == 16
     assert result.hardware_key.startswith("cpu=")
-    assert {"hardware", "software", "settings", "code_version"} <= set(result.environment)
+
+
+def test_fingerprint_has_the_keys_it_promises(tiny_inputs, weights_file):
+    env = run_case(_case(batch_size=1, n_images=1), tiny_inputs, weights_file).environment
+    hardware = {"cpu_model", "logical_cores", "physical_cores", "ram_bytes", "gpus"}
+    software = {"python", "os", "nvidia_driver", "cuda_runtime", "cudnn", "torch",
+                "torchvision", "segmentation-models-pytorch", "numpy", "opencv-python-headless"}
+    settings = {"torch_threads", "torch_interop_threads", "cudnn_benchmark", "cudnn_allow_tf32",
+                "matmul_allow_tf32", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
+    assert hardware <= set(env["hardware"])
+    assert software <= set(env["software"])
+    assert settings <= set(env["settings"])
+    assert env["code_version"] and env["hardware_key"].startswith("cpu=")
+
+
+def test_options_change_the_work_and_the_case_key(tiny_inputs, weights_file):
+    case = _case(batch_size=1, n_images=1, precision="bf16", channels_last=True, threads=1)
+    result = run_case(case, tiny_inputs, weights_file)
+    assert result.status == "ok", result.reason
+    assert case.key == "cpu-bs1-bf16-cl-t1"
+    assert result.environment["settings"]["torch_threads"] == 1
+
+
+def test_fp16_on_cpu_is_skipped_with_the_reason(tiny_inputs, weights_file):
+    result = run_case(_case(precision="fp16"), tiny_inputs, weights_file)
+    assert (result.status, result.reason) == (
+        "skipped", "fp16 autocast is a CUDA option here; on the CPU use bf16")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
@@ -55,7 +97,7 @@ def test_out_of_memory_is_recorded_as_oom_not_raised(tiny_inputs, weights_file, 
     def exhausted(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(runner, "postprocess", exhausted)
+    monkeypatch.setattr(protocol, "postprocess", exhausted)
     result = run_case(_case(), tiny_inputs, weights_file)
     assert result.status == "oom"
     assert str(error).splitlines()[0][:30] in result.reason
@@ -64,7 +106,7 @@ def test_out_of_memory_is_recorded_as_oom_not_raised(tiny_inputs, weights_file, 
 
 def test_any_other_failure_is_recorded_as_error(tiny_inputs, weights_file, monkeypatch,
                                                 tmp_path):
-    monkeypatch.setattr(runner, "postprocess", lambda *a: 1 / 0)
+    monkeypatch.setattr(protocol, "postprocess", lambda *a: 1 / 0)
     result = run_case(_case(), tiny_inputs, weights_file)
     assert (result.status, result.reason) == ("error", "ZeroDivisionError: division by zero")
 
@@ -88,6 +130,6 @@ def test_a_crashed_case_process_is_an_error_that_says_how_it_died():
 
 
 def test_a_case_past_its_time_limit_is_an_error(tiny_inputs, weights_file):
-    result = run_case_isolated(_case(), tiny_inputs, weights_file, timeout_s=0.5)
+    result = run_case_isolated(_case(), tiny_inputs, weights_file, timeout_s=0.3)
     assert result.status == "error"
-    assert result.reason == "case did not finish within 0.5 s"
+    assert result.reason == "case did not finish within 0.3 s"

@@ -21,8 +21,12 @@ def test_round_trip_keeps_every_metric_and_sample(db_url):
     (row,) = repository.run_results(engine, run_pk)
     for name in original.metric_names():
         assert getattr(row, name) == getattr(original, name), name
-    assert (row.case_key, row.device, row.batch_size, row.status) == ("cpu-bs2", "cpu", 2, "ok")
+    assert (row.case_key, row.device, row.batch_size, row.status) == (
+        "cpu-bs2-fp32", "cpu", 2, "ok")
+    assert (row.precision, row.channels_last, row.threads) == ("fp32", False, None)
     assert [s.latency_ms for s in row.samples] == original.latencies_ms
+    assert [[s.preprocess_ms, s.h2d_ms, s.forward_ms, s.postprocess_ms]
+            for s in row.samples] == original.phases_ms
     assert row.environment["software"]["torch"] == "2.15.0"
 
 
@@ -48,8 +52,8 @@ def test_every_result_is_plain_sql(db_url):
         rows = conn.execute(text(
             "SELECT r.run_id, x.case_key, x.status, x.images_per_s "
             "FROM results x JOIN runs r ON r.id = x.run_pk ORDER BY x.case_key")).all()
-    assert [tuple(r) for r in rows] == [("night-1", "cpu-bs1", "ok", 4.0),
-                                        ("night-1", "cuda-bs1", "skipped", None)]
+    assert [tuple(r) for r in rows] == [("night-1", "cpu-bs1-fp32", "ok", 4.0),
+                                        ("night-1", "cuda-bs1-fp32", "skipped", None)]
 
 
 def test_an_unreachable_database_is_named_without_its_password():

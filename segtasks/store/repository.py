@@ -10,8 +10,13 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from segtasks.result import CaseResult
+from segtasks.result import PHASES, CaseResult
 from segtasks.store.schema import Comparison, Result, Run, Sample
+
+# Case fields stored as columns of `results`; n_images is the measured count, not the setting.
+CASE_COLUMNS = ("device", "batch_size", "precision", "channels_last", "threads",
+                "warmup_batches", "warmup_seconds", "min_batches", "min_seconds",
+                "max_seconds", "ci_target")
 
 
 def _now() -> datetime:
@@ -57,14 +62,14 @@ def finish_run(engine: Engine, run_pk: int, state: str) -> None:
 
 def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     """Insert or overwrite the row of (run, case) with its samples, in one transaction."""
+    case = result.case
     values = {name: getattr(result, name) for name in CaseResult.metric_names()}
     values.update(
-        device=result.case.device,
-        batch_size=result.case.batch_size,
-        warmup_batches=result.case.warmup_batches,
+        {name: getattr(case, name) for name in CASE_COLUMNS},
         status=result.status,
         reason=result.reason,
         environment=result.environment,
+        warnings=result.warnings,
         updated_at=_now(),
     )
     with _session(engine) as session, session.begin():
@@ -78,9 +83,10 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
             setattr(row, name, value)
         session.flush()
         session.execute(delete(Sample).where(Sample.result_id == row.id))
+        phases = result.phases_ms or [[None] * len(PHASES)] * len(result.latencies_ms)
         session.add_all(
-            Sample(result_id=row.id, idx=i, latency_ms=ms)
-            for i, ms in enumerate(result.latencies_ms)
+            Sample(result_id=row.id, idx=i, latency_ms=ms, **dict(zip(PHASES, parts, strict=True)))
+            for i, (ms, parts) in enumerate(zip(result.latencies_ms, phases, strict=True))
         )
         return row.id
 

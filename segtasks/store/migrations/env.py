@@ -12,6 +12,10 @@ url = config.get_main_option("sqlalchemy.url")
 assert url, "segtasks.store.database.alembic_config sets the URL"
 
 with engine(url).connect() as connection:
+    if connection.dialect.name == "sqlite":
+        # Batch mode rebuilds a table by DROP + RENAME; with foreign keys on, the DROP would
+        # cascade into `samples` and delete every stored sample.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -1,0 +1,152 @@
+"""How one case is measured: warm-up, the timed loop under the stopping rule, and the
+seed's end-to-end pass. See README "How a case is measured".
+
+Every batch is split into phases: preprocess (host, untimed by the device timer),
+host-to-device copy, forward, and postprocess (threshold, resize, copy back to host).
+A batch's latency is h2d + forward + postprocess, measured between the same marks, so
+the phases add up to it exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from segtasks import measure
+from segtasks.grid import Case
+from segtasks.model import postprocess, preprocess
+
+
+def autocast_dtype(precision: str) -> Any:
+    import torch
+
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def flops_per_image(input_size: tuple[int, int] = (256, 256)) -> float:
+    """FLOPs of one forward pass at batch size 1 (FMA = 2), counted on the meta device."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from segtasks.model import build_model
+
+    with torch.device("meta"):
+        model = build_model().eval()
+        x = torch.empty(1, 1, *input_size)
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(x)
+    return float(counter.get_total_flops())
+
+
+@dataclass
+class Workload:
+    """The model on its device with the case's options, and a way to run one batch."""
+
+    model: Any
+    case: Case
+    images: Sequence[np.ndarray]
+
+    def batch(self, index: int) -> list[np.ndarray]:
+        """The `index`-th batch of the input stream, cycling through the images."""
+        bs, n = self.case.batch_size, len(self.images)
+        return [self.images[(index * bs + i) % n] for i in range(bs)]
+
+    def run(self, images: list[np.ndarray]) -> tuple[float, float, float, float]:
+        """One batch; returns (preprocess, h2d, forward, postprocess) in ms."""
+        import torch
+
+        device, dtype = self.case.device, autocast_dtype(self.case.precision)
+        t0 = time.perf_counter()
+        x = preprocess(images)
+        if self.case.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        pre_ms = (time.perf_counter() - t0) * 1e3
+        sizes = [img.shape[:2] for img in images]
+        autocast = torch.autocast(device, dtype=dtype) if dtype is not None else nullcontext()
+        timer = measure.PhaseTimer(device)
+        timer.mark()
+        x = x.to(device)
+        timer.mark()
+        with autocast:
+            logits = self.model(x)
+        timer.mark()
+        postprocess(logits.float(), sizes)  # ends with the masks on the host: a sync
+        timer.mark()
+        h2d, forward, post = timer.intervals_ms()
+        return pre_ms, h2d, forward, post
+
+
+@dataclass
+class Measurement:
+    latencies_ms: list[float]
+    phases_ms: list[list[float]]
+    cold_start_ms: float
+    stop_reason: str
+    end_to_end_s: float
+    end_to_end_images: int
+
+
+def warm_up(work: Workload) -> float | None:
+    """Run at least `warmup_batches` and at least `warmup_seconds`; the first batch's latency."""
+    case, cold, index = work.case, None, 0
+    start = time.perf_counter()
+    while index < case.warmup_batches or (
+        case.warmup_seconds > 0 and time.perf_counter() - start < case.warmup_seconds
+    ):
+        _, h2d, forward, post = work.run(work.batch(index))
+        cold = cold if cold is not None else h2d + forward + post
+        index += 1
+    return cold
+
+
+def timed_loop(work: Workload, rule: measure.StoppingRule, first_index: int = 0
+               ) -> tuple[list[float], list[list[float]], str]:
+    """Batches until the stopping rule says stop: latencies, phases and why it stopped."""
+    latencies: list[float] = []
+    phases: list[list[float]] = []
+    start = time.perf_counter()
+    index = first_index
+    while True:
+        pre, h2d, forward, post = work.run(work.batch(index))
+        latencies.append(h2d + forward + post)
+        phases.append([pre, h2d, forward, post])
+        index += 1
+        stop = rule.verdict(latencies, time.perf_counter() - start)
+        if stop:
+            return latencies, phases, stop
+
+
+def end_to_end(work: Workload) -> tuple[float, int]:
+    """The seed's figure, measured properly: n_images (whole batches), preprocessing
+    included, after warm-up, under inference mode, synchronised. (seconds, images)."""
+    import torch
+
+    n_batches = math.ceil(work.case.n_images / work.case.batch_size)
+    start = time.perf_counter()
+    for index in range(n_batches):
+        work.run(work.batch(index))
+    if work.case.device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, n_batches * work.case.batch_size
+
+
+def measure_case(work: Workload) -> Measurement:
+    import torch
+
+    case = work.case
+    rule = measure.StoppingRule(min_batches=case.min_batches, min_seconds=case.min_seconds,
+                                max_seconds=case.max_seconds, ci_target=case.ci_target)
+    with torch.inference_mode():
+        cold = warm_up(work)
+        if case.device == "cuda":
+            measure.reset_cuda_peaks()
+        latencies, phases, stop = timed_loop(work, rule)
+        e2e_s, e2e_images = end_to_end(work)
+    return Measurement(latencies, phases, cold if cold is not None else latencies[0], stop,
+                       e2e_s, e2e_images)
