@@ -165,6 +165,15 @@ class GpuProcesses:
     own_bytes: int | None
     others: list[tuple[int, int | None]]
 
+    def warning(self) -> str | None:
+        """What to record when the case did not have the GPU to itself."""
+        if not self.others:
+            return None
+        used = ", ".join(
+            f"pid {pid} ({'?' if b is None else f'{b / 2**20:.0f}'} MiB)" for pid, b in self.others
+        )
+        return f"other processes were using the GPU, timings may be slowed: {used}"
+
 
 def gpu_processes(device_index: int = 0) -> GpuProcesses | None:
     """Device memory of this process (CUDA context included) and of any other process on the

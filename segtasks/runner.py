@@ -130,11 +130,8 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict) -> CaseResult:
     phase_means = np.mean(np.asarray(run.phases_ms), axis=0)
     allocated, reserved = measure.cuda_peaks() if case.device == "cuda" else (None, None)
     gpu = measure.gpu_processes() if case.device == "cuda" else None
-    if gpu and gpu.others:
-        warnings.append(
-            "other processes were using the GPU: "
-            + ", ".join(f"pid {pid} ({(used or 0) / 2**20:.0f} MiB)" for pid, used in gpu.others)
-        )
+    if gpu and gpu.warning():
+        warnings.append(gpu.warning())
     if run.stop_reason != "stable":
         warnings.append(
             f"not stable: the median's 95% interval is +-{stats.ci_rel:.1%} after "

@@ -133,3 +133,32 @@ def test_a_case_past_its_time_limit_is_an_error(tiny_inputs, weights_file):
     result = run_case_isolated(_case(), tiny_inputs, weights_file, timeout_s=0.3)
     assert result.status == "error"
     assert result.reason == "case did not finish within 0.3 s"
+
+
+def test_an_oom_at_one_batch_size_still_lets_the_larger_ones_run(tiny_inputs, weights_file,
+                                                                 sqlite_url, monkeypatch):
+    from segtasks import nightly, store
+
+    original_run = protocol.Workload.run
+
+    def run_unless_batch_of_two(self, images):
+        if len(images) == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
+        return original_run(self, images)
+
+    # in-process instead of a fresh process, so the injected fault reaches the case
+    monkeypatch.setattr(protocol.Workload, "run", run_unless_batch_of_two)
+    monkeypatch.setattr(runner, "run_case_isolated",
+                        lambda case, inputs, weights, timeout_s=None:
+                        run_case(case, inputs, weights))
+    store.upgrade(sqlite_url)
+    params = {"devices": ["cpu"], "batch_sizes": [1, 2, 4], "n_images": 1,
+              "warmup_batches": 0, "warmup_seconds": 0, "min_seconds": 0.01,
+              "max_seconds": 0.2}
+    run_pk = nightly.open_run(db_url=sqlite_url, dag_id="t", run_id="oom", trigger="cli",
+                              params=params)
+    for case in nightly.plan(params):
+        nightly.bench(case, run_pk, db_url=sqlite_url, inputs=tiny_inputs, weights=weights_file)
+    rows = store.repository.run_results(store.connect(sqlite_url), run_pk)
+    assert [(r.batch_size, r.status) for r in rows] == [(1, "ok"), (2, "oom"), (4, "ok")]
+    assert rows[1].reason.startswith("OutOfMemoryError: CUDA out of memory")

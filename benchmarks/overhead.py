@@ -1,0 +1,90 @@
+"""Does the harness slow down what it measures?
+
+Runs the harness's batch path (phase marks, autocast context, postprocess) and a bare
+`torch.inference_mode()` forward loop on the same model and the same preprocessed
+batches, alternating in blocks in one process so that drift hits both alike.
+Prints the harness's forward throughput as a fraction of the bare loop's.
+Target: >= 0.98.
+
+    .venv/bin/python benchmarks/overhead.py [--device cpu] [--batch-sizes 1,4] [--blocks 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from _common import banner, demo_inputs_and_weights, images
+
+from segtasks.grid import Case
+from segtasks.model import load_model, preprocess
+from segtasks.protocol import Workload
+
+TARGET = 0.98
+
+
+def bare_forward_ms(model, x, device: str) -> float:
+    import torch
+
+    x = x.to(device)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    model(x)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) * 1e3
+
+
+def compare(device: str, batch_size: int, blocks: int, per_block: int, imgs: list, weights
+            ) -> tuple[float, float, float]:
+    import torch
+
+    model = load_model(weights, device)
+    case = Case(device=device, batch_size=batch_size, n_images=batch_size, warmup_batches=0)
+    work = Workload(model, case, imgs)
+    batches = [work.batch(i) for i in range(per_block)]
+    tensors = [preprocess(b) for b in batches]
+    harness, harness_latency, bare = [], [], []
+    with torch.inference_mode():
+        for i in range(3):  # warm both paths
+            work.run(batches[i % per_block])
+            bare_forward_ms(model, tensors[i % per_block], device)
+        for block in range(blocks):
+            order = ("harness", "bare") if block % 2 == 0 else ("bare", "harness")
+            for side in order:
+                for b, x in zip(batches, tensors, strict=True):
+                    if side == "harness":
+                        _, h2d, forward, post = work.run(b)
+                        harness.append(forward)
+                        harness_latency.append(h2d + forward + post)
+                    else:
+                        bare.append(bare_forward_ms(model, x, device))
+    return float(np.median(harness)), float(np.median(harness_latency)), float(np.median(bare))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-sizes", default="1,4")
+    parser.add_argument("--blocks", type=int, default=10)
+    parser.add_argument("--per-block", type=int, default=5)
+    args = parser.parse_args()
+    banner("harness overhead: harness forward vs bare inference_mode forward, same batches")
+    inputs, weights = demo_inputs_and_weights()
+    imgs = images(inputs)
+    print("| device | batch | bare forward p50 (ms) | harness forward p50 (ms) | "
+          "harness latency p50 (ms) | forward throughput ratio | target |")
+    print("|---|---|---|---|---|---|---|")
+    for bs in [int(b) for b in args.batch_sizes.split(",")]:
+        forward, latency, bare = compare(args.device, bs, args.blocks, args.per_block, imgs,
+                                         weights)
+        ratio = bare / forward
+        verdict = "met" if ratio >= TARGET else "MISSED"
+        print(f"| {args.device} | {bs} | {bare:.2f} | {forward:.2f} | {latency:.2f} | "
+              f"{ratio:.3f} | >= {TARGET} {verdict} |")
+
+
+if __name__ == "__main__":
+    main()
