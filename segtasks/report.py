@@ -27,6 +27,7 @@ OUR_COLUMNS = (
     "Stable",
     "GFLOP/s",
     "% of Peak",
+    "CUDA Activations (MiB/img)",
     "Host Peak RSS (GB)",
     "Status",
 )
@@ -50,6 +51,13 @@ def variant(r: Any) -> str:
     if r.threads is not None:
         parts.append(f"{r.threads} threads")
     return " ".join(parts)
+
+
+def activation_bytes_per_image(r: Any) -> float | None:
+    """CUDA memory that grows with the batch: peak allocated less the weights, per image."""
+    if r.cuda_peak_allocated_bytes is None or r.cuda_model_bytes is None:
+        return None
+    return (r.cuda_peak_allocated_bytes - r.cuda_model_bytes) / r.batch_size
 
 
 def _fmt(value: float | None, spec: str, scale: float | None = None) -> str:
@@ -81,6 +89,7 @@ def _seed_row(r: Any) -> dict[str, str]:
         "Stable": "yes" if r.stable else "no",
         "GFLOP/s": _fmt(r.gflops_per_s, ".1f"),
         "% of Peak": _fmt(r.pct_of_peak, ".1f"),
+        "CUDA Activations (MiB/img)": _fmt(activation_bytes_per_image(r), ".1f", 2**20),
     })
     return row
 

@@ -71,13 +71,6 @@ class CaseResult:
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}; expected one of {STATUSES}")
 
-    @property
-    def activation_bytes_per_image(self) -> float | None:
-        """CUDA memory that grows with the batch: peak allocated less the weights, per image."""
-        if self.cuda_peak_allocated_bytes is None or self.cuda_model_bytes is None:
-            return None
-        return (self.cuda_peak_allocated_bytes - self.cuda_model_bytes) / self.case.batch_size
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

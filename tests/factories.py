@@ -28,6 +28,7 @@ def result(device="cpu", batch_size=1, images_per_s=10.0, status="ok", hardware=
         cold_start_ms=300.0, load_s=0.5, end_to_end_s=total, end_to_end_images=n,
         gflop_per_image=36.1, gflops_per_s=36.1 * images_per_s,
         cuda_peak_allocated_bytes=reserved and reserved // 2,
+        cuda_model_bytes=reserved and reserved // 4,
         cuda_peak_reserved_bytes=reserved, host_peak_rss_bytes=2**30,
         latencies_ms=list(samples), phases_ms=[[1.0, 0.0, ms - 1.0, 1.0] for ms in samples],
     )

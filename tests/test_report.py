@@ -24,6 +24,8 @@ def test_seed_columns_and_speedups_come_from_stored_rows(db_url):
     assert [r["Improvement over Batch Size 1"] for r in rows[:3]] == ["1x", "1.5x", "1.65x"]
     assert [r["Improvement over Previous Row"] for r in rows[:3]] == ["-", "1.5x", "1.1x"]
     assert [(r["p90 Latency (ms)"], r["Stable"]) for r in rows[:3]] == [("101.600", "yes")] * 3
+    # peak allocated less the weights, per image
+    assert [r["CUDA Activations (MiB/img)"] for r in rows[:3]] == ["256.0", "192.0", "128.0"]
     assert rows[3]["FPS"] == "-" and rows[3]["Status"] == "oom: CUDA out of memory"
 
 
