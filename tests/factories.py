@@ -9,7 +9,8 @@ HARDWARE = "cpu=Test CPU (2 threads); gpu=none"
 
 
 def result(device="cpu", batch_size=1, images_per_s=10.0, status="ok", hardware=HARDWARE,
-           reason=None, samples=(100.0, 102.0, 98.0), reserved=None) -> CaseResult:
+           reason=None, samples=(100.0, 102.0, 98.0), reserved=None, environment=None
+           ) -> CaseResult:
     case = Case(device=device, batch_size=batch_size, n_images=4, warmup_batches=1)
     if status != "ok":
         return CaseResult(case=case, status=status, reason=reason or status,
@@ -18,7 +19,7 @@ def result(device="cpu", batch_size=1, images_per_s=10.0, status="ok", hardware=
     total = n / images_per_s
     return CaseResult(
         case=case, status="ok", hardware_key=hardware,
-        environment={"hardware_key": hardware, "software": {"torch": "2.15.0"}},
+        environment=environment or {"hardware_key": hardware, "software": {"torch": "2.15.0"}},
         n_images=n, n_batches=n // batch_size, total_s=total, ms_per_image=total * 1e3 / n,
         images_per_s=images_per_s, latency_mean_ms=100.0, latency_p50_ms=100.0,
         latency_p90_ms=101.6, latency_p95_ms=101.8, latency_p99_ms=102.0, latency_std_ms=2.0,

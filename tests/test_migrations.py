@@ -32,7 +32,11 @@ def test_upgrading_a_first_revision_database_keeps_its_rows(request):
             samples = conn.execute(text(
                 "SELECT idx, latency_ms FROM samples ORDER BY idx")).all()
             verdict = conn.execute(text("SELECT case_key FROM comparisons")).scalar_one()
+            environment = conn.execute(text(
+                "SELECT e.hardware_key FROM results x "
+                "JOIN environments e ON e.id = x.environment_id")).scalar_one()
         assert tuple(row) == ("cpu-bs4-fp32", "fp32", False, None, 5.5, 50.0)
+        assert environment == "unknown"  # its fingerprint was empty, and it is kept as such
         assert [tuple(s) for s in samples] == [(0, 700.0), (1, 710.0)]
         assert verdict == "cpu-bs4-fp32"  # history stays joinable under the new key
         assert store.connect(url) is not None  # at head: no upgrade asked for

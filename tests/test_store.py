@@ -27,7 +27,8 @@ def test_round_trip_keeps_every_metric_and_sample(db_url):
     assert [s.latency_ms for s in row.samples] == original.latencies_ms
     assert [[s.preprocess_ms, s.h2d_ms, s.forward_ms, s.postprocess_ms]
             for s in row.samples] == original.phases_ms
-    assert row.environment["software"]["torch"] == "2.15.0"
+    assert row.environment.torch_version == "2.15.0"
+    assert row.environment.fingerprint["software"]["torch"] == "2.15.0"
 
 
 def test_a_retried_task_overwrites_its_row_instead_of_adding_one(db_url):

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from segtasks.result import PHASES, CaseResult
-from segtasks.store.schema import Comparison, Result, Run, Sample
+from segtasks.store.fingerprints import environment_columns
+from segtasks.store.schema import Comparison, Environment, Result, Run, Sample
 
 # Case fields stored as columns of `results`; n_images is the measured count, not the setting.
 CASE_COLUMNS = ("device", "batch_size", "precision", "channels_last", "threads",
@@ -60,6 +62,29 @@ def finish_run(engine: Engine, run_pk: int, state: str) -> None:
         run.state, run.finished_at = state, _now()
 
 
+def _environment_id(session: Session, fingerprint: dict[str, Any]) -> int | None:
+    """The id of this fingerprint's row, created on first sight.
+
+    Parallel bench tasks on one machine share a fingerprint and may race to insert it:
+    the unique key settles it, and the loser reads the winner's row.
+    """
+    if not fingerprint:
+        return None
+    columns = environment_columns(fingerprint)
+    digest = columns["fingerprint_sha256"]
+    found = session.scalar(select(Environment.id).where(Environment.fingerprint_sha256 == digest))
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            row = Environment(first_seen_at=_now(), **columns)
+            session.add(row)
+        return row.id
+    except IntegrityError:
+        return session.scalar(
+            select(Environment.id).where(Environment.fingerprint_sha256 == digest))
+
+
 def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     """Insert or overwrite the row of (run, case) with its samples, in one transaction."""
     case = result.case
@@ -68,11 +93,11 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
         {name: getattr(case, name) for name in CASE_COLUMNS},
         status=result.status,
         reason=result.reason,
-        environment=result.environment,
         warnings=result.warnings,
         updated_at=_now(),
     )
     with _session(engine) as session, session.begin():
+        values["environment_id"] = _environment_id(session, result.environment)
         row = session.scalar(
             select(Result).where(Result.run_pk == run_pk, Result.case_key == result.case.key)
         )
@@ -105,7 +130,7 @@ def run_results(engine: Engine, run_pk: int) -> list[Result]:
     with _session(engine) as session:
         return list(session.scalars(
             select(Result).where(Result.run_pk == run_pk)
-            .options(selectinload(Result.samples))
+            .options(selectinload(Result.samples), selectinload(Result.environment))
             .order_by(Result.device, Result.batch_size)
         ))
 

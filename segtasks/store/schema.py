@@ -32,7 +32,10 @@ class Run(Base):
     """One night (or one manual trigger, or one CLI run) of the benchmark."""
 
     __tablename__ = "runs"
-    __table_args__ = (UniqueConstraint("dag_id", "run_id", name="uq_runs_dag_run"),)
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", name="uq_runs_dag_run"),
+        Index("ix_runs_started_at", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dag_id: Mapped[str] = mapped_column(String(250))
@@ -46,6 +49,34 @@ class Run(Base):
     state: Mapped[str] = mapped_column(String(32))
 
     results: Mapped[list[Result]] = relationship(back_populates="run")
+
+
+class Environment(Base):
+    """One distinct fingerprint (hardware, software, settings); results point at theirs."""
+
+    __tablename__ = "environments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    hardware_key: Mapped[str] = mapped_column(String(250), index=True)
+    cpu_model: Mapped[str | None] = mapped_column(String(250))
+    logical_cores: Mapped[int | None] = mapped_column(Integer)
+    physical_cores: Mapped[int | None] = mapped_column(Integer)
+    ram_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    gpu_name: Mapped[str | None] = mapped_column(String(250))
+    gpu_count: Mapped[int] = mapped_column(Integer)
+    gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    nvidia_driver: Mapped[str | None] = mapped_column(String(64))
+    cuda_runtime: Mapped[str | None] = mapped_column(String(64))
+    cudnn: Mapped[str | None] = mapped_column(String(64))
+    torch_version: Mapped[str | None] = mapped_column(String(64))
+    torchvision_version: Mapped[str | None] = mapped_column(String(64))
+    smp_version: Mapped[str | None] = mapped_column(String(64))
+    numpy_version: Mapped[str | None] = mapped_column(String(64))
+    python_version: Mapped[str | None] = mapped_column(String(64))
+    os: Mapped[str | None] = mapped_column(String(250))
+    fingerprint: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Result(Base):
@@ -67,8 +98,9 @@ class Result(Base):
     threads: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    # Copied from the environment so that the series index needs no join.
     hardware_key: Mapped[str | None] = mapped_column(String(250))
-    environment: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    environment_id: Mapped[int | None] = mapped_column(ForeignKey("environments.id"))
     warnings: Mapped[list[str]] = mapped_column(JsonType, default=list)
     weights_sha256: Mapped[str | None] = mapped_column(String(64))
     dataset_fingerprint: Mapped[str | None] = mapped_column(String(64))
@@ -120,6 +152,7 @@ class Result(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     run: Mapped[Run] = relationship(back_populates="results")
+    environment: Mapped[Environment | None] = relationship()
     samples: Mapped[list[Sample]] = relationship(
         back_populates="result", cascade="all, delete-orphan", order_by="Sample.idx"
     )

@@ -1,0 +1,142 @@
+"""The README's SQL cookbook, run against PostgreSQL after a real night and simulated history.
+
+Each query lives in docs/cookbook/*.sql and is quoted verbatim in the README; this test
+keeps the two in step and checks each query's shape on a known history.
+"""
+
+import copy
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from factories import result
+from sqlalchemy import text
+
+from segtasks import compare, nightly, store
+from segtasks.store import repository
+from segtasks.store.schema import Run
+
+ROOT = Path(__file__).resolve().parents[1]
+COOKBOOK = sorted((ROOT / "docs" / "cookbook").glob("*.sql"))
+FAST = {"warmup_batches": 0, "warmup_seconds": 0, "min_seconds": 0.01, "max_seconds": 0.2,
+        "n_images": 1}
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+def _backdate(engine, run_pk, when):
+    with repository._session(engine) as session, session.begin():
+        session.get_one(Run, run_pk).started_at = when
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory, tiny_inputs, weights_file):
+    """A real night (cpu and cuda, batch sizes 1 and 4) after 40 simulated nights of
+    cpu-bs4-fp32 on the same machine: torch 2.14 -> current at night -20 (+17.6%), and a
+    20% regression at night -3."""
+    from conftest import _pg_admin
+
+    admin = _pg_admin()
+    name = "segbench_test_cookbook"
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    from conftest import PG_ADMIN_URL
+
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    store.upgrade(url)
+    engine = store.connect(url)
+    params = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 4], **FAST}
+    real = nightly.open_run(db_url=url, dag_id="segbench_nightly", run_id="real",
+                            trigger="manual", params=params)
+    for case in nightly.plan(params):
+        nightly.bench(case, real, db_url=url, inputs=tiny_inputs, weights=weights_file)
+    nightly.judge_and_close(real, params, db_url=url)
+
+    tonight = next(r for r in repository.run_results(engine, real)
+                   if r.case_key == "cpu-bs4-fp32")
+    run = repository.get_run(engine, real)
+    speed, fingerprint = tonight.images_per_s, tonight.environment.fingerprint
+    old_torch = copy.deepcopy(fingerprint)
+    old_torch["software"]["torch"] = "2.14.0"
+    regression_run = None
+    for day in range(40, 0, -1):
+        ips = speed * (0.85 if day > 20 else 0.8 if day == 3 else 1.0)
+        run_pk = repository.open_run(engine, dag_id="segbench_nightly", run_id=f"night-{day}",
+                                     trigger="scheduled", params=params,
+                                     code_version=run.code_version)
+        _backdate(engine, run_pk, run.started_at - timedelta(days=day))
+        repository.save_result(engine, run_pk, result(
+            batch_size=4, images_per_s=ips, hardware=tonight.hardware_key,
+            environment=old_torch if day > 20 else fingerprint))
+        if day == 3:
+            regression_run = run_pk
+    compare.judge(engine, regression_run)
+    yield url
+    store.database.dispose(url)
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def _query(url, path):
+    with store.database.engine(url).connect() as conn:
+        rows = conn.execute(text(path.read_text()))
+        return list(rows.keys()), [dict(r._mapping) for r in rows]
+
+
+def test_every_cookbook_query_is_quoted_verbatim_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    assert len(COOKBOOK) >= 6
+    for path in COOKBOOK:
+        assert path.read_text().strip() in readme, f"{path.name} differs from the README"
+
+
+def test_latest_table_per_device(history):
+    columns, rows = _query(history, COOKBOOK[0])
+    assert columns == ["device", "precision", "batch_size", "status", "images_per_s",
+                       "latency_p90_ms", "stable", "cuda_reserved_gib", "host_rss_gib"]
+    assert [(r["device"], r["batch_size"], r["status"]) for r in rows] == [
+        ("cpu", 1, "ok"), ("cpu", 4, "ok"), ("cuda", 1, "skipped"), ("cuda", 4, "skipped")]
+
+
+def test_trend_of_one_case_over_30_nights(history):
+    columns, rows = _query(history, COOKBOOK[1])
+    assert columns == ["started_at", "images_per_s", "latency_p90_ms", "ci_rel", "stable",
+                       "torch_version"]
+    assert len(rows) == 30  # nights -29 .. -1 and tonight
+    assert rows == sorted(rows, key=lambda r: r["started_at"])
+
+
+def test_regressions_of_the_last_week(history):
+    columns, rows = _query(history, COOKBOOK[2])
+    assert columns == ["started_at", "case_key", "metric", "baseline", "tonight",
+                       "relative_change", "detail"]
+    assert [(r["case_key"], round(r["relative_change"], 3)) for r in rows] == [
+        ("cpu-bs4-fp32", -0.2)]
+
+
+def test_cpu_versus_gpu_per_batch_size(history):
+    columns, rows = _query(history, COOKBOOK[3])
+    assert columns == ["batch_size", "precision", "cpu_images_per_s", "gpu_images_per_s",
+                       "gpu_speedup"]
+    # no GPU here: the CUDA cases are skipped, so the speed-up is unknown, not invented
+    assert [(r["batch_size"], r["gpu_speedup"]) for r in rows] == [(1, None), (4, None)]
+    assert all(r["cpu_images_per_s"] > 0 for r in rows)
+
+
+def test_memory_versus_batch_size(history):
+    columns, rows = _query(history, COOKBOOK[4])
+    assert columns == ["device", "precision", "batch_size", "cuda_allocated_mib",
+                       "cuda_reserved_mib", "gpu_process_mib", "host_rss_mib"]
+    assert [(r["device"], r["batch_size"]) for r in rows] == [("cpu", 1), ("cpu", 4)]
+    assert all(r["host_rss_mib"] > 100 and r["cuda_reserved_mib"] is None for r in rows)
+
+
+def test_software_change_that_coincided_with_a_step(history):
+    columns, rows = _query(history, COOKBOOK[5])
+    assert columns[:5] == ["started_at", "case_key", "prev_images_per_s", "images_per_s",
+                           "change"]
+    assert [(r["case_key"], r["prev_torch_version"], round(r["change"], 3)) for r in rows] == [
+        ("cpu-bs4-fp32", "2.14.0", round(1 / 0.85 - 1, 3))]
+    assert rows[0]["torch_version"] != "2.14.0"
