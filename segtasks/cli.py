@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from segtasks import nightly, paths, store
@@ -13,9 +13,10 @@ from segtasks.data import DataError
 from segtasks.grid import GridError
 from segtasks.model import WeightsError
 from segtasks.params import DEFAULTS
+from segtasks.store.access import AccessError
 
-USER_ERRORS = (GridError, DataError, WeightsError, store.StoreUnavailable, store.SchemaOutdated,
-               LookupError, ValueError)
+USER_ERRORS = (GridError, DataError, WeightsError, AccessError, store.StoreUnavailable,
+               store.SchemaOutdated, LookupError, ValueError)
 
 
 def _csv_ints(text: str) -> list[int]:
@@ -66,6 +67,10 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.action == "upgrade":
         print(f"results database at {store.upgrade(args.url)} is at revision "
               f"{store.database.head_revision()}")
+    elif args.action == "grant-reader":
+        from segtasks.store.access import grant_reader
+
+        print(grant_reader(store.connect(args.url), args.role, args.password))
     else:
         url = store.resolve_url(args.url)
         current, head = store.database.current_revision(url), store.database.head_revision()
@@ -92,6 +97,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(outcome.text)
     print(f"stored as run {run_pk} in {store.masked(store.resolve_url(args.url))}")
     return 1 if outcome.regressions and args.fail_on_regression else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from segtasks.export import export
+
+    output = Path(args.output or paths.var_dir() / "exports"
+                  / f"results-since-{args.since}.{args.format}")
+    count = export(store.connect(args.url), args.since, args.format, output)
+    print(f"wrote {count} results to {output}")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -124,10 +139,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_weights)
 
-    p = sub.add_parser("db", help="create/upgrade the results schema, or show its revision")
-    p.add_argument("action", choices=["upgrade", "current"])
+    p = sub.add_parser("db", help="the results database: schema and access")
+    db = p.add_subparsers(dest="action", required=True)
+    for action, text in (("upgrade", "create or migrate the schema in place (Alembic)"),
+                         ("current", "show where the results go and the schema revision")):
+        q = db.add_parser(action, help=text)
+        q.add_argument("--url", help=url_help)
+        q.set_defaults(func=cmd_db)
+    q = db.add_parser("grant-reader", help="create a read-only PostgreSQL role for analysts")
+    q.add_argument("role")
+    q.add_argument("--password", help="login password (default: none, e.g. for peer/cert auth)")
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("export", help="write v_results rows since a date to CSV or Parquet")
+    p.add_argument("--since", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--output", help="file (default: var/exports/results-since-DATE.FORMAT)")
     p.add_argument("--url", help=url_help)
-    p.set_defaults(func=cmd_db)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("run", help="run a grid without Airflow, compare, print the report")
     p.add_argument("--devices", type=_csv, default=DEFAULTS["devices"])

@@ -12,10 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from segtasks import compare, environment, paths, report, store
 from segtasks.grid import Case, plan_grid
 from segtasks.params import DEFAULTS
-from segtasks.store import repository
+from segtasks.store import repository, spool
 
 GRID_PARAMS = ("devices", "batch_sizes", "n_images", "warmup_batches", "precisions",
                "channels_last", "cpu_threads", "warmup_seconds", "min_batches", "min_seconds",
@@ -35,6 +37,7 @@ def plan(params: dict[str, Any]) -> list[dict[str, Any]]:
 def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
              params: dict[str, Any], logical_date: datetime | None = None) -> int:
     engine = store.connect(db_url)
+    spool.flush(engine, store.resolve_url(db_url))  # results an earlier run could not store
     run_pk = repository.open_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger,
                                  params=params, code_version=environment.code_version(),
                                  logical_date=logical_date)
@@ -46,18 +49,38 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
           inputs: Path | None = None, weights: Path | None = None,
           timeout_s: float | None = None) -> dict[str, Any]:
     """Measure one case in its own process and store it; returns a small summary."""
-    from segtasks.runner import run_case_isolated
+    from segtasks import runner
 
     # Fail before minutes of measuring, not after, when the database is not there.
     engine = store.connect(db_url)
-    result = run_case_isolated(Case.from_dict(case), inputs or paths.inputs_dir(),
-                               weights or paths.weights_path(), timeout_s=timeout_s)
-    repository.save_result(engine, run_pk, result)
+    url = store.resolve_url(db_url)
+    the_case = Case.from_dict(case)
+    if (run_pk, the_case.key) in spool.flush(engine, url):
+        # an earlier attempt measured it and only the write failed: do not measure again
+        row = repository.run_result(engine, run_pk, the_case.key)
+        return _summary(row.case_key, row.status, row.reason, row.images_per_s)
+    result = runner.run_case_isolated(the_case, inputs or paths.inputs_dir(),
+                                      weights or paths.weights_path(), timeout_s=timeout_s)
+    try:
+        repository.save_result(engine, run_pk, result)
+    except DBAPIError as exc:
+        kept = spool.keep(url, run_pk, result)
+        raise store.StoreUnavailable(
+            f"the results database at {store.masked(url)} failed while storing "
+            f"{the_case.key} ({str(exc.orig).strip().splitlines()[0]}); the result is kept "
+            f"in {kept} and will be stored by the next attempt or the next run"
+        ) from None
     log.info("%s: %s%s", result.case.key, result.status,
              f" ({result.images_per_s:.3f} images/s)" if result.images_per_s else
              f" ({result.reason})")
-    return {"case_key": result.case.key, "status": result.status, "reason": result.reason,
-            "images_per_s": result.images_per_s}
+    return _summary(the_case.key, result.status, result.reason, result.images_per_s)
+
+
+def _summary(case_key: str, status: str, reason: str | None,
+             images_per_s: float | None) -> dict[str, Any]:
+    """What a bench task hands to XCom: small, and enough for a log line."""
+    return {"case_key": case_key, "status": status, "reason": reason,
+            "images_per_s": images_per_s}
 
 
 @dataclass(frozen=True)

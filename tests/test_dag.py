@@ -103,3 +103,15 @@ def test_one_night_end_to_end_stores_every_case_and_verdict_in_postgres(
         assert by_case[key].images_per_s > 0
     assert by_case[cuda[0]].status == "skipped" and "CUDA" in by_case[cuda[0]].reason
     assert [tuple(v) for v in verdicts] == [(cpu[0], "new"), (cpu[1], "new")]
+
+
+@pytest.mark.slow
+def test_an_unreachable_database_fails_the_run_after_airflow_retries(dag, airflow_db,
+                                                                      monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_DB", "postgres://bench:s3cret@127.0.0.1:1/results")
+    dag_run = dag.test(run_conf=TINY_GRID)
+    assert dag_run.state == "failed"
+    tis = {(ti.task_id, ti.map_index): ti for ti in dag_run.get_task_instances()}
+    open_run = tis[("open_run", -1)]
+    assert (open_run.state, open_run.try_number) == ("failed", 3)  # 1 try + 2 retries
+    assert tis[("compare", -1)].state == "failed"  # it too needs the database, and says so

@@ -126,6 +126,13 @@ def latest_run_pk(engine: Engine) -> int | None:
         return session.scalar(select(Run.id).order_by(Run.started_at.desc(), Run.id.desc()))
 
 
+def run_result(engine: Engine, run_pk: int, case_key: str) -> Result:
+    with _session(engine) as session:
+        return session.scalars(
+            select(Result).where(Result.run_pk == run_pk, Result.case_key == case_key)
+        ).one()
+
+
 def run_results(engine: Engine, run_pk: int) -> list[Result]:
     with _session(engine) as session:
         return list(session.scalars(

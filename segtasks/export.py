@@ -1,0 +1,41 @@
+"""Benchmark history out of the database, for people who analyse elsewhere."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+FORMATS = ("csv", "parquet")
+
+
+def export(engine: Engine, since: date, fmt: str, output: Path) -> int:
+    """Write v_results rows of runs started on or after `since`; returns the row count."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT * FROM v_results WHERE started_at >= :start "
+                 "ORDER BY started_at, run_pk, case_key"),
+            {"start": start},
+        )
+        columns = list(rows.keys())
+        records = [tuple(r) for r in rows]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        with open(output, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(columns)
+            writer.writerows(records)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist([dict(zip(columns, r, strict=True)) for r in records])
+        if not records:
+            table = pa.table({name: pa.array([], pa.null()) for name in columns})
+        pq.write_table(table, output)
+    return len(records)
