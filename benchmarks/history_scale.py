@@ -133,7 +133,8 @@ def main() -> None:
         engine = store.connect(url)
         last_run = repository.latest_run_pk(engine)
         hardware = engine.connect().scalar(text("SELECT hardware_key FROM results LIMIT 1"))
-        queries = {p.stem: (lambda sql=p.read_text(): _fetch(engine, sql)) for p in COOKBOOK}
+        sql_texts = {p.stem: p.read_text() for p in COOKBOOK}
+        queries = {stem: (lambda sql=sql: _fetch(engine, sql)) for stem, sql in sql_texts.items()}
         queries["compare baseline (last 7 good nights of a series)"] = lambda: repository.history(
             engine, case_key="cuda-bs16-bf16", hardware_key=hardware, before_run_pk=last_run,
             limit=7)

@@ -85,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               "channels_last": args.channels_last, "cpu_threads": args.threads,
               "min_batches": args.min_batches, "min_seconds": args.min_seconds,
               "max_seconds": args.max_seconds, "ci_target": args.ci_target,
-              "regression_threshold": args.threshold,
+              "min_effect": args.min_effect, "z_threshold": args.z_threshold,
               "fail_on_regression": args.fail_on_regression}
     cases = nightly.plan(params)
     run_pk = nightly.open_run(db_url=args.url, dag_id="segbench-cli",
@@ -95,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         nightly.bench(case, run_pk, db_url=args.url)
     outcome = nightly.judge_and_close(run_pk, params, db_url=args.url)
     print(outcome.text)
+    print(f"report: {outcome.html_path}")
     print(f"stored as run {run_pk} in {store.masked(store.resolve_url(args.url))}")
     return 1 if outcome.regressions and args.fail_on_regression else 0
 
@@ -109,7 +110,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_runs(args: argparse.Namespace) -> int:
+    from segtasks.store import repository
+
+    engine = store.connect(args.url)
+    run = repository.find_run(engine, args.run)
+    excluded = args.action == "exclude"
+    repository.set_excluded(engine, run.id, excluded, args.reason if excluded else None)
+    state = f"excluded from baselines ({args.reason})" if excluded else "used in baselines again"
+    print(f"run {run.id} ({run.run_id}) is {state}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.format == "html":
+        folder = Path(args.output) if args.output else None
+        print(f"wrote {nightly.write_report(args.run, db_url=args.url, folder=folder)}")
+        return 0
     text = nightly.render_run(args.run, db_url=args.url, fmt=args.format)
     if args.output:
         Path(args.output).write_text(text)
@@ -174,15 +191,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-seconds", type=float, default=DEFAULTS["min_seconds"])
     p.add_argument("--max-seconds", type=float, default=DEFAULTS["max_seconds"])
     p.add_argument("--ci-target", type=float, default=DEFAULTS["ci_target"])
-    p.add_argument("--threshold", type=float, default=DEFAULTS["regression_threshold"])
+    p.add_argument("--min-effect", type=float, default=DEFAULTS["min_effect"])
+    p.add_argument("--z-threshold", type=float, default=DEFAULTS["z_threshold"])
     p.add_argument("--no-fail-on-regression", dest="fail_on_regression", action="store_false")
     p.add_argument("--url", help=url_help)
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("runs", help="keep a run out of (or put it back into) baselines")
+    runs = p.add_subparsers(dest="action", required=True)
+    q = runs.add_parser("exclude", help="e.g. a night the machine was known to be busy")
+    q.add_argument("run", help="run id (number) or Airflow run id")
+    q.add_argument("--reason", required=True, help="stored with the mark")
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_runs)
+    q = runs.add_parser("include", help="undo an exclusion")
+    q.add_argument("run", help="run id (number) or Airflow run id")
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_runs, reason=None)
+
     p = sub.add_parser("report", help="print the seed-style tables and verdicts of a run")
     p.add_argument("run", nargs="?", type=int, help="run id (default: the latest)")
-    p.add_argument("--format", choices=["markdown", "csv"], default="markdown")
-    p.add_argument("--output", help="write to this file instead of stdout")
+    p.add_argument("--format", choices=["markdown", "csv", "html"], default="markdown",
+                   help="html writes report.html (with plots) and report.md to a folder")
+    p.add_argument("--output", help="file (markdown, csv) or folder (html) instead of stdout "
+                                     "(default for html: var/reports/run-N)")
     p.add_argument("--url", help=url_help)
     p.set_defaults(func=cmd_report)
     return parser

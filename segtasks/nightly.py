@@ -88,6 +88,7 @@ class NightOutcome:
     run_pk: int
     verdicts: list[compare.Verdict]
     text: str
+    html_path: Path
 
     @property
     def regressions(self) -> list[compare.Verdict]:
@@ -98,25 +99,29 @@ def judge_and_close(run_pk: int, params: dict[str, Any], *, db_url: str | None) 
     """Judge the run against its history, store the verdicts, close the run, render the report."""
     merged = {**DEFAULTS, **params}
     engine = store.connect(db_url)
+    speed = {"min_effect": merged["min_effect"], "z_threshold": merged["z_threshold"]}
+    memory = {"min_effect": merged["memory_min_effect"], "z_threshold": merged["z_threshold"]}
+    defaults = {name: speed for name in ("images_per_s", "latency_p90_ms")} | {
+        name: memory for name in ("cuda_peak_reserved_bytes", "host_peak_rss_bytes")}
     verdicts = compare.judge(engine, run_pk, k=merged["baseline_runs"],
-                             min_history=merged["min_history"],
-                             threshold=merged["regression_threshold"])
+                             min_history=merged["min_history"], defaults=defaults,
+                             overrides=merged["series_thresholds"])
     results = repository.run_results(engine, run_pk)
     failed = any(r.status == "error" for r in results)
     state = "regressed" if any(v.verdict == "regression" for v in verdicts) else (
         "failed" if failed else "success")
     repository.finish_run(engine, run_pk, state)
     text = render_run(run_pk, db_url=db_url)
-    return NightOutcome(run_pk, verdicts, text)
+    html_path = write_report(run_pk, db_url=db_url)
+    log.info("report of run %d: %s", run_pk, html_path)
+    return NightOutcome(run_pk, verdicts, text, html_path)
 
 
 def find_run(dag_id: str, run_id: str, *, db_url: str | None) -> int | None:
     return repository.find_run_pk(store.connect(db_url), dag_id=dag_id, run_id=run_id)
 
 
-def render_run(run_pk: int | None, *, db_url: str | None, fmt: str = "markdown") -> str:
-    """The report of a run (the latest when `run_pk` is None)."""
-    engine = store.connect(db_url)
+def _run_and_title(engine: Any, run_pk: int | None, db_url: str | None) -> tuple[Any, str]:
     if run_pk is None:
         run_pk = repository.latest_run_pk(engine)
         if run_pk is None:
@@ -124,5 +129,55 @@ def render_run(run_pk: int | None, *, db_url: str | None, fmt: str = "markdown")
     run = repository.get_run(engine, run_pk)
     title = (f"segbench run {run.id} ({run.dag_id} / {run.run_id}, {run.trigger}, "
              f"state {run.state}, code {run.code_version})")
-    return report.render(repository.run_results(engine, run_pk),
-                         repository.run_comparisons(engine, run_pk), fmt=fmt, title=title)
+    return run, title
+
+
+def render_run(run_pk: int | None, *, db_url: str | None, fmt: str = "markdown") -> str:
+    """The report of a run (the latest when `run_pk` is None)."""
+    engine = store.connect(db_url)
+    run, title = _run_and_title(engine, run_pk, db_url)
+    return report.render(repository.run_results(engine, run.id),
+                         repository.run_comparisons(engine, run.id), fmt=fmt, title=title)
+
+
+TREND_NIGHTS = 30
+
+
+def write_report(run_pk: int | None, *, db_url: str | None, folder: Path | None = None) -> Path:
+    """report.html (self-contained, with plots) and report.md of a run; the HTML's path."""
+    from segtasks import plots
+
+    engine = store.connect(db_url)
+    run, title = _run_and_title(engine, run_pk, db_url)
+    results = repository.run_results(engine, run.id)
+    verdicts = repository.run_comparisons(engine, run.id)
+    ok = [r for r in results if r.status == "ok"]
+    speed: dict[str, list[tuple[int, float]]] = {}
+    memory: dict[str, list[tuple[int, float]]] = {}
+    for r in ok:
+        speed.setdefault(report.variant(r), []).append((r.batch_size, r.images_per_s))
+        if r.cuda_peak_reserved_bytes is not None:
+            memory.setdefault(f"{report.variant(r)} CUDA reserved", []).append(
+                (r.batch_size, r.cuda_peak_reserved_bytes / plots.GIB))
+        if r.host_peak_rss_bytes is not None:
+            memory.setdefault(f"{report.variant(r)} host RSS", []).append(
+                (r.batch_size, r.host_peak_rss_bytes / plots.GIB))
+    figures = [(alt, png) for alt, png in (
+        ("images/s against batch size",
+         plots.by_batch_size(speed, "Inference throughput", "images/s")),
+        ("memory against batch size", plots.by_batch_size(memory, "Peak memory", "GiB")),
+    ) if png is not None]
+    for v in verdicts:
+        if v.verdict == "regression" and v.metric in compare.METRIC_NAMES:
+            nights = repository.series_values(
+                engine, case_key=v.case_key, hardware_key=v.hardware_key, metric=v.metric,
+                until_run_pk=run.id, nights=TREND_NIGHTS)
+            figures.append((f"{v.case_key} {v.metric} trend",
+                            plots.trend(v.case_key, v.metric, nights, run.started_at,
+                                        v.baseline)))
+    folder = folder or paths.var_dir() / "reports" / f"run-{run.id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.md").write_text(report.render(results, verdicts, title=title))
+    html_path = folder / "report.html"
+    html_path.write_text(report.render_html(results, verdicts, title, figures))
+    return html_path

@@ -81,10 +81,27 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "Stop early once the 95% interval of the median batch latency is "
                        "within +- this fraction.",
     },
-    "regression_threshold": {
-        "default": 0.10, "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
-        "title": "Regression threshold",
-        "description": "Relative throughput change against the baseline median that is flagged.",
+    "min_effect": {
+        "default": 0.05, "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+        "title": "Minimum effect (speed)",
+        "description": "Smallest relative change of images/s or p90 latency that is flagged.",
+    },
+    "memory_min_effect": {
+        "default": 0.02, "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+        "title": "Minimum effect (memory)",
+        "description": "Smallest relative change of CUDA peak memory or host RSS that is "
+                       "flagged; memory is nearly deterministic, so the band is tight.",
+    },
+    "z_threshold": {
+        "default": 3.0, "type": "number", "minimum": 1, "maximum": 20,
+        "title": "Noise threshold (robust z)",
+        "description": "A change must also lie this many noise units (MAD of the baseline "
+                       "nights combined with tonight's interval) from the baseline.",
+    },
+    "series_thresholds": {
+        "default": {}, "type": "object", "title": "Per-series thresholds",
+        "description": 'Overrides per case key, e.g. {"cpu-bs1-fp32": {"images_per_s": '
+                       '{"min_effect": 0.08, "z_threshold": 4}}}.',
     },
     "baseline_runs": {
         "default": 7, "type": "integer", "minimum": 1, "maximum": 100,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import html
 import io
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -138,19 +140,33 @@ def phase_rows(results: Sequence[Any]) -> list[dict[str, str]]:
     ]
 
 
+QUIET = ("unchanged", "new", "insufficient_history")
+
+
+def _value(metric: str, value: float | None) -> str:
+    if metric.endswith("_bytes"):
+        return _fmt(value, ".3f", GIB) + (" GiB" if value is not None else "")
+    return _fmt(value, ".2f" if metric.endswith("_ms") else ".3f")
+
+
 def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
+    """Throughput and status verdicts for every case; other metrics only when they moved."""
     return [
         {
             "Case": v.case_key,
+            "Metric": v.metric,
             "Verdict": v.verdict,
-            "Tonight (img/s)": _fmt(v.tonight, ".3f"),
-            "Baseline (img/s)": _fmt(v.baseline, ".3f"),
+            "Tonight": _value(v.metric, v.tonight),
+            "Baseline": _value(v.metric, v.baseline),
             "Change": _fmt(v.relative_change, "+.1%"),
-            "Threshold": f"±{v.threshold:.0%}",
-            "Baseline runs": str(len(v.baseline_run_pks)),
+            "z": _fmt(v.z, ".1f"),
+            "Min effect": f"{v.threshold:.0%}" if v.metric != "status" else "-",
+            "Nights": str(len(v.baseline_run_pks)),
+            "Software changes": ", ".join(v.software_changes or []) or "-",
             "Detail": v.detail or "",
         }
         for v in verdicts
+        if v.metric in ("images_per_s", "status") or v.verdict not in QUIET
     ]
 
 
@@ -208,3 +224,48 @@ def _markdown(tables: dict[str, list[dict[str, str]]], results: Sequence[Any],
         parts += ["## Warnings", "\n".join(f"- {w}" for w in warnings)]
     parts.append("\n".join(f"- {note}" for note in NOTES))
     return "\n\n".join(parts) + "\n"
+
+
+def _html_table(rows: Sequence[dict[str, str]]) -> str:
+    if not rows:
+        return "<p>(no rows)</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}img{max-width:640px;margin:0.5em}
+.regression{color:#b00;font-weight:bold}"""
+
+
+def render_html(results: Sequence[Any], verdicts: Sequence[Any], title: str,
+                figures: Sequence[tuple[str, bytes]]) -> str:
+    """One self-contained page: tables, verdicts, and the figures inlined as PNG."""
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    regressions = [v for v in verdicts if v.verdict == "regression"]
+    if regressions:
+        names = ", ".join(f"{v.case_key} ({v.metric})" for v in regressions)
+        parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')
+    for name, rows in seed_rows(results).items():
+        parts += [f"<h2>{html.escape(name)}</h2>", _html_table(rows)]
+    if any(r.status == "ok" for r in results):
+        parts += ["<h2>Phases (mean per timed batch)</h2>", _html_table(phase_rows(results))]
+    if verdicts:
+        parts += ["<h2>Verdicts</h2>", _html_table(verdict_rows(verdicts))]
+    if figures:
+        parts.append("<h2>Plots</h2>")
+        parts += [f'<img alt="{html.escape(alt)}" title="{html.escape(alt)}" '
+                  f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+                  for alt, png in figures]
+    if warnings := warning_lines(results):
+        parts += ["<h2>Warnings</h2>",
+                  "<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"]
+    parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in NOTES) + "</ul>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")

@@ -39,5 +39,6 @@ def test_segbench_run_without_airflow_stores_and_reports(capsys, sqlite_url, tin
                  "--max-seconds", "0.5"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "## CPU fp32" in out and "| cpu-bs1-fp32 | new |" in out
+    assert "## CPU fp32" in out and "| cpu-bs1-fp32 | images_per_s | new |" in out
+    assert "report: " in out and "report.html" in out
     assert f"stored as run 1 in {sqlite_url}" in out

@@ -1,29 +1,44 @@
+"""Known answers for the regression detector."""
+
+import copy
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
-from factories import result
+from factories import HARDWARE, result
 
 from segtasks import store
-from segtasks.compare import decide, judge
+from segtasks.compare import METRICS, decide, judge
 from segtasks.store import repository
 from segtasks.store.schema import Run
 
+SPEED = METRICS[0]
+MEMORY = next(m for m in METRICS if m.name == "cuda_peak_reserved_bytes")
+FINGERPRINT = {"hardware_key": HARDWARE, "hardware": {"cpu_model": "Test CPU"},
+               "software": {"torch": "2.15.0", "nvidia_driver": "580.1"}}
 
-def _nights(engine, throughputs, hardware=None, status=None, first=0):
-    """Store one run per night from night `first` on, oldest first; returns the run ids."""
+
+def _nights(engine, throughputs, *, first=0, status=None, hardware=HARDWARE, reserved=None,
+            environment=None, code="abc", case=None):
+    """One run per night from night `first` on, oldest first; returns the run ids."""
     run_pks = []
-    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    start = datetime(2026, 10, 1, 2, tzinfo=UTC)
     for i, ips in enumerate(throughputs, start=first):
         run_pk = repository.open_run(engine, dag_id="segbench_nightly", run_id=f"n{i}",
-                                     trigger="scheduled", params={}, code_version="x")
+                                     trigger="scheduled", params={}, code_version=code)
         with repository._session(engine) as session, session.begin():
             session.get_one(Run, run_pk).started_at = start + timedelta(days=i)
-        kwargs = {"hardware": hardware} if hardware else {}
         last = i == first + len(throughputs) - 1
-        repository.save_result(engine, run_pk, result(
-            images_per_s=ips, status=status if (status and last) else "ok", **kwargs))
+        made = result(images_per_s=ips, status=status if (status and last) else "ok",
+                      hardware=hardware, reserved=reserved[i - first] if reserved else None,
+                      environment=environment or FINGERPRINT, **(case or {}))
+        repository.save_result(engine, run_pk, made)
         run_pks.append(run_pk)
     return run_pks
+
+
+def _speed(verdicts):
+    return next(v for v in verdicts if v.metric in ("images_per_s", "status"))
 
 
 @pytest.mark.parametrize(
@@ -32,54 +47,119 @@ def _nights(engine, throughputs, hardware=None, status=None, first=0):
         (10.0, [], "new"),
         (10.0, [10.0, 10.1], "insufficient_history"),
         (8.9, [10.0, 10.2, 9.9, 10.1], "regression"),
-        (9.2, [10.0, 10.2, 9.9, 10.1], "unchanged"),
+        (9.6, [10.0, 10.2, 9.9, 10.1], "unchanged"),  # 4%: below the minimum effect
         (11.5, [10.0, 10.2, 9.9, 10.1], "improvement"),
+        (8.9, [10.0, 12.0, 8.0, 11.0, 9.0], "unchanged"),  # 11% down, but inside the noise
     ],
 )
 def test_decision_on_known_answers(tonight, history, expected):
-    assert decide(tonight, history, threshold=0.10, min_history=3)[0] == expected
+    assert decide(SPEED, tonight, history).verdict == expected
 
 
-def test_a_planted_slower_night_is_flagged_and_a_normal_one_is_not(db_url):
+def test_tonights_own_uncertainty_widens_the_noise():
+    history = [10.0, 10.05, 9.95, 10.0, 10.02]
+    assert decide(SPEED, 9.3, history, tonight_ci_rel=0.01).verdict == "regression"
+    assert decide(SPEED, 9.3, history, tonight_ci_rel=0.10).verdict == "unchanged"
+
+
+def test_a_planted_10_percent_slowdown_is_flagged_with_its_inputs(db_url):
     engine = store.connect(db_url)
-    usual = [10.0, 10.3, 9.8, 10.1, 9.9, 10.2, 10.0]
-    normal = _nights(engine, [*usual, 9.7])
-    (verdict,) = judge(engine, normal[-1])
-    assert verdict.verdict == "unchanged"
-    slow = _nights(engine, [8.0], first=len(normal))  # 20% fewer images/s than usual
-    (verdict,) = judge(engine, slow[-1])
+    usual = [10.0, 10.1, 9.9, 10.05, 9.95, 10.0, 10.1]
+    runs = _nights(engine, [*usual, 9.0])
+    verdict = _speed(judge(engine, runs[-1]))
     assert verdict.verdict == "regression"
-    assert verdict.relative_change == pytest.approx(8.0 / 10.0 - 1)
-    assert len(verdict.baseline_run_pks) == 7  # the last K=7 nights, not the whole history
-    stored = repository.run_comparisons(engine, slow[-1])
-    assert [(c.case_key, c.verdict, c.baseline) for c in stored] == [
-        ("cpu-bs1-fp32", "regression", 10.0)]
+    assert verdict.relative_change == pytest.approx(9.0 / 10.0 - 1)
+    assert verdict.baseline_run_pks == list(reversed(runs[:-1]))[:7]
+    assert sorted(verdict.baseline_values) == sorted(usual)
+    assert verdict.z > 3 and verdict.noise > 0 and verdict.method == "robust-z-v2"
+    stored = [c for c in repository.run_comparisons(engine, runs[-1])
+              if c.metric == "images_per_s"]
+    assert [(c.verdict, c.baseline, c.direction) for c in stored] == [
+        ("regression", 10.0, "higher")]
 
 
-def test_too_little_history_is_insufficient_and_none_is_new(db_url):
+def test_twenty_noisy_but_unchanged_nights_raise_no_flag(db_url):
     engine = store.connect(db_url)
-    runs = _nights(engine, [10.0, 10.0, 5.0])
-    assert judge(engine, runs[0])[0].verdict == "new"
-    assert judge(engine, runs[-1])[0].verdict == "insufficient_history"
+    noisy = list(10.0 * (1 + np.random.default_rng(5).normal(0, 0.02, 27)))
+    runs = _nights(engine, noisy)
+    flagged = [v for run_pk in runs[7:] for v in judge(engine, run_pk)
+               if v.verdict in ("regression", "improvement")]
+    assert len(runs[7:]) == 20 and flagged == []
+
+
+def test_three_percent_more_cuda_memory_is_flagged(db_url):
+    engine = store.connect(db_url)
+    gib = 2**30
+    runs = _nights(engine, [10.0] * 6, reserved=[gib] * 5 + [int(gib * 1.03)])
+    memory = next(v for v in judge(engine, runs[-1]) if v.metric == MEMORY.name)
+    assert memory.verdict == "regression" and memory.direction == "lower"
+    assert memory.relative_change == pytest.approx(0.03, abs=1e-6)
 
 
 def test_a_case_that_worked_and_now_runs_out_of_memory_is_a_regression(db_url):
     engine = store.connect(db_url)
     runs = _nights(engine, [10.0, 10.0, 10.0, 10.0], status="oom")
-    (verdict,) = judge(engine, runs[-1])
-    assert verdict.verdict == "regression" and verdict.detail.startswith("status oom")
+    verdict = _speed(judge(engine, runs[-1]))
+    assert (verdict.metric, verdict.verdict) == ("status", "regression")
+    assert verdict.detail.startswith("status oom")
+
+
+def test_too_little_history_is_insufficient_and_none_is_new(db_url):
+    engine = store.connect(db_url)
+    runs = _nights(engine, [10.0, 10.0, 5.0])
+    assert _speed(judge(engine, runs[0])).verdict == "new"
+    assert _speed(judge(engine, runs[-1])).verdict == "insufficient_history"
+
+
+def test_an_excluded_run_is_left_out_of_the_baseline(db_url):
+    engine = store.connect(db_url)
+    runs = _nights(engine, [10.0, 10.0, 10.0, 5.0, 10.0])
+    repository.set_excluded(engine, runs[3], True, "a backup ran that night")
+    verdict = _speed(judge(engine, runs[-1]))
+    assert runs[3] not in verdict.baseline_run_pks and verdict.verdict == "unchanged"
+    assert repository.get_run(engine, runs[3]).excluded_reason == "a backup ran that night"
 
 
 def test_another_hardware_starts_a_new_series_instead_of_flagging(db_url):
     engine = store.connect(db_url)
     _nights(engine, [10.0, 10.0, 10.0, 10.0])
     runs = _nights(engine, [3.0], hardware="cpu=Slower CPU (2 threads); gpu=none", first=4)
-    assert judge(engine, runs[-1])[0].verdict == "new"
+    assert _speed(judge(engine, runs[-1])).verdict == "new"
+
+
+def test_software_changes_are_listed_next_to_the_verdict(db_url):
+    engine = store.connect(db_url)
+    upgraded = copy.deepcopy(FINGERPRINT)
+    upgraded["software"].update(torch="2.16.0", nvidia_driver="590.2")
+    _nights(engine, [10.0] * 4)
+    runs = _nights(engine, [8.0], first=4, environment=upgraded, code="def")
+    verdict = _speed(judge(engine, runs[-1]))
+    assert verdict.verdict == "regression"
+    assert verdict.software_changes == ["code abc -> def", "torch 2.15.0 -> 2.16.0",
+                                        "driver 580.1 -> 590.2"]
+
+
+def test_a_series_that_disappears_is_missing(db_url):
+    engine = store.connect(db_url)
+    _nights(engine, [10.0, 10.0], case={"batch_size": 2})
+    runs = _nights(engine, [10.0], first=2)  # batch size 1 tonight; 2 is gone
+    missing = [v for v in judge(engine, runs[-1]) if v.verdict == "missing"]
+    assert [(v.case_key, v.metric) for v in missing] == [("cpu-bs2-fp32", "status")]
+
+
+def test_thresholds_can_be_overridden_per_series(db_url):
+    engine = store.connect(db_url)
+    runs = _nights(engine, [10.0, 10.1, 9.9, 10.0, 9.0])
+    relaxed = {"cpu-bs1-fp32": {"images_per_s": {"min_effect": 0.15}}}
+    assert _speed(judge(engine, runs[-1], overrides=relaxed)).verdict == "unchanged"
+    assert _speed(judge(engine, runs[-1])).verdict == "regression"
+    with pytest.raises(ValueError, match="unknown metrics"):
+        judge(engine, runs[-1], overrides={"cpu-bs1-fp32": {"fps": {}}})
 
 
 def test_judging_twice_keeps_one_set_of_verdicts(db_url):
     engine = store.connect(db_url)
     runs = _nights(engine, [10.0, 10.0, 10.0, 10.0])
+    first = judge(engine, runs[-1])
     judge(engine, runs[-1])
-    judge(engine, runs[-1])
-    assert len(repository.run_comparisons(engine, runs[-1])) == 1
+    assert len(repository.run_comparisons(engine, runs[-1])) == len(first)

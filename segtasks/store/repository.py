@@ -21,6 +21,10 @@ CASE_COLUMNS = ("device", "batch_size", "precision", "channels_last", "threads",
                 "max_seconds", "ci_target")
 
 
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -88,7 +92,8 @@ def _environment_id(session: Session, fingerprint: dict[str, Any]) -> int | None
 def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     """Insert or overwrite the row of (run, case) with its samples, in one transaction."""
     case = result.case
-    values = {name: getattr(result, name) for name in CaseResult.metric_names()}
+    # numpy scalars (np.float64) are not something every DB driver can bind
+    values = {name: _plain(getattr(result, name)) for name in CaseResult.metric_names()}
     values.update(
         {name: getattr(case, name) for name in CASE_COLUMNS},
         status=result.status,
@@ -110,7 +115,8 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
         session.execute(delete(Sample).where(Sample.result_id == row.id))
         phases = result.phases_ms or [[None] * len(PHASES)] * len(result.latencies_ms)
         session.add_all(
-            Sample(result_id=row.id, idx=i, latency_ms=ms, **dict(zip(PHASES, parts, strict=True)))
+            Sample(result_id=row.id, idx=i, latency_ms=_plain(ms),
+                   **{name: _plain(part) for name, part in zip(PHASES, parts, strict=True)})
             for i, (ms, parts) in enumerate(zip(result.latencies_ms, phases, strict=True))
         )
         return row.id
@@ -143,16 +149,20 @@ def run_results(engine: Engine, run_pk: int) -> list[Result]:
 
 
 @dataclass(frozen=True)
-class HistoryPoint:
+class Night:
+    """One earlier good night of a series, as the compare step needs it."""
+
     run_pk: int
     started_at: datetime
-    images_per_s: float
+    code_version: str | None
+    result: Result
 
 
 def history(
     engine: Engine, *, case_key: str, hardware_key: str | None, before_run_pk: int, limit: int
-) -> list[HistoryPoint]:
-    """The last `limit` good (status ok) results of one series before the given run.
+) -> list[Night]:
+    """The last `limit` good (status ok) nights of one series before the given run, newest
+    first, leaving out runs marked as excluded.
 
     A series is one case on one hardware key; software versions are deliberately not
     part of it, since a version change is what a comparison should catch.
@@ -160,7 +170,7 @@ def history(
     with _session(engine) as session:
         tonight = session.get_one(Run, before_run_pk)
         rows = session.execute(
-            select(Run.id, Run.started_at, Result.images_per_s)
+            select(Run.id, Run.started_at, Run.code_version, Result)
             .join(Result, Result.run_pk == Run.id)
             .where(
                 Result.case_key == case_key,
@@ -168,11 +178,64 @@ def history(
                 Result.status == "ok",
                 Run.started_at < tonight.started_at,
                 Run.id != before_run_pk,
+                Run.excluded.is_(False),
             )
+            .options(selectinload(Result.environment))
             .order_by(Run.started_at.desc())
             .limit(limit)
         ).all()
-    return [HistoryPoint(*row) for row in rows]
+    return [Night(*row) for row in rows]
+
+
+def previous_run(engine: Engine, run_pk: int) -> Run | None:
+    """The run of the same DAG just before this one, excluded runs left out."""
+    with _session(engine) as session:
+        tonight = session.get_one(Run, run_pk)
+        return session.scalars(
+            select(Run).where(Run.dag_id == tonight.dag_id, Run.id != run_pk,
+                              Run.started_at < tonight.started_at, Run.excluded.is_(False))
+            .order_by(Run.started_at.desc()).limit(1)
+        ).first()
+
+
+def series_values(engine: Engine, *, case_key: str, hardware_key: str | None, metric: str,
+                  until_run_pk: int, nights: int) -> list[tuple[datetime, float]]:
+    """A series' last `nights` good values of `metric`, up to and including the given run."""
+    column = getattr(Result, metric)
+    with _session(engine) as session:
+        until = session.get_one(Run, until_run_pk).started_at
+        rows = session.execute(
+            select(Run.started_at, column).join(Result, Result.run_pk == Run.id)
+            .where(Result.case_key == case_key, Result.hardware_key == hardware_key,
+                   Result.status == "ok", Run.started_at <= until, column.is_not(None))
+            .order_by(Run.started_at.desc()).limit(nights)
+        ).all()
+    return [(started, value) for started, value in reversed(rows)]
+
+
+def samples_of(engine: Engine, result_id: int) -> list[float]:
+    with _session(engine) as session:
+        return list(session.scalars(
+            select(Sample.latency_ms).where(Sample.result_id == result_id).order_by(Sample.idx)))
+
+
+def find_run(engine: Engine, run: str) -> Run:
+    """A run by its numeric id or its Airflow run id."""
+    with _session(engine) as session:
+        found = session.scalars(select(Run).where(Run.run_id == run)).first()
+        if found is None and run.isdigit():
+            found = session.get(Run, int(run))
+        if found is None:
+            raise LookupError(f"no run with id or run_id {run!r}")
+        return found
+
+
+def set_excluded(engine: Engine, run_pk: int, excluded: bool, reason: str | None) -> None:
+    with _session(engine) as session, session.begin():
+        run = session.get_one(Run, run_pk)
+        run.excluded = excluded
+        run.excluded_reason = reason
+        run.excluded_at = _now() if excluded else None
 
 
 def save_comparisons(engine: Engine, run_pk: int, rows: Iterable[dict[str, Any]]) -> None:

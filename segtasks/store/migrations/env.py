@@ -16,6 +16,9 @@ with engine(url).connect() as connection:
         # Batch mode rebuilds a table by DROP + RENAME; with foreign keys on, the DROP would
         # cascade into `samples` and delete every stored sample.
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        # ... and the RENAME back would be refused by SQLite for the views that name the
+        # table; the legacy rename leaves view definitions alone, and they resolve again.
+        connection.exec_driver_sql("PRAGMA legacy_alter_table=ON")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
