@@ -15,6 +15,7 @@ is stored beside a flagged speed change as extra evidence, not as a gate.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import statistics
@@ -31,6 +32,7 @@ METHOD = "robust-z-v2"
 VERDICTS = ("regression", "improvement", "unchanged", "insufficient_history", "new",
             "missing", "failed")
 MAD_TO_SIGMA = 1.4826
+NOISE_NIGHTS = 30  # how far back the night-to-night noise is estimated
 # environment columns whose change is worth naming next to a verdict
 SOFTWARE = (("torch", "torch_version"), ("torchvision", "torchvision_version"),
             ("smp", "smp_version"), ("numpy", "numpy_version"), ("cuda", "cuda_runtime"),
@@ -71,16 +73,36 @@ class Decision:
     z: float | None = None  # effect / noise, positive = worse
 
 
+def night_to_night_spread(values: list[float]) -> float:
+    """Robust standard deviation of one night's value, from a series in time order.
+
+    From the median absolute difference of successive nights (divided by sqrt 2, since a
+    difference holds two nights' noise): unlike a MAD around the median, an earlier step
+    in the series does not inflate it, and it uses a longer window than the baseline.
+    """
+    if len(values) < 3:
+        centre = statistics.median(values)
+        return MAD_TO_SIGMA * statistics.median(abs(v - centre) for v in values)
+    diffs = [abs(b - a) for a, b in itertools.pairwise(values)]
+    return MAD_TO_SIGMA * statistics.median(diffs) / math.sqrt(2)
+
+
 def decide(metric: Metric, tonight: float, baseline_values: list[float], *,
-           tonight_ci_rel: float | None = None, min_history: int = 3) -> Decision:
-    """The verdict on one metric of one case, from tonight's value and the baseline nights."""
+           noise_values: list[float] | None = None, tonight_ci_rel: float | None = None,
+           min_history: int = 3) -> Decision:
+    """The verdict on one metric of one case.
+
+    `baseline_values` are the last K good nights, newest first; `noise_values` a longer
+    stretch of the same series (newest first) to estimate its night-to-night noise from,
+    by default the baseline nights themselves.
+    """
     if not baseline_values:
         return Decision("new")
     baseline = statistics.median(baseline_values)
     effect = tonight / baseline - 1.0
     if len(baseline_values) < min_history:
         return Decision("insufficient_history", baseline, effect)
-    spread = MAD_TO_SIGMA * statistics.median(abs(v - baseline) for v in baseline_values)
+    spread = night_to_night_spread(list(reversed(noise_values or baseline_values)))
     interval = (tonight_ci_rel or 0.0) / 1.96 if metric.uses_interval else 0.0
     noise = max(math.hypot(spread / baseline, interval), metric.noise_floor)
     worse = -effect if metric.higher_is_better else effect
@@ -178,9 +200,10 @@ def judge(engine: Engine, run_pk: int, *, k: int = 7, min_history: int = 3,
         if result.status == "skipped":
             log.info("not judged: %s was skipped (%s)", result.case_key, result.reason)
             continue
-        past = repository.history(engine, case_key=result.case_key,
-                                  hardware_key=result.hardware_key, before_run_pk=run_pk,
-                                  limit=k)
+        longer = repository.history(engine, case_key=result.case_key,
+                                    hardware_key=result.hardware_key, before_run_pk=run_pk,
+                                    limit=max(k, NOISE_NIGHTS))
+        past = longer[:k]
         common = {"case_key": result.case_key, "hardware_key": result.hardware_key,
                   "baseline_run_pks": [night.run_pk for night in past]}
         changes = software_changes(result, run.code_version, past[0]) if past else None
@@ -195,10 +218,9 @@ def judge(engine: Engine, run_pk: int, *, k: int = 7, min_history: int = 3,
             value = getattr(result, metric.name)
             if value is None:
                 continue
-            values = [getattr(n.result, metric.name) for n in past]
-            values = [v for v in values if v is not None]
-            decision = decide(metric, value, values, tonight_ci_rel=result.ci_rel,
-                              min_history=min_history)
+            values = _values(past, metric.name)
+            decision = decide(metric, value, values, noise_values=_values(longer, metric.name),
+                              tonight_ci_rel=result.ci_rel, min_history=min_history)
             rank_p = None
             if decision.verdict in ("regression", "improvement") and metric.uses_interval:
                 rank_p = _rank_p(engine, result.id, past[0].result.id)
@@ -211,6 +233,11 @@ def judge(engine: Engine, run_pk: int, *, k: int = 7, min_history: int = 3,
     verdicts += _missing(engine, run_pk, results)
     repository.save_comparisons(engine, run_pk, (asdict(v) for v in verdicts))
     return verdicts
+
+
+def _values(nights: list[repository.Night], metric: str) -> list[float]:
+    values = (getattr(night.result, metric) for night in nights)
+    return [v for v in values if v is not None]
 
 
 def _with_defaults(metrics: tuple[Metric, ...], defaults: dict[str, dict[str, float]] | None

@@ -10,6 +10,7 @@ the phases add up to it exactly.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -21,6 +22,11 @@ import numpy as np
 from segtasks import measure
 from segtasks.grid import Case
 from segtasks.model import postprocess, preprocess
+
+# Test-only: a planted slowdown inside the forward phase, so that end-to-end tests can check
+# that the nightly catches one. Never set in production; a result measured with it is tagged.
+TEST_DELAY_VARIABLE = "SEGBENCH_TEST_FORWARD_DELAY_MS"
+_TEST_DELAY_S = float(os.environ.get(TEST_DELAY_VARIABLE) or 0) / 1e3
 
 
 def autocast_dtype(precision: str) -> Any:
@@ -75,6 +81,8 @@ class Workload:
         timer.mark()
         with autocast:
             logits = self.model(x)
+        if _TEST_DELAY_S:
+            time.sleep(_TEST_DELAY_S)
         timer.mark()
         postprocess(logits.float(), sizes)  # ends with the masks on the host: a sync
         timer.mark()

@@ -111,6 +111,8 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict) -> CaseResult:
     image_set = load_images(inputs)
     warnings = [f"{len(image_set.skipped)} unreadable input files left out"] \
         if image_set.skipped else []
+    if os.environ.get(protocol.TEST_DELAY_VARIABLE):
+        warnings.append(f"{protocol.TEST_DELAY_VARIABLE} is set: a planted test slowdown")
     gflop = protocol.flops_per_image() / 1e9
 
     t0 = time.perf_counter()

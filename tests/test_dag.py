@@ -116,3 +116,38 @@ def test_an_unreachable_database_fails_the_run_after_airflow_retries(dag, airflo
     open_run = tis[("open_run", -1)]
     assert (open_run.state, open_run.try_number) == ("failed", 3)  # 1 try + 2 retries
     assert tis[("compare", -1)].state == "failed"  # it too needs the database, and says so
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_nights_in_sequence_catch_a_planted_slowdown_and_fail_the_run(
+    dag, airflow_db, pg_url, tiny_inputs, weights_file, monkeypatch
+):
+    from datetime import UTC, datetime, timedelta
+
+    store.upgrade(pg_url)
+    monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_DB", pg_url.replace("postgresql://", "postgres://"))
+    monkeypatch.setenv("SEGBENCH_INPUTS", str(tiny_inputs))
+    monkeypatch.setenv("SEGBENCH_WEIGHTS", str(weights_file))
+    conf = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "min_batches": 8}
+    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    for night in range(3):  # the baseline: three ordinary nights
+        assert dag.test(run_conf=conf, logical_date=start + timedelta(days=night)).state == \
+            "success"
+    # the fourth night is slower: 200 ms more per batch inside the forward pass
+    monkeypatch.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "200")
+    slow = dag.test(run_conf=conf, logical_date=start + timedelta(days=3))
+
+    assert slow.state == "failed"
+    compare_ti = next(ti for ti in slow.get_task_instances() if ti.task_id == "compare")
+    assert (compare_ti.state, compare_ti.try_number) == ("failed", 1)  # a verdict, not retried
+    with store.connect(pg_url).connect() as conn:
+        verdicts = conn.execute(text(
+            "SELECT c.metric, c.verdict, c.relative_change FROM comparisons c "
+            "JOIN runs r ON r.id = c.run_pk WHERE r.run_id = :run "
+            "AND c.metric IN ('images_per_s', 'latency_p90_ms')"), {"run": slow.run_id}).all()
+        states = conn.execute(text("SELECT state FROM runs ORDER BY started_at")).scalars().all()
+    assert {(m, v) for m, v, _ in verdicts} == {("images_per_s", "regression"),
+                                               ("latency_p90_ms", "regression")}
+    assert all(change < -0.3 for m, _, change in verdicts if m == "images_per_s")
+    assert states == ["success", "success", "success", "regressed"]

@@ -43,3 +43,31 @@ def test_markdown_and_csv_renderings_hold_the_same_table(db_url):
     header, line = csv_text.splitlines()
     assert header.startswith("Table,Batch Size,Time Taken (s)")
     assert line.startswith("CPU fp32,1,1.0000,250.0000,4.0000,-,1x,-")
+
+
+def test_html_report_is_self_contained_with_plots_and_the_regressed_trend(sqlite_url,
+                                                                          tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from segtasks import compare, nightly
+    from segtasks.store.schema import Run
+
+    store.upgrade(sqlite_url)
+    engine = store.connect(sqlite_url)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for night, ips in enumerate([10.0, 10.1, 9.9, 10.0, 7.0]):
+        run_pk = repository.open_run(engine, dag_id="d", run_id=f"n{night}",
+                                     trigger="scheduled", params={}, code_version="x")
+        with repository._session(engine) as session, session.begin():
+            session.get_one(Run, run_pk).started_at = start + timedelta(days=night)
+        for bs in (1, 2):
+            repository.save_result(engine, run_pk, result(batch_size=bs, images_per_s=ips * bs,
+                                                          reserved=2**30 * bs))
+    compare.judge(engine, run_pk)
+    path = nightly.write_report(run_pk, db_url=sqlite_url, folder=tmp_path / "r")
+    page = path.read_text()
+    assert path.name == "report.html" and (tmp_path / "r" / "report.md").is_file()
+    assert "Regressions: cpu-bs1-fp32 (images_per_s)" in page
+    assert page.count('src="data:image/png;base64,') == 4  # speed, memory, two trends
+    assert 'alt="cpu-bs1-fp32 images_per_s trend"' in page
+    assert "<h2>CPU fp32</h2>" in page and "http" not in page.split("<body>")[1]
