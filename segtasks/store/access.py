@@ -30,14 +30,22 @@ def grant_reader(engine: Engine, role: str, password: str | None = None) -> str:
     quote = engine.dialect.identifier_preparer.quote
     with engine.begin() as conn:
         exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
-        if not exists:
-            conn.exec_driver_sql(f"CREATE ROLE {quote(role)} LOGIN")
-        if password is not None:
-            # psycopg2 quotes the literal itself; DDL takes no bound parameters
-            conn.exec_driver_sql(f"ALTER ROLE {quote(role)} PASSWORD %s", (password,))
+        manages_roles = conn.scalar(text(
+            "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user"))
+        if manages_roles:
+            if not exists:
+                conn.exec_driver_sql(f"CREATE ROLE {quote(role)} LOGIN")
+            if password is not None:
+                # psycopg2 quotes the literal itself; DDL takes no bound parameters
+                conn.exec_driver_sql(f"ALTER ROLE {quote(role)} PASSWORD %s", (password,))
+            conn.exec_driver_sql(
+                f"ALTER ROLE {quote(role)} SET default_transaction_read_only = on")
+        elif not exists or password is not None:
+            raise AccessError(
+                f"{role}: this database user may not create or alter roles; ask an admin for "
+                f"CREATE ROLE {role} LOGIN PASSWORD '...', then run grant-reader again")
         database = conn.scalar(text("SELECT current_database()"))
         for statement in (
-            f"ALTER ROLE {quote(role)} SET default_transaction_read_only = on",
             f"GRANT CONNECT ON DATABASE {quote(database)} TO {quote(role)}",
             f"GRANT USAGE ON SCHEMA public TO {quote(role)}",
             f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quote(role)}",
