@@ -65,7 +65,10 @@ def test_bad_role_names_and_sqlite_are_refused_clearly(pg_url, sqlite_url):
         grant_reader(store.connect(sqlite_url), "analyst")
 
 
-def test_the_benchmark_runs_as_an_ordinary_role_that_owns_its_database(role_name):
+@pytest.fixture
+def owned_database(role_name):
+    """A fresh database owned by an ordinary role (no superuser, no CREATEROLE); its URL
+    as that role, and the admin connection."""
     from conftest import PG_ADMIN_URL, _pg_admin
 
     admin = _pg_admin()
@@ -75,44 +78,36 @@ def test_the_benchmark_runs_as_an_ordinary_role_that_owns_its_database(role_name
         cur.execute(f'CREATE DATABASE "{database}" OWNER {role_name}')
     url = _as(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}", role_name)
     try:
-        store.upgrade(url)  # migrations, views and all, without superuser rights
-        engine = store.connect(url)
-        run_pk = repository.open_run(engine, dag_id="d", run_id="r", trigger="manual",
-                                     params={}, code_version="x")
-        repository.save_result(engine, run_pk, result())
-        assert {v.verdict for v in compare.judge(engine, run_pk)} == {"new"}
+        yield url, admin
     finally:
         store.database.dispose(url)
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            cur.execute(f"DROP ROLE IF EXISTS {role_name}_r")
         admin.close()
 
 
-def test_an_owner_without_createrole_grants_to_an_existing_reader(role_name):
-    from conftest import PG_ADMIN_URL, _pg_admin
+def test_the_benchmark_runs_as_an_ordinary_role_that_owns_its_database(owned_database):
+    url, _ = owned_database
+    store.upgrade(url)  # migrations, views and all, without superuser rights
+    engine = store.connect(url)
+    run_pk = repository.open_run(engine, dag_id="d", run_id="r", trigger="manual",
+                                 params={}, code_version="x")
+    repository.save_result(engine, run_pk, result())
+    assert {v.verdict for v in compare.judge(engine, run_pk)} == {"new"}
 
-    admin = _pg_admin()
-    database = f"segbench_test_owned_{uuid.uuid4().hex[:8]}"
+
+def test_an_owner_without_createrole_grants_to_an_existing_reader(owned_database, role_name):
+    url, admin = owned_database
     reader = f"{role_name}_r"
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE ROLE {role_name} LOGIN NOSUPERUSER NOCREATEROLE")
-        cur.execute(f'CREATE DATABASE "{database}" OWNER {role_name}')
-    url = _as(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}", role_name)
-    try:
-        store.upgrade(url)
-        engine = store.connect(url)
-        with pytest.raises(AccessError, match="may not create or alter roles"):
-            grant_reader(engine, reader)
-        with admin.cursor() as cur:  # as the compose file's postgres init does
-            cur.execute(f"CREATE ROLE {reader} LOGIN")
-        assert reader in grant_reader(engine, reader)
-        reading = create_engine(store.database.normalize(_as(url, reader)))
-        with reading.connect() as conn:
-            assert conn.scalar(text("SELECT count(*) FROM runs")) == 0
-        reading.dispose()
-    finally:
-        store.database.dispose(url)
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            cur.execute(f"DROP ROLE IF EXISTS {reader}")
-        admin.close()
+    store.upgrade(url)
+    engine = store.connect(url)
+    with pytest.raises(AccessError, match="may not create or alter roles"):
+        grant_reader(engine, reader)
+    with admin.cursor() as cur:  # as the compose file's postgres init does
+        cur.execute(f"CREATE ROLE {reader} LOGIN")
+    assert reader in grant_reader(engine, reader)
+    reading = create_engine(store.database.normalize(_as(url, reader)))
+    with reading.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM runs")) == 0
+    reading.dispose()
