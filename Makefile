@@ -51,6 +51,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check segtasks dags tests benchmarks
+	$(BIN)/mypy
 
 # The Airflow UI with this project's DAG: http://localhost:8080 (password in var/airflow).
 standalone: airflow-init inputs-and-weights

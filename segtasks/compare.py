@@ -204,7 +204,7 @@ def judge(engine: Engine, run_pk: int, *, k: int = 7, min_history: int = 3,
                                     hardware_key=result.hardware_key, before_run_pk=run_pk,
                                     limit=max(k, NOISE_NIGHTS))
         past = longer[:k]
-        common = {"case_key": result.case_key, "hardware_key": result.hardware_key,
+        common: dict[str, Any] = {"case_key": result.case_key, "hardware_key": result.hardware_key,
                   "baseline_run_pks": [night.run_pk for night in past]}
         changes = software_changes(result, run.code_version, past[0]) if past else None
         if result.status != "ok":
@@ -240,7 +240,7 @@ def _values(nights: list[repository.Night], metric: str) -> list[float]:
     return [v for v in values if v is not None]
 
 
-def _with_defaults(metrics: tuple[Metric, ...], defaults: dict[str, dict[str, float]] | None
+def _with_defaults(metrics: tuple[Metric, ...], defaults: dict[str, dict[str, Any]] | None
                    ) -> tuple[Metric, ...]:
     if not defaults:
         return metrics

@@ -110,8 +110,9 @@ def plan_grid(
     if not isinstance(batch_sizes, list | tuple) or not batch_sizes:
         raise GridError("batch_sizes must hold at least one batch size")
     sizes = sorted({_int("batch size", b, 1, MAX_BATCH_SIZE) for b in batch_sizes})
-    threads = sorted({_int("cpu thread count", t, 1, MAX_THREADS) for t in cpu_threads})
-    settings = {
+    threads: list[int | None] = [
+        *sorted({_int("cpu thread count", t, 1, MAX_THREADS) for t in cpu_threads})]
+    settings: dict[str, Any] = {
         "n_images": _int("n_images", n_images, 1),
         "warmup_batches": _int("warmup_batches", warmup_batches, 0, 100),
         "warmup_seconds": _number("warmup_seconds", warmup_seconds, 0, 600),

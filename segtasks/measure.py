@@ -22,7 +22,8 @@ CONFIDENCE = 0.95
 MIN_SAMPLES_FOR_CI = 6
 
 
-def median_ci(samples: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+def median_ci(samples: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
+              ) -> tuple[float, float]:
     """Distribution-free confidence interval of the median, from order statistics.
 
     The number of samples below the true median is Binomial(n, 1/2); no normality is

@@ -155,6 +155,7 @@ def write_report(run_pk: int | None, *, db_url: str | None, folder: Path | None 
     speed: dict[str, list[tuple[int, float]]] = {}
     memory: dict[str, list[tuple[int, float]]] = {}
     for r in ok:
+        assert r.images_per_s is not None, "an ok result always has a throughput"
         speed.setdefault(report.variant(r), []).append((r.batch_size, r.images_per_s))
         if r.cuda_peak_reserved_bytes is not None:
             memory.setdefault(f"{report.variant(r)} CUDA reserved", []).append(

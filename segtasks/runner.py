@@ -132,8 +132,9 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict) -> CaseResult:
     phase_means = np.mean(np.asarray(run.phases_ms), axis=0)
     allocated, reserved = measure.cuda_peaks() if case.device == "cuda" else (None, None)
     gpu = measure.gpu_processes() if case.device == "cuda" else None
-    if gpu and gpu.warning():
-        warnings.append(gpu.warning())
+    shared = gpu.warning() if gpu else None
+    if shared:
+        warnings.append(shared)
     if run.stop_reason != "stable":
         warnings.append(
             f"not stable: the median's 95% interval is +-{stats.ci_rel:.1%} after "

@@ -113,7 +113,8 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
             setattr(row, name, value)
         session.flush()
         session.execute(delete(Sample).where(Sample.result_id == row.id))
-        phases = result.phases_ms or [[None] * len(PHASES)] * len(result.latencies_ms)
+        unknown: list[float | None] = [None] * len(PHASES)
+        phases: list[Any] = result.phases_ms or [unknown] * len(result.latencies_ms)
         session.add_all(
             Sample(result_id=row.id, idx=i, latency_ms=_plain(ms),
                    **{name: _plain(part) for name, part in zip(PHASES, parts, strict=True)})
