@@ -41,6 +41,7 @@ run: airflow-init inputs-and-weights
 	@$(BIN)/airflow dags test segbench_nightly -c '$(RUN_CONF)' > var/last-dag-test.log 2>&1 \
 		|| (tail -n 60 var/last-dag-test.log; echo "the DAG run failed: see var/last-dag-test.log"; exit 1)
 	@$(BIN)/segbench report
+	@$(BIN)/segbench report --format html
 	@$(BIN)/segbench db current
 
 test: install
