@@ -111,9 +111,10 @@ def judge_and_close(run_pk: int, params: dict[str, Any], *, db_url: str | None) 
     state = "regressed" if any(v.verdict == "regression" for v in verdicts) else (
         "failed" if failed else "success")
     repository.finish_run(engine, run_pk, state)
-    text = render_run(run_pk, db_url=db_url)
     html_path = write_report(run_pk, db_url=db_url)
     log.info("report of run %d: %s", run_pk, html_path)
+    # the Markdown written beside it, rather than a second round of queries and rendering
+    text = (html_path.parent / "report.md").read_text()
     return NightOutcome(run_pk, verdicts, text, html_path)
 
 
