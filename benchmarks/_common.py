@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from segtasks import paths
-from segtasks.data import load_images, make_synthetic
-from segtasks.environment import cpu_model
-from segtasks.model import make_weights
+from segtasks.measure.data import load_images, make_synthetic
+from segtasks.measure.environment import cpu_model
+from segtasks.measure.model import make_weights
 
 
 def demo_inputs_and_weights() -> tuple[Path, Path]:

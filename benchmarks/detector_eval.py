@@ -4,7 +4,8 @@ Simulates nightly series: each night is 30 batch latencies (lognormal, coefficie
 variation CV) around the series' level, times a night-to-night drift of the same CV, with
 an occasional outlier night (0.5% of nights, 15-30% slower: a busy machine). Steps of 2,
 5, 10 and 20% slower are planted after 30 ordinary nights. segbench's own decision code
-(segtasks.compare.decide, with tonight's median interval from segtasks.measure) judges
+(segtasks.judge.decide, with the thresholds a default night builds, and tonight's
+median interval from segtasks.measure.stats) judges
 every night, beside a fixed 7% gate (TorchBench) and a z > 5 rule (Conbench), on the
 same series.
 
@@ -20,14 +21,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from dataclasses import replace
 
 import numpy as np
 
-from segtasks.compare import METRICS, decide
-from segtasks.measure import median_ci
+from segtasks.judge.decide import decide
+from segtasks.judge.metrics import BY_NAME
+from segtasks.judge.thresholds import Threshold, night_thresholds
+from segtasks.measure.stats import median_ci
+from segtasks.plan import validate
 
-SPEED = METRICS[0]
+SPEED = BY_NAME["images_per_s"]
+
+
+def thresholds(**conf: float) -> Threshold:
+    """Images/s thresholds of a night run with these parameters, built as the nightly does."""
+    return night_thresholds(validate(conf).judging).of("cpu-bs1-fp32", SPEED.name)
 K, HISTORY, AFTER, BATCHES, NOISE_WINDOW = 7, 30, 7, 30, 30
 OUTLIER_P = 0.005
 
@@ -49,10 +57,11 @@ def series(rng: np.random.Generator, cv: float, step: float, drift_ratio: float
     return nights + [night(rng, 1.0 - step, cv, drift_ratio) for _ in range(AFTER)]
 
 
-def ours(metric, noise_window: int = NOISE_WINDOW):
+def ours(threshold: Threshold, noise_window: int = NOISE_WINDOW):
     def flag(history: list[float], tonight: float, ci_rel: float) -> bool:
         newest_first = history[::-1]
-        return decide(metric, tonight, newest_first[:K], noise_values=newest_first[:noise_window],
+        return decide(SPEED, threshold, tonight, newest_first[:K],
+                      noise_values=newest_first[:noise_window],
                       tonight_ci_rel=ci_rel).verdict == "regression"
     return flag
 
@@ -107,11 +116,10 @@ def main() -> None:
     banner("regression detector: false alarms and detection on simulated nightly series")
     steps = (0.0, 0.02, 0.05, 0.10, 0.20)
     rules = {
-        "segbench (min effect 5%, z >= 3)": ours(SPEED),
-        "segbench, min effect 4%": ours(replace(SPEED, min_effect=0.04)),
-        "segbench, min effect 4%, z >= 2.5": ours(replace(SPEED, min_effect=0.04,
-                                                          z_threshold=2.5)),
-        "segbench, noise from the K baseline nights only": ours(SPEED, noise_window=K),
+        "segbench (min effect 5%, z >= 3)": ours(thresholds()),
+        "segbench, min effect 4%": ours(thresholds(min_effect=0.04)),
+        "segbench, min effect 4%, z >= 2.5": ours(thresholds(min_effect=0.04, z_threshold=2.5)),
+        "segbench, noise from the K baseline nights only": ours(thresholds(), noise_window=K),
         "fixed 7% gate (TorchBench)": fixed_gate,
         "z > 5 over 30 nights (Conbench)": conbench,
     }

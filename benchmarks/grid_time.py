@@ -14,9 +14,8 @@ import time
 
 from _common import banner, demo_inputs_and_weights
 
-from segtasks.grid import Case
+from segtasks.launch import run_case_isolated
 from segtasks.nightly import plan
-from segtasks.runner import run_case_isolated
 
 TARGET_S = 300.0
 
@@ -27,21 +26,23 @@ def main() -> None:
     args = parser.parse_args()
     banner("default CPU grid: wall time and stability")
     inputs, weights = demo_inputs_and_weights()
-    cases = plan({"devices": ["cpu"], "batch_sizes": [int(b) for b in args.batch_sizes.split(",")]})
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    cases = plan({"devices": ["cpu"], "batch_sizes": sizes}).cases
     print("| case | wall (s) | timed batches | stopped | median ±95% CI | CV | img/s |")
     print("|---|---|---|---|---|---|---|")
     start = time.perf_counter()
     stable = 0
-    for data in cases:
+    for case in cases:
         t0 = time.perf_counter()
-        r = run_case_isolated(Case.from_dict(data), inputs, weights)
+        r = run_case_isolated(case, inputs, weights)
         wall = time.perf_counter() - t0
         if r.status != "ok":
             print(f"| {r.case.key} | {wall:.1f} | - | {r.status}: {r.reason} | - | - | - |")
             continue
-        stable += bool(r.stable)
-        print(f"| {r.case.key} | {wall:.1f} | {r.n_batches} | {r.stop_reason} | "
-              f"±{r.ci_rel:.1%} | {r.latency_cv:.1%} | {r.images_per_s:.3f} |")
+        latency, speed = r.latency, r.throughput
+        stable += bool(latency.stable)
+        print(f"| {r.case.key} | {wall:.1f} | {latency.n_batches} | {latency.stop_reason} | "
+              f"±{latency.ci_rel:.1%} | {latency.cv:.1%} | {speed.images_per_s:.3f} |")
     total = time.perf_counter() - start
     print(f"\ntotal {total:.0f} s for {len(cases)} cases (target <= {TARGET_S:.0f} s: "
           f"{'met' if total <= TARGET_S else 'MISSED'}); stable {stable}/{len(cases)} "

@@ -23,7 +23,7 @@ from _common import banner
 from sqlalchemy import insert, text
 
 from segtasks import store
-from segtasks.environment import fingerprint
+from segtasks.measure.environment import fingerprint
 from segtasks.store import repository
 from segtasks.store.fingerprints import environment_columns
 from segtasks.store.schema import Comparison, Environment, Result, Run
@@ -85,7 +85,7 @@ def fill(url: str) -> int:
              "hardware_key": row["hardware_key"], "metric": "images_per_s",
              "verdict": "regression" if i % 997 == 0 else "unchanged",
              "tonight": row["images_per_s"], "baseline": row["images_per_s"],
-             "relative_change": -0.2 if i % 997 == 0 else 0.0, "threshold": 0.1,
+             "relative_change": -0.2 if i % 997 == 0 else 0.0, "min_effect": 0.1,
              "baseline_run_pks": [], "method": "simulated", "created_at": start}
             for i, row in enumerate(result_rows)])
         # 1.3 M samples: COPY, not INSERT

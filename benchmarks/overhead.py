@@ -17,9 +17,9 @@ import time
 import numpy as np
 from _common import banner, demo_inputs_and_weights, images
 
-from segtasks.grid import Case
-from segtasks.model import load_model, preprocess
-from segtasks.protocol import Workload
+from segtasks.measure.model import load_model, preprocess
+from segtasks.measure.protocol import Workload
+from segtasks.plan.case import Case
 
 TARGET = 0.98
 
@@ -42,7 +42,7 @@ def compare(device: str, batch_size: int, blocks: int, per_block: int, imgs: lis
     import torch
 
     model = load_model(weights, device)
-    case = Case(device=device, batch_size=batch_size, n_images=batch_size, warmup_batches=0)
+    case = Case(device=device, batch_size=batch_size, seed_images=batch_size, warmup_batches=0)
     work = Workload(model, case, imgs)
     batches = [work.batch(i) for i in range(per_block)]
     tensors = [preprocess(b) for b in batches]

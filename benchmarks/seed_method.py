@@ -21,8 +21,8 @@ from pathlib import Path
 
 from _common import banner, demo_inputs_and_weights, images
 
-from segtasks.grid import Case
-from segtasks.runner import run_case_isolated
+from segtasks.launch import run_case_isolated
+from segtasks.plan.case import Case
 
 
 def seed_worker(device: str, batch_size: int, n_images: int, inputs: Path, weights: Path
@@ -30,7 +30,7 @@ def seed_worker(device: str, batch_size: int, n_images: int, inputs: Path, weigh
     """The seed's loop, as the blog post describes it; returns seconds for n_images."""
     import torch
 
-    from segtasks.model import load_model, postprocess, preprocess
+    from segtasks.measure.model import load_model, postprocess, preprocess
 
     imgs = images(inputs)
     model = load_model(weights, device)
@@ -73,7 +73,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for bs in [int(b) for b in args.batch_sizes.split(",")]:
         seed, e2e, inference = [], [], []
-        case = Case(device=args.device, batch_size=bs, n_images=args.images, warmup_batches=3)
+        case = Case(device=args.device, batch_size=bs, seed_images=args.images, warmup_batches=3)
         for repeat in range(args.repeats):
             for side in (("seed", "ours") if repeat % 2 == 0 else ("ours", "seed")):
                 if side == "seed":
@@ -82,8 +82,9 @@ def main() -> None:
                 result = run_case_isolated(case, inputs, weights)
                 if result.status != "ok":
                     raise SystemExit(f"our case failed: {result.status}: {result.reason}")
-                e2e.append(result.end_to_end_s * 1e3 / result.end_to_end_images)
-                inference.append(result.ms_per_image)
+                speed = result.throughput
+                e2e.append(speed.end_to_end_s * 1e3 / speed.end_to_end_images)
+                inference.append(speed.ms_per_image)
         s, e, i = (statistics.median(v) for v in (seed, e2e, inference))
         print(f"| {args.device} | {bs} | {s:.1f} | {e:.1f} | {i:.1f} | {s / e:.2f}x | "
               f"{s / i:.2f}x |")

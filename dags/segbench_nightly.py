@@ -6,7 +6,8 @@ run on a regression when `fail_on_regression` is set).
 
 Results go to the Airflow connection `segbench_db` when defined, else to
 $SEGBENCH_DB_URL, else to the embedded SQLite file var/segbench.db.
-This file stays thin: segtasks (and torch) are imported only inside tasks.
+This file only wires tasks: the work is in segtasks.nightly, and torch is imported only
+inside the bench tasks' own case processes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from segtasks.params import SCHEMAS
+from segtasks.plan.params import SCHEMAS
 
 # Tests shorten it: dag.test() really waits out the retry delay.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("SEGBENCH_RETRY_DELAY_SECONDS", "60")))
@@ -33,6 +34,17 @@ def results_db_url() -> str | None:
         return Connection.get("segbench_db").get_uri()
     except AirflowNotFoundException:
         return None
+
+
+def _validated(params: dict[str, Any] | None) -> Any:
+    """The run's parameters, checked as a whole; a bad one fails the task, not retried."""
+    from segtasks.nightly import plan
+    from segtasks.plan import ParamError
+
+    try:
+        return plan(dict(params or {}))
+    except ParamError as exc:
+        raise AirflowFailException(str(exc)) from None
 
 
 @dag(
@@ -53,15 +65,8 @@ def results_db_url() -> str | None:
 def segbench_nightly() -> None:
     @task
     def plan(device: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Validate the whole grid; keep this device's cases (mapping cannot filter by key)."""
-        from segtasks.grid import GridError
-        from segtasks.nightly import plan as plan_cases
-
-        try:
-            cases = plan_cases(dict(params or {}))
-        except GridError as exc:
-            raise AirflowFailException(f"bad parameter: {exc}") from None
-        return [case for case in cases if case["device"] == device]
+        """Validate every parameter; keep this device's cases (mapping cannot filter by key)."""
+        return [case.to_dict() for case in _validated(params).cases if case.device == device]
 
     @task
     def open_run(params: dict[str, Any] | None = None, dag_run: Any = None) -> int:
@@ -70,14 +75,13 @@ def segbench_nightly() -> None:
         return open_stored_run(
             db_url=results_db_url(), dag_id=dag_run.dag_id, run_id=dag_run.run_id,
             trigger=getattr(dag_run.run_type, "value", str(dag_run.run_type)),
-            params=dict(params or {}),
-            logical_date=dag_run.logical_date,
+            params=_validated(params), logical_date=dag_run.logical_date,
         )
 
     @task(map_index_template="{{ case_label }}", execution_timeout=timedelta(hours=2))
     def bench(case: dict[str, Any], run_pk: int) -> dict[str, Any]:
-        from segtasks.grid import Case
         from segtasks.nightly import bench as bench_case
+        from segtasks.plan.case import Case
 
         get_current_context()["case_label"] = Case.from_dict(case).label
         summary = bench_case(case, run_pk, db_url=results_db_url())
@@ -97,9 +101,10 @@ def segbench_nightly() -> None:
         if run_pk is None:
             raise AirflowSkipException("no run was opened (plan or open_run failed): "
                                        "nothing to judge")
-        outcome = judge_and_close(run_pk, dict(params or {}), db_url=db_url)
+        night = _validated(params)
+        outcome = judge_and_close(run_pk, night, db_url=db_url)
         print(outcome.text)
-        if outcome.regressions and (params or {}).get("fail_on_regression", True):
+        if outcome.regressions and night.options.fail_on_regression:
             cases = ", ".join(f"{v.case_key} ({v.relative_change or 0:+.1%})"
                               for v in outcome.regressions)
             raise AirflowFailException(f"regression in {cases}")

@@ -9,38 +9,23 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from segtasks import nightly, paths, store
-from segtasks.data import DataError
-from segtasks.grid import GridError
-from segtasks.model import WeightsError
-from segtasks.params import DEFAULTS
+from segtasks.plan import ParamError
+from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
 from segtasks.store.access import AccessError
 
-USER_ERRORS = (GridError, DataError, WeightsError, AccessError, store.StoreUnavailable,
-               store.SchemaOutdated, LookupError, ValueError)
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Failures a user can act on: one line, no traceback. Imported late: they live in
+    the measuring package, which the commands that don't measure never load."""
+    from segtasks.measure.data import DataError
+    from segtasks.measure.model import WeightsError
 
-def _csv_ints(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}") from None
-
-
-def _csv_bools(text: str) -> list[bool]:
-    words = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
-    try:
-        return [words[part.strip().lower()] for part in text.split(",") if part.strip()]
-    except KeyError:
-        raise argparse.ArgumentTypeError(f"expected on/off values, got {text!r}") from None
-
-
-def _csv(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    return (ParamError, DataError, WeightsError, AccessError, store.StoreUnavailable,
+            store.SchemaOutdated, LookupError, ValueError)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from segtasks.data import make_synthetic
+    from segtasks.measure.data import make_synthetic
 
     dest = Path(args.dest or paths.inputs_dir())
     if not args.force and dest.is_dir() and any(dest.glob("*.png")):
@@ -52,7 +37,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    from segtasks.model import make_weights
+    from segtasks.measure.model import make_weights
 
     dest = Path(args.dest or paths.weights_path())
     if dest.exists() and not args.force:
@@ -80,28 +65,21 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    params = {"devices": args.devices, "batch_sizes": args.batch_sizes, "n_images": args.images,
-              "warmup_batches": args.warmup, "precisions": args.precisions,
-              "channels_last": args.channels_last, "cpu_threads": args.threads,
-              "min_batches": args.min_batches, "min_seconds": args.min_seconds,
-              "max_seconds": args.max_seconds, "ci_target": args.ci_target,
-              "min_effect": args.min_effect, "z_threshold": args.z_threshold,
-              "fail_on_regression": args.fail_on_regression}
-    cases = nightly.plan(params)
+    params = nightly.plan(conf_from_args(args))
     run_pk = nightly.open_run(db_url=args.url, dag_id="segbench-cli",
                               run_id=f"cli__{datetime.now(UTC).isoformat()}", trigger="cli",
                               params=params)
-    for case in cases:
-        nightly.bench(case, run_pk, db_url=args.url)
+    for case in params.cases:
+        nightly.bench(case.to_dict(), run_pk, db_url=args.url)
     outcome = nightly.judge_and_close(run_pk, params, db_url=args.url)
     print(outcome.text)
     print(f"report: {outcome.html_path}")
     print(f"stored as run {run_pk} in {store.masked(store.resolve_url(args.url))}")
-    return 1 if outcome.regressions and args.fail_on_regression else 0
+    return 1 if outcome.regressions and params.options.fail_on_regression else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from segtasks.export import export
+    from segtasks.store.export import export
 
     output = Path(args.output or paths.var_dir() / "exports"
                   / f"results-since-{args.since}.{args.format}")
@@ -123,11 +101,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from segtasks.report import files
+    from segtasks.report.markdown import render
+
+    report = nightly.stored_report(args.run, db_url=args.url)
     if args.format == "html":
-        folder = Path(args.output) if args.output else None
-        print(f"wrote {nightly.write_report(args.run, db_url=args.url, folder=folder)}")
+        folder = Path(args.output) if args.output else files.default_folder(report.run_pk)
+        print(f"wrote {files.write(report, folder)}")
         return 0
-    text = nightly.render_run(args.run, db_url=args.url, fmt=args.format)
+    text = render(report, args.format)
     if args.output:
         Path(args.output).write_text(text)
         print(f"wrote {args.output}")
@@ -176,24 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help=url_help)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("run", help="run a grid without Airflow, compare, print the report")
-    p.add_argument("--devices", type=_csv, default=DEFAULTS["devices"])
-    p.add_argument("--batch-sizes", type=_csv_ints, default=DEFAULTS["batch_sizes"])
-    p.add_argument("--images", type=int, default=DEFAULTS["n_images"])
-    p.add_argument("--warmup", type=int, default=DEFAULTS["warmup_batches"])
-    p.add_argument("--precisions", type=_csv, default=DEFAULTS["precisions"],
-                   help="fp32, bf16, fp16 (comma-separated)")
-    p.add_argument("--channels-last", type=_csv_bools, default=DEFAULTS["channels_last"],
-                   help="off, on, or off,on")
-    p.add_argument("--threads", type=_csv_ints, default=DEFAULTS["cpu_threads"],
-                   help="CPU thread counts to try (default: torch's own)")
-    p.add_argument("--min-batches", type=int, default=DEFAULTS["min_batches"])
-    p.add_argument("--min-seconds", type=float, default=DEFAULTS["min_seconds"])
-    p.add_argument("--max-seconds", type=float, default=DEFAULTS["max_seconds"])
-    p.add_argument("--ci-target", type=float, default=DEFAULTS["ci_target"])
-    p.add_argument("--min-effect", type=float, default=DEFAULTS["min_effect"])
-    p.add_argument("--z-threshold", type=float, default=DEFAULTS["z_threshold"])
-    p.add_argument("--no-fail-on-regression", dest="fail_on_regression", action="store_false")
+    p = sub.add_parser("run", help="run a grid without Airflow, compare, print the report",
+                       description="Every flag is a run parameter of the DAG (same name, "
+                                   "dashes for underscores); lists are comma-separated.")
+    add_parameter_flags(p)
     p.add_argument("--url", help=url_help)
     p.set_defaults(func=cmd_run)
 
@@ -226,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except USER_ERRORS as exc:
+    except _user_errors() as exc:
         print(f"segbench: error: {exc}", file=sys.stderr)
         return 2
 

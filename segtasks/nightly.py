@@ -12,34 +12,41 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from segtasks import compare, environment, paths, report, store
-from segtasks.grid import Case, plan_grid
-from segtasks.params import DEFAULTS
+from segtasks import paths, store
+from segtasks.judge import evidence as judge_evidence
+from segtasks.judge.stored import judge_run
+from segtasks.judge.verdict import Verdict
+from segtasks.plan import NightParams, validate
+from segtasks.plan.case import Case
+from segtasks.plan.params import DEFAULTS
+from segtasks.report import files, model
+from segtasks.report.markdown import render
 from segtasks.store import repository, spool
-
-GRID_PARAMS = ("devices", "batch_sizes", "n_images", "warmup_batches", "precisions",
-               "channels_last", "cpu_threads", "warmup_seconds", "min_batches", "min_seconds",
-               "max_seconds", "ci_target")
 
 log = logging.getLogger(__name__)
 
 
+def plan(conf: dict[str, Any] | None) -> NightParams:
+    """Every parameter checked before anything is measured (segtasks.plan.validate)."""
+    return validate(conf)
 
-def plan(params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Validated cases as plain dicts (one per mapped bench task)."""
-    merged = {**DEFAULTS, **params}
-    grid_args = {name: merged[name] for name in GRID_PARAMS}
-    return [case.to_dict() for case in plan_grid(**grid_args)]
+
+def code_version() -> str:
+    """The code being measured (git sha); asked of the measuring package, which knows how."""
+    from segtasks.measure.environment import code_version as version
+
+    return version()
 
 
 def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
-             params: dict[str, Any], logical_date: datetime | None = None) -> int:
+             params: NightParams, logical_date: datetime | None = None) -> int:
     engine = store.connect(db_url)
     spool.flush(engine, store.resolve_url(db_url))  # results an earlier run could not store
     run_pk = repository.open_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger,
-                                 params=params, code_version=environment.code_version(),
+                                 params=params.conf, code_version=code_version(),
                                  logical_date=logical_date)
     log.info("results go to %s, run %d", store.masked(store.resolve_url(db_url)), run_pk)
     return run_pk
@@ -49,7 +56,7 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
           inputs: Path | None = None, weights: Path | None = None,
           timeout_s: float | None = None) -> dict[str, Any]:
     """Measure one case in its own process and store it; returns a small summary."""
-    from segtasks import runner
+    from segtasks.launch import run_case_isolated
 
     # Fail before minutes of measuring, not after, when the database is not there.
     engine = store.connect(db_url)
@@ -59,8 +66,8 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
         # an earlier attempt measured it and only the write failed: do not measure again
         row = repository.run_result(engine, run_pk, the_case.key)
         return _summary(row.case_key, row.status, row.reason, row.images_per_s)
-    result = runner.run_case_isolated(the_case, inputs or paths.inputs_dir(),
-                                      weights or paths.weights_path(), timeout_s=timeout_s)
+    result = run_case_isolated(the_case, inputs or paths.inputs_dir(),
+                               weights or paths.weights_path(), timeout_s=timeout_s)
     try:
         repository.save_result(engine, run_pk, result)
     except DBAPIError as exc:
@@ -70,10 +77,10 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
             f"{the_case.key} ({str(exc.orig).strip().splitlines()[0]}); the result is kept "
             f"in {kept} and will be stored by the next attempt or the next run"
         ) from None
-    log.info("%s: %s%s", result.case.key, result.status,
-             f" ({result.images_per_s:.3f} images/s)" if result.images_per_s else
-             f" ({result.reason})")
-    return _summary(the_case.key, result.status, result.reason, result.images_per_s)
+    images_per_s = result.throughput.images_per_s if result.throughput else None
+    log.info("%s: %s%s", the_case.key, result.status,
+             f" ({images_per_s:.3f} images/s)" if images_per_s else f" ({result.reason})")
+    return _summary(the_case.key, result.status, result.reason, images_per_s)
 
 
 def _summary(case_key: str, status: str, reason: str | None,
@@ -86,100 +93,56 @@ def _summary(case_key: str, status: str, reason: str | None,
 @dataclass(frozen=True)
 class NightOutcome:
     run_pk: int
-    verdicts: list[compare.Verdict]
+    verdicts: list[Verdict]
     text: str
     html_path: Path
 
     @property
-    def regressions(self) -> list[compare.Verdict]:
+    def regressions(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.verdict == "regression"]
 
 
-def judge_and_close(run_pk: int, params: dict[str, Any], *, db_url: str | None) -> NightOutcome:
-    """Judge the run against its history, store the verdicts, close the run, render the report."""
-    merged = {**DEFAULTS, **params}
+def judge_and_close(run_pk: int, params: NightParams, *, db_url: str | None) -> NightOutcome:
+    """Judge the run against its history, store the verdicts, close the run, write the report.
+
+    Tonight's results and the history of every series are loaded once; the report is made
+    from the same values, not read back.
+    """
     engine = store.connect(db_url)
-    speed = {"min_effect": merged["min_effect"], "z_threshold": merged["z_threshold"]}
-    memory = {"min_effect": merged["memory_min_effect"], "z_threshold": merged["z_threshold"]}
-    defaults = {name: speed for name in ("images_per_s", "latency_p90_ms")} | {
-        name: memory for name in ("cuda_peak_reserved_bytes", "host_peak_rss_bytes")}
-    verdicts = compare.judge(engine, run_pk, k=merged["baseline_runs"],
-                             min_history=merged["min_history"], defaults=defaults,
-                             overrides=merged["series_thresholds"])
-    results = repository.run_results(engine, run_pk)
-    failed = any(r.status == "error" for r in results)
+    loaded, verdicts = judge_run(engine, run_pk, params.judging)
+    failed = any(r.status == "error" for r in loaded.results)
     state = "regressed" if any(v.verdict == "regression" for v in verdicts) else (
         "failed" if failed else "success")
     repository.finish_run(engine, run_pk, state)
-    html_path = write_report(run_pk, db_url=db_url)
+    run = repository.get_run(engine, run_pk)  # with its final state and finish time
+    report = model.build(run, loaded.results, verdicts, loaded.history, _database(db_url))
+    html_path = files.write(report, files.default_folder(run_pk))
     log.info("report of run %d: %s", run_pk, html_path)
-    # the Markdown written beside it, rather than a second round of queries and rendering
-    text = (html_path.parent / "report.md").read_text()
-    return NightOutcome(run_pk, verdicts, text, html_path)
+    return NightOutcome(run_pk, verdicts, render(report), html_path)
 
 
 def find_run(dag_id: str, run_id: str, *, db_url: str | None) -> int | None:
     return repository.find_run_pk(store.connect(db_url), dag_id=dag_id, run_id=run_id)
 
 
-def _run_and_title(engine: Any, run_pk: int | None, db_url: str | None) -> tuple[Any, str]:
+def _database(db_url: str | None) -> str:
+    return store.masked(store.resolve_url(db_url))
+
+
+def stored_report(run_pk: int | None, *, db_url: str | None) -> model.RunReport:
+    """The report of a stored run (the latest when `run_pk` is None), from the database."""
+    engine = store.connect(db_url)
     if run_pk is None:
         run_pk = repository.latest_run_pk(engine)
         if run_pk is None:
-            raise LookupError(f"no run stored yet in {store.masked(store.resolve_url(db_url))}")
+            raise LookupError(f"no run stored yet in {_database(db_url)}")
+    return _stored_report(engine, run_pk, _database(db_url))
+
+
+def _stored_report(engine: Engine, run_pk: int, database: str) -> model.RunReport:
     run = repository.get_run(engine, run_pk)
-    title = (f"segbench run {run.id} ({run.dag_id} / {run.run_id}, {run.trigger}, "
-             f"state {run.state}, code {run.code_version})")
-    return run, title
-
-
-def render_run(run_pk: int | None, *, db_url: str | None, fmt: str = "markdown") -> str:
-    """The report of a run (the latest when `run_pk` is None)."""
-    engine = store.connect(db_url)
-    run, title = _run_and_title(engine, run_pk, db_url)
-    return report.render(repository.run_results(engine, run.id),
-                         repository.run_comparisons(engine, run.id), fmt=fmt, title=title)
-
-
-TREND_NIGHTS = 30
-
-
-def write_report(run_pk: int | None, *, db_url: str | None, folder: Path | None = None) -> Path:
-    """report.html (self-contained, with plots) and report.md of a run; the HTML's path."""
-    from segtasks import plots
-
-    engine = store.connect(db_url)
-    run, title = _run_and_title(engine, run_pk, db_url)
-    results = repository.run_results(engine, run.id)
-    verdicts = repository.run_comparisons(engine, run.id)
-    ok = [r for r in results if r.status == "ok"]
-    speed: dict[str, list[tuple[int, float]]] = {}
-    memory: dict[str, list[tuple[int, float]]] = {}
-    for r in ok:
-        assert r.images_per_s is not None, "an ok result always has a throughput"
-        speed.setdefault(report.variant(r), []).append((r.batch_size, r.images_per_s))
-        if r.cuda_peak_reserved_bytes is not None:
-            memory.setdefault(f"{report.variant(r)} CUDA reserved", []).append(
-                (r.batch_size, r.cuda_peak_reserved_bytes / plots.GIB))
-        if r.host_peak_rss_bytes is not None:
-            memory.setdefault(f"{report.variant(r)} host RSS", []).append(
-                (r.batch_size, r.host_peak_rss_bytes / plots.GIB))
-    figures = [(alt, png) for alt, png in (
-        ("images/s against batch size",
-         plots.by_batch_size(speed, "Inference throughput", "images/s")),
-        ("memory against batch size", plots.by_batch_size(memory, "Peak memory", "GiB")),
-    ) if png is not None]
-    for v in verdicts:
-        if v.verdict == "regression" and v.metric in compare.METRIC_NAMES:
-            nights = repository.series_values(
-                engine, case_key=v.case_key, hardware_key=v.hardware_key, metric=v.metric,
-                until_run_pk=run.id, nights=TREND_NIGHTS)
-            figures.append((f"{v.case_key} {v.metric} trend",
-                            plots.trend(v.case_key, v.metric, nights, run.started_at,
-                                        v.baseline)))
-    folder = folder or paths.var_dir() / "reports" / f"run-{run.id}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.md").write_text(report.render(results, verdicts, title=title))
-    html_path = folder / "report.html"
-    html_path.write_text(report.render_html(results, verdicts, title, figures))
-    return html_path
+    # runs stored before every parameter was kept fall back to today's default
+    baseline_runs = (run.params or {}).get("baseline_runs", DEFAULTS["baseline_runs"])
+    loaded = judge_evidence.load(engine, run_pk, baseline_runs=baseline_runs)
+    return model.build(run, loaded.results, repository.run_comparisons(engine, run_pk),
+                       loaded.history, database)

@@ -50,7 +50,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from segtasks.data import make_synthetic
+    from segtasks.measure.data import make_synthetic
 
     folder = tmp_path_factory.mktemp("inputs")
     make_synthetic(folder, count=3, size=96, seed=1)
@@ -59,7 +59,7 @@ def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def weights_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from segtasks.model import make_weights
+    from segtasks.measure.model import make_weights
 
     return make_weights(tmp_path_factory.mktemp("weights") / "weights_001.pt", seed=0)
 

@@ -3,11 +3,11 @@
 import uuid
 
 import pytest
-from factories import result
+from factories import judge, result
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from segtasks import compare, store
+from segtasks import store
 from segtasks.store import repository
 from segtasks.store.access import AccessError, grant_reader
 
@@ -94,7 +94,7 @@ def test_the_benchmark_runs_as_an_ordinary_role_that_owns_its_database(owned_dat
     run_pk = repository.open_run(engine, dag_id="d", run_id="r", trigger="manual",
                                  params={}, code_version="x")
     repository.save_result(engine, run_pk, result())
-    assert {v.verdict for v in compare.judge(engine, run_pk)} == {"new"}
+    assert {v.verdict for v in judge(engine, run_pk)} == {"new"}
 
 
 def test_an_owner_without_createrole_grants_to_an_existing_reader(owned_database, role_name):

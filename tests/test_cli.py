@@ -10,7 +10,7 @@ def test_bad_grid_is_a_one_line_error_with_exit_code_2(capsys, sqlite_url):
     code = main(["run", "--url", sqlite_url, "--devices", "cpu", "--batch-sizes", "0"])
     assert code == 2
     assert capsys.readouterr().err.strip() == (
-        "segbench: error: batch size must be between 1 and 1024, got 0")
+        "segbench: error: bad parameter batch_sizes.0: 0 is less than the minimum of 1")
 
 
 def test_a_database_not_yet_upgraded_says_what_to_run(capsys, sqlite_url):

@@ -5,15 +5,20 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from factories import HARDWARE, result
+from factories import HARDWARE, judge, result
 
 from segtasks import store
-from segtasks.compare import METRICS, decide, judge
+from segtasks.judge.decide import decide
+from segtasks.judge.metrics import BY_NAME
+from segtasks.judge.thresholds import night_thresholds
+from segtasks.plan import ParamError, validate
 from segtasks.store import repository
 from segtasks.store.schema import Run
 
-SPEED = METRICS[0]
-MEMORY = next(m for m in METRICS if m.name == "cuda_peak_reserved_bytes")
+SPEED = BY_NAME["images_per_s"]
+MEMORY = BY_NAME["cuda_peak_reserved_bytes"]
+# the thresholds a night with default parameters judges with
+DEFAULT = night_thresholds(validate({}).judging).of("cpu-bs1-fp32", "images_per_s")
 FINGERPRINT = {"hardware_key": HARDWARE, "hardware": {"cpu_model": "Test CPU"},
                "software": {"torch": "2.15.0", "nvidia_driver": "580.1"}}
 
@@ -53,13 +58,13 @@ def _speed(verdicts):
     ],
 )
 def test_decision_on_known_answers(tonight, history, expected):
-    assert decide(SPEED, tonight, history).verdict == expected
+    assert decide(SPEED, DEFAULT, tonight, history).verdict == expected
 
 
 def test_tonights_own_uncertainty_widens_the_noise():
     history = [10.0, 10.05, 9.95, 10.0, 10.02]
-    assert decide(SPEED, 9.3, history, tonight_ci_rel=0.01).verdict == "regression"
-    assert decide(SPEED, 9.3, history, tonight_ci_rel=0.10).verdict == "unchanged"
+    assert decide(SPEED, DEFAULT, 9.3, history, tonight_ci_rel=0.01).verdict == "regression"
+    assert decide(SPEED, DEFAULT, 9.3, history, tonight_ci_rel=0.10).verdict == "unchanged"
 
 
 def test_a_planted_10_percent_slowdown_is_flagged_with_its_inputs(db_url):
@@ -151,10 +156,13 @@ def test_thresholds_can_be_overridden_per_series(db_url):
     engine = store.connect(db_url)
     runs = _nights(engine, [10.0, 10.1, 9.9, 10.0, 9.0])
     relaxed = {"cpu-bs1-fp32": {"images_per_s": {"min_effect": 0.15}}}
-    assert _speed(judge(engine, runs[-1], overrides=relaxed)).verdict == "unchanged"
+    assert _speed(judge(engine, runs[-1], series_thresholds=relaxed)).verdict == "unchanged"
     assert _speed(judge(engine, runs[-1])).verdict == "regression"
-    with pytest.raises(ValueError, match="unknown metrics"):
-        judge(engine, runs[-1], overrides={"cpu-bs1-fp32": {"fps": {}}})
+    # an override wins over the run-level threshold, whichever is given first
+    both = judge(engine, runs[-1], min_effect=0.02, series_thresholds=relaxed)
+    assert (_speed(both).verdict, _speed(both).min_effect) == ("unchanged", 0.15)
+    with pytest.raises(ParamError, match="series_thresholds.cpu-bs1-fp32"):
+        judge(engine, runs[-1], series_thresholds={"cpu-bs1-fp32": {"fps": {}}})
 
 
 def test_judging_twice_keeps_one_set_of_verdicts(db_url):

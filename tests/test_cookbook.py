@@ -9,10 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from factories import result
+from factories import judge, result
 from sqlalchemy import text
 
-from segtasks import compare, nightly, store
+from segtasks import nightly, store
 from segtasks.store import repository
 from segtasks.store.schema import Run
 
@@ -47,11 +47,13 @@ def history(tmp_path_factory, tiny_inputs, weights_file):
     store.upgrade(url)
     engine = store.connect(url)
     params = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 4], **FAST}
+    night = nightly.plan(params)
     real = nightly.open_run(db_url=url, dag_id="segbench_nightly", run_id="real",
-                            trigger="manual", params=params)
-    for case in nightly.plan(params):
-        nightly.bench(case, real, db_url=url, inputs=tiny_inputs, weights=weights_file)
-    nightly.judge_and_close(real, params, db_url=url)
+                            trigger="manual", params=night)
+    for case in night.cases:
+        nightly.bench(case.to_dict(), real, db_url=url, inputs=tiny_inputs,
+                      weights=weights_file)
+    nightly.judge_and_close(real, night, db_url=url)
 
     tonight = next(r for r in repository.run_results(engine, real)
                    if r.case_key == "cpu-bs4-fp32")
@@ -71,7 +73,7 @@ def history(tmp_path_factory, tiny_inputs, weights_file):
             environment=old_torch if day > 20 else fingerprint))
         if day == 3:
             regression_run = run_pk
-    compare.judge(engine, regression_run)
+    judge(engine, regression_run)
     yield url
     store.database.dispose(url)
     with admin.cursor() as cur:

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from segtasks.data import DataError, load_images, make_synthetic
+from segtasks.measure.data import DataError, load_images, make_synthetic
 
 
 def _digest(folder):

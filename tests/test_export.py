@@ -6,8 +6,8 @@ import pytest
 from factories import result
 
 from segtasks import store
-from segtasks.export import export
 from segtasks.store import repository
+from segtasks.store.export import export
 from segtasks.store.schema import Run
 
 

@@ -5,7 +5,7 @@ import sys
 import types
 from collections import namedtuple
 
-from segtasks import measure
+from segtasks.measure import gpu as measure
 
 Proc = namedtuple("Proc", "pid usedGpuMemory")
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from segtasks.model import (
+from segtasks.measure.model import (
     INPUT_SIZE,
     WeightsError,
     build_model,

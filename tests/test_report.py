@@ -1,7 +1,9 @@
-from factories import result
+from factories import judge, result
 
-from segtasks import report, store
-from segtasks.report import SEED_COLUMNS
+from segtasks import nightly, store
+from segtasks.report import tables
+from segtasks.report.markdown import render
+from segtasks.report.tables import SEED_COLUMNS
 from segtasks.store import repository
 
 
@@ -14,8 +16,8 @@ def test_seed_columns_and_speedups_come_from_stored_rows(db_url):
                                                       images_per_s=fps, reserved=reserved))
     repository.save_result(engine, run_pk, result(device="cuda", batch_size=8, status="oom",
                                                   reason="CUDA out of memory"))
-    tables = report.seed_rows(repository.run_results(engine, run_pk))
-    rows = tables["CUDA fp32"]
+    seed = tables.seed_rows(repository.run_results(engine, run_pk))
+    rows = seed["CUDA fp32"]
     assert list(rows[0])[: len(SEED_COLUMNS)] == list(SEED_COLUMNS)
     assert [r["Batch Size"] for r in rows] == ["1", "2", "4", "8"]
     assert [r["FPS"] for r in rows[:3]] == ["100.0000", "150.0000", "165.0000"]
@@ -34,12 +36,12 @@ def test_markdown_and_csv_renderings_hold_the_same_table(db_url):
     run_pk = repository.open_run(engine, dag_id="d", run_id="r", trigger="manual", params={},
                                  code_version="x")
     repository.save_result(engine, run_pk, result(batch_size=1, images_per_s=4.0))
-    results = repository.run_results(engine, run_pk)
-    markdown = report.render(results, [], title="t")
+    report = nightly.stored_report(run_pk, db_url=db_url)
+    markdown = render(report)
     assert "## CPU fp32" in markdown
     assert "| Batch Size | Time Taken (s) | Time Taken per Image (ms) | FPS |" in markdown
     assert "| 1 | 1.0000 | 250.0000 | 4.0000 | - | 1x | - |" in markdown
-    csv_text = report.render(results, [], fmt="csv")
+    csv_text = render(report, "csv")
     header, line = csv_text.splitlines()
     assert header.startswith("Table,Batch Size,Time Taken (s)")
     assert line.startswith("CPU fp32,1,1.0000,250.0000,4.0000,-,1x,-")
@@ -49,7 +51,7 @@ def test_html_report_is_self_contained_with_plots_and_the_regressed_trend(sqlite
                                                                           tmp_path):
     from datetime import UTC, datetime, timedelta
 
-    from segtasks import compare, nightly
+    from segtasks.report import files
     from segtasks.store.schema import Run
 
     store.upgrade(sqlite_url)
@@ -63,8 +65,8 @@ def test_html_report_is_self_contained_with_plots_and_the_regressed_trend(sqlite
         for bs in (1, 2):
             repository.save_result(engine, run_pk, result(batch_size=bs, images_per_s=ips * bs,
                                                           reserved=2**30 * bs))
-    compare.judge(engine, run_pk)
-    path = nightly.write_report(run_pk, db_url=sqlite_url, folder=tmp_path / "r")
+    judge(engine, run_pk)
+    path = files.write(nightly.stored_report(run_pk, db_url=sqlite_url), tmp_path / "r")
     page = path.read_text()
     assert path.name == "report.html" and (tmp_path / "r" / "report.md").is_file()
     assert "Regressions: cpu-bs1-fp32 (images_per_s)" in page

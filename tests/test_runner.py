@@ -3,49 +3,57 @@ import signal
 import pytest
 import torch
 
-from segtasks import protocol, runner
-from segtasks.grid import Case
+from segtasks import launch
+from segtasks.launch.isolated import crash_reason, run_case_isolated
+from segtasks.measure import protocol
+from segtasks.measure.case_runner import run_case
+from segtasks.plan.case import Case
 from segtasks.result import CaseResult
-from segtasks.runner import run_case, run_case_isolated
 
 pytestmark = pytest.mark.slow
 
 
 def _case(device="cpu", batch_size=2, n_images=3, warmup=1, **options):
     # a fast protocol: the tests check accounting, not the machine's speed
-    return Case(device=device, batch_size=batch_size, n_images=n_images, warmup_batches=warmup,
+    return Case(device=device, batch_size=batch_size, seed_images=n_images, warmup_batches=warmup,
                 warmup_seconds=0, min_batches=6, min_seconds=0.01, max_seconds=0.5, **options)
 
 
 def test_ok_case_accounts_for_every_batch_and_phase(tiny_inputs, weights_file):
     result = run_case(_case(), tiny_inputs, weights_file)
     assert result.status == "ok", result.reason
+    latency, phases, speed, memory = (result.latency, result.phases, result.throughput,
+                                      result.memory)
     n = len(result.latencies_ms)
-    assert n == result.n_batches >= 6 and result.n_images == 2 * n
-    assert result.stop_reason in ("stable", "time_cap")
-    assert result.stable == (result.stop_reason == "stable")
+    assert n == latency.n_batches >= 6 and latency.n_images == 2 * n
+    assert latency.stop_reason in ("stable", "time_cap")
+    assert latency.stable == (latency.stop_reason == "stable")
     # a batch's latency is exactly its device phases; the means add up the same way
-    for latency, (pre, h2d, forward, post) in zip(result.latencies_ms, result.phases_ms,
-                                                   strict=True):
-        assert latency == pytest.approx(h2d + forward + post)
+    for total, (pre, h2d, forward, post) in zip(result.latencies_ms, result.phases_ms,
+                                                strict=True):
+        assert total == pytest.approx(h2d + forward + post)
         assert pre > 0
-    assert result.latency_mean_ms == pytest.approx(
-        result.h2d_ms + result.forward_ms + result.postprocess_ms)
-    assert result.total_s == pytest.approx(sum(result.latencies_ms) / 1e3)
-    assert result.images_per_s == pytest.approx(2 * 1e3 / result.latency_p50_ms)
-    assert result.ms_per_image == pytest.approx(result.latency_p50_ms / 2)
-    assert result.latency_min_ms <= result.latency_p50_ms <= result.latency_p90_ms
-    assert result.latency_p90_ms <= result.latency_p95_ms <= result.latency_max_ms
+    assert latency.mean_ms == pytest.approx(
+        phases.h2d_ms + phases.forward_ms + phases.postprocess_ms)
+    assert latency.total_s == pytest.approx(sum(result.latencies_ms) / 1e3)
+    assert speed.images_per_s == pytest.approx(2 * 1e3 / latency.p50_ms)
+    assert speed.ms_per_image == pytest.approx(latency.p50_ms / 2)
+    assert latency.min_ms <= latency.p50_ms <= latency.p90_ms
+    assert latency.p90_ms <= latency.p95_ms <= latency.max_ms
     # the seed's figure: 3 images -> 2 whole batches of 2, preprocessing included
-    assert result.end_to_end_images == 4 and result.end_to_end_s > 0
-    assert result.gflop_per_image == pytest.approx(36.11, abs=0.01)
-    assert result.gflops_per_s == pytest.approx(36.11086 * result.images_per_s, rel=1e-3)
-    assert result.pct_of_peak is None  # no known peak for a CPU: none rather than a guess
-    assert result.cold_start_ms > 0 and result.load_s > 0
-    assert result.cuda_peak_allocated_bytes is None  # a CPU case has no CUDA peak, not a zero
-    assert result.host_peak_rss_bytes > 100 * 2**20
+    assert speed.end_to_end_images == 4 and speed.end_to_end_s > 0
+    assert speed.gflop_per_image == pytest.approx(36.11, abs=0.01)
+    assert speed.gflops_per_s == pytest.approx(36.11086 * speed.images_per_s, rel=1e-3)
+    assert speed.pct_of_peak is None  # no known peak for a CPU: none rather than a guess
+    assert phases.cold_start_ms > 0 and phases.load_s > 0
+    assert memory.cuda_peak_allocated_bytes is None  # a CPU case has no CUDA peak, not a zero
+    assert memory.host_peak_rss_bytes > 100 * 2**20
     assert result.weights_sha256 and len(result.dataset_fingerprint) == 16
     assert result.hardware_key.startswith("cpu=")
+    # flattened, the parts are the table's columns
+    columns = result.columns()
+    assert columns["latency_p90_ms"] == latency.p90_ms and columns["images_per_s"] == \
+        speed.images_per_s
 
 
 def test_fingerprint_has_the_keys_it_promises(tiny_inputs, weights_file):
@@ -81,7 +89,7 @@ def test_cuda_without_a_gpu_is_skipped_with_the_reason_never_run_on_cpu(tiny_inp
     result = run_case(_case(device="cuda"), tiny_inputs, weights_file)
     assert result.status == "skipped"
     assert "CUDA requested" in result.reason
-    assert result.images_per_s is None and result.latencies_ms == []
+    assert result.throughput is None and result.latencies_ms == []
 
 
 @pytest.mark.parametrize(
@@ -101,7 +109,7 @@ def test_out_of_memory_is_recorded_as_oom_not_raised(tiny_inputs, weights_file, 
     result = run_case(_case(), tiny_inputs, weights_file)
     assert result.status == "oom"
     assert str(error).splitlines()[0][:30] in result.reason
-    assert result.images_per_s is None
+    assert result.throughput is None
 
 
 def test_any_other_failure_is_recorded_as_error(tiny_inputs, weights_file, monkeypatch,
@@ -124,9 +132,9 @@ def test_isolated_case_comes_back_from_its_own_process(tiny_inputs, tmp_path):
 
 
 def test_a_crashed_case_process_is_an_error_that_says_how_it_died():
-    reason = runner._crash_reason(-signal.SIGKILL, "")
+    reason = crash_reason(-signal.SIGKILL, "")
     assert "killed by SIGKILL" in reason and "OOM killer" in reason
-    assert "exited with code 3" in runner._crash_reason(3, "boom")
+    assert "exited with code 3" in crash_reason(3, "boom")
 
 
 def test_a_case_past_its_time_limit_is_an_error(tiny_inputs, weights_file):
@@ -148,17 +156,19 @@ def test_an_oom_at_one_batch_size_still_lets_the_larger_ones_run(tiny_inputs, we
 
     # in-process instead of a fresh process, so the injected fault reaches the case
     monkeypatch.setattr(protocol.Workload, "run", run_unless_batch_of_two)
-    monkeypatch.setattr(runner, "run_case_isolated",
+    monkeypatch.setattr(launch, "run_case_isolated",
                         lambda case, inputs, weights, timeout_s=None:
                         run_case(case, inputs, weights))
     store.upgrade(sqlite_url)
     params = {"devices": ["cpu"], "batch_sizes": [1, 2, 4], "n_images": 1,
               "warmup_batches": 0, "warmup_seconds": 0, "min_seconds": 0.01,
               "max_seconds": 0.2}
+    night = nightly.plan(params)
     run_pk = nightly.open_run(db_url=sqlite_url, dag_id="t", run_id="oom", trigger="cli",
-                              params=params)
-    for case in nightly.plan(params):
-        nightly.bench(case, run_pk, db_url=sqlite_url, inputs=tiny_inputs, weights=weights_file)
+                              params=night)
+    for case in night.cases:
+        nightly.bench(case.to_dict(), run_pk, db_url=sqlite_url, inputs=tiny_inputs,
+                      weights=weights_file)
     rows = store.repository.run_results(store.connect(sqlite_url), run_pk)
     assert [(r.batch_size, r.status) for r in rows] == [(1, "ok"), (2, "oom"), (4, "ok")]
     assert rows[1].reason.startswith("OutOfMemoryError: CUDA out of memory")

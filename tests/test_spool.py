@@ -3,8 +3,8 @@
 import pytest
 from factories import result
 
-from segtasks import nightly, runner, store
-from segtasks.grid import Case
+from segtasks import launch, nightly, store
+from segtasks.plan.case import Case
 from segtasks.store import repository, spool
 
 pytestmark = pytest.mark.postgres
@@ -26,15 +26,15 @@ def test_a_result_outlives_the_database_and_is_stored_by_the_retry(pg_url, monke
     name = pg_url.rsplit("/", 1)[1]
     store.upgrade(pg_url)
     run_pk = nightly.open_run(db_url=pg_url, dag_id="d", run_id="r", trigger="manual",
-                              params={})
-    case = Case(device="cpu", batch_size=1, n_images=1, warmup_batches=0)
+                              params=nightly.plan({}))
+    case = Case(device="cpu", batch_size=1, seed_images=1, warmup_batches=0)
     measured = result(images_per_s=7.5, samples=(130.0, 135.0))
 
     def measure_while_the_database_goes_away(*_args, **_kwargs):
         _database_accepts_connections(name, False)
         return measured
 
-    monkeypatch.setattr(runner, "run_case_isolated", measure_while_the_database_goes_away)
+    monkeypatch.setattr(launch, "run_case_isolated", measure_while_the_database_goes_away)
     try:
         with pytest.raises(store.StoreUnavailable) as err:
             nightly.bench(case.to_dict(), run_pk, db_url=pg_url)
@@ -47,7 +47,7 @@ def test_a_result_outlives_the_database_and_is_stored_by_the_retry(pg_url, monke
     def must_not_measure_again(*_args, **_kwargs):
         raise AssertionError("the retry re-measured a result it already had")
 
-    monkeypatch.setattr(runner, "run_case_isolated", must_not_measure_again)
+    monkeypatch.setattr(launch, "run_case_isolated", must_not_measure_again)
     summary = nightly.bench(case.to_dict(), run_pk, db_url=pg_url)  # Airflow's retry
     assert summary == {"case_key": "cpu-bs1-fp32", "status": "ok", "reason": None,
                        "images_per_s": 7.5}
@@ -59,11 +59,11 @@ def test_a_result_outlives_the_database_and_is_stored_by_the_retry(pg_url, monke
 def test_the_next_run_stores_what_an_earlier_run_spooled(pg_url, sqlite_url):
     store.upgrade(pg_url)
     first = nightly.open_run(db_url=pg_url, dag_id="d", run_id="night-1", trigger="scheduled",
-                             params={})
+                             params=nightly.plan({}))
     spool.keep(store.resolve_url(pg_url), first, result(images_per_s=3.0))
     spool.keep(store.resolve_url(sqlite_url), 99, result())  # another database's: left alone
     nightly.open_run(db_url=pg_url, dag_id="d", run_id="night-2", trigger="scheduled",
-                     params={})
+                     params=nightly.plan({}))
     (row,) = repository.run_results(store.connect(pg_url), first)
     assert row.images_per_s == 3.0
     assert len(list(spool.spool_dir().glob("*.json"))) == 1

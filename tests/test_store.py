@@ -19,8 +19,10 @@ def test_round_trip_keeps_every_metric_and_sample(db_url):
     original = result(batch_size=2, images_per_s=12.5, reserved=3 * 2**30)
     repository.save_result(engine, run_pk, original)
     (row,) = repository.run_results(engine, run_pk)
-    for name in original.metric_names():
-        assert getattr(row, name) == getattr(original, name), name
+    for name, value in original.columns().items():
+        assert getattr(row, name) == value, name
+    for name, value in original.case.to_dict().items():  # the case is stored whole
+        assert getattr(row, name) == value, name
     assert (row.case_key, row.device, row.batch_size, row.status) == (
         "cpu-bs2-fp32", "cpu", 2, "ok")
     assert (row.precision, row.channels_last, row.threads) == ("fp32", False, None)

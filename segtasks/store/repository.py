@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
+from segtasks.plan.case import Case
 from segtasks.result import PHASES, CaseResult
 from segtasks.store.fingerprints import environment_columns
 from segtasks.store.schema import Comparison, Environment, Result, Run, Sample
 
-# Case fields stored as columns of `results`; n_images is the measured count, not the setting.
-CASE_COLUMNS = ("device", "batch_size", "precision", "channels_last", "threads",
-                "warmup_batches", "warmup_seconds", "min_batches", "min_seconds",
-                "max_seconds", "ci_target")
+# Every field of a case is a column of `results` (the grid's axes and the protocol).
+CASE_COLUMNS = tuple(f.name for f in fields(Case))
 
 
 def _plain(value: Any) -> Any:
@@ -93,7 +92,7 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     """Insert or overwrite the row of (run, case) with its samples, in one transaction."""
     case = result.case
     # numpy scalars (np.float64) are not something every DB driver can bind
-    values = {name: _plain(getattr(result, name)) for name in CaseResult.metric_names()}
+    values = {name: _plain(value) for name, value in result.columns().items()}
     values.update(
         {name: getattr(case, name) for name in CASE_COLUMNS},
         status=result.status,
@@ -125,7 +124,10 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
 
 def get_run(engine: Engine, run_pk: int) -> Run:
     with _session(engine) as session:
-        return session.get_one(Run, run_pk)
+        run = session.get(Run, run_pk)
+    if run is None:
+        raise LookupError(f"no run with id {run_pk}")
+    return run
 
 
 def latest_run_pk(engine: Engine) -> int | None:
@@ -151,7 +153,7 @@ def run_results(engine: Engine, run_pk: int) -> list[Result]:
 
 @dataclass(frozen=True)
 class Night:
-    """One earlier good night of a series, as the compare step needs it."""
+    """One earlier good night of a series, as the judge needs it."""
 
     run_pk: int
     started_at: datetime
@@ -159,59 +161,59 @@ class Night:
     result: Result
 
 
-def history(
-    engine: Engine, *, case_key: str, hardware_key: str | None, before_run_pk: int, limit: int
-) -> list[Night]:
-    """The last `limit` good (status ok) nights of one series before the given run, newest
-    first, leaving out runs marked as excluded.
+Series = tuple[str, str | None]  # (case key, hardware key)
+
+
+def series_history(engine: Engine, tonight: Run, series: list[Series], limit: int
+                   ) -> dict[Series, list[Night]]:
+    """The last `limit` good (status ok) nights of each series before `tonight`, newest
+    first, leaving out runs marked as excluded; one query for every series.
 
     A series is one case on one hardware key; software versions are deliberately not
     part of it, since a version change is what a comparison should catch.
     """
+    if not series:
+        return {}
+    newest_first = func.row_number().over(
+        partition_by=(Result.case_key, Result.hardware_key),
+        order_by=(Run.started_at.desc(), Run.id.desc()))
+    ranked = (
+        select(Result.id.label("result_id"), newest_first.label("rank"))
+        .join(Run, Result.run_pk == Run.id)
+        .where(
+            tuple_(Result.case_key, Result.hardware_key).in_(series),
+            Result.status == "ok",
+            Run.started_at < tonight.started_at,
+            Run.id != tonight.id,
+            Run.excluded.is_(False),
+        )
+        .subquery()
+    )
+    night_result = aliased(Result)
     with _session(engine) as session:
-        tonight = session.get_one(Run, before_run_pk)
         rows = session.execute(
-            select(Run.id, Run.started_at, Run.code_version, Result)
-            .join(Result, Result.run_pk == Run.id)
-            .where(
-                Result.case_key == case_key,
-                Result.hardware_key == hardware_key,
-                Result.status == "ok",
-                Run.started_at < tonight.started_at,
-                Run.id != before_run_pk,
-                Run.excluded.is_(False),
-            )
-            .options(selectinload(Result.environment))
-            .order_by(Run.started_at.desc())
-            .limit(limit)
+            select(Run.id, Run.started_at, Run.code_version, night_result)
+            .join(night_result, night_result.run_pk == Run.id)
+            .join(ranked, ranked.c.result_id == night_result.id)
+            .where(ranked.c.rank <= limit)
+            .options(selectinload(night_result.environment))
+            .order_by(Run.started_at.desc(), Run.id.desc())
         ).all()
-    return [Night(*row) for row in rows]
+    history: dict[Series, list[Night]] = {key: [] for key in series}
+    for run_pk, started_at, code_version, result in rows:
+        history[(result.case_key, result.hardware_key)].append(
+            Night(run_pk, started_at, code_version, result))
+    return history
 
 
-def previous_run(engine: Engine, run_pk: int) -> Run | None:
+def previous_run(engine: Engine, tonight: Run) -> Run | None:
     """The run of the same DAG just before this one, excluded runs left out."""
     with _session(engine) as session:
-        tonight = session.get_one(Run, run_pk)
         return session.scalars(
-            select(Run).where(Run.dag_id == tonight.dag_id, Run.id != run_pk,
+            select(Run).where(Run.dag_id == tonight.dag_id, Run.id != tonight.id,
                               Run.started_at < tonight.started_at, Run.excluded.is_(False))
             .order_by(Run.started_at.desc()).limit(1)
         ).first()
-
-
-def series_values(engine: Engine, *, case_key: str, hardware_key: str | None, metric: str,
-                  until_run_pk: int, nights: int) -> list[tuple[datetime, float]]:
-    """A series' last `nights` good values of `metric`, up to and including the given run."""
-    column = getattr(Result, metric)
-    with _session(engine) as session:
-        until = session.get_one(Run, until_run_pk).started_at
-        rows = session.execute(
-            select(Run.started_at, column).join(Result, Result.run_pk == Run.id)
-            .where(Result.case_key == case_key, Result.hardware_key == hardware_key,
-                   Result.status == "ok", Run.started_at <= until, column.is_not(None))
-            .order_by(Run.started_at.desc()).limit(nights)
-        ).all()
-    return [(started, value) for started, value in reversed(rows)]
 
 
 def samples_of(engine: Engine, result_id: int) -> list[float]:

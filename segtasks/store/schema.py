@@ -108,6 +108,7 @@ class Result(Base):
     weights_sha256: Mapped[str | None] = mapped_column(String(64))
     dataset_fingerprint: Mapped[str | None] = mapped_column(String(64))
     inputs_skipped: Mapped[int | None] = mapped_column(Integer)
+    seed_images: Mapped[int | None] = mapped_column(Integer)  # asked for; see end_to_end_images
     warmup_batches: Mapped[int] = mapped_column(Integer)
     warmup_seconds: Mapped[float | None] = mapped_column(Float)
     min_batches: Mapped[int | None] = mapped_column(Integer)
@@ -185,6 +186,7 @@ class Comparison(Base):
     __tablename__ = "comparisons"
     __table_args__ = (
         UniqueConstraint("run_pk", "case_key", "metric", name="uq_comparisons_run_case_metric"),
+        Index("ix_comparisons_verdict", "verdict", "run_pk"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -200,7 +202,7 @@ class Comparison(Base):
     noise: Mapped[float | None] = mapped_column(Float)
     z: Mapped[float | None] = mapped_column(Float)
     rank_p: Mapped[float | None] = mapped_column(Float)
-    threshold: Mapped[float] = mapped_column(Float)  # the minimum relative effect
+    min_effect: Mapped[float | None] = mapped_column(Float)  # smallest relative change that counts
     z_threshold: Mapped[float | None] = mapped_column(Float)
     baseline_run_pks: Mapped[list[int]] = mapped_column(JsonType, default=list)
     baseline_values: Mapped[list[float] | None] = mapped_column(JsonType)

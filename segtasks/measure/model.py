@@ -123,6 +123,13 @@ def make_weights(path: Path, seed: int = 0) -> Path:
     return path
 
 
+def autocast_dtype(precision: str) -> torch.dtype | None:
+    """The autocast dtype of a case's precision; None runs the model as stored (fp32)."""
+    import torch
+
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
 def _transform():
     from torchvision import transforms
 

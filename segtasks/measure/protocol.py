@@ -1,5 +1,5 @@
-"""How one case is measured: warm-up, the timed loop under the stopping rule, and the
-seed's end-to-end pass. See README "How a case is measured".
+"""How a case is measured: warm-up, the timed loop under the stopping rule, and the seed's
+end-to-end pass. See README "How a case is measured".
 
 Every batch is split into phases: preprocess (host, untimed by the device timer),
 host-to-device copy, forward, and postprocess (threshold, resize, copy back to host).
@@ -10,7 +10,6 @@ the phases add up to it exactly.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -19,35 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from segtasks import measure
-from segtasks.grid import Case
-from segtasks.model import postprocess, preprocess
-
-# Test-only: a planted slowdown inside the forward phase, so that end-to-end tests can check
-# that the nightly catches one. Never set in production; a result measured with it is tagged.
-TEST_DELAY_VARIABLE = "SEGBENCH_TEST_FORWARD_DELAY_MS"
-_TEST_DELAY_S = float(os.environ.get(TEST_DELAY_VARIABLE) or 0) / 1e3
-
-
-def autocast_dtype(precision: str) -> Any:
-    import torch
-
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-
-
-def flops_per_image(input_size: tuple[int, int] = (256, 256)) -> float:
-    """FLOPs of one forward pass at batch size 1 (FMA = 2), counted on the meta device."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from segtasks.model import build_model
-
-    with torch.device("meta"):
-        model = build_model().eval()
-        x = torch.empty(1, 1, *input_size)
-    with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        model(x)
-    return float(counter.get_total_flops())
+from segtasks.measure import memory, planted
+from segtasks.measure.model import autocast_dtype, postprocess, preprocess
+from segtasks.measure.stopping import StoppingRule
+from segtasks.measure.timers import PhaseTimer
+from segtasks.plan.case import Case
 
 
 @dataclass
@@ -57,6 +32,9 @@ class Workload:
     model: Any
     case: Case
     images: Sequence[np.ndarray]
+
+    def __post_init__(self) -> None:
+        self._delay_s = planted.forward_delay_s()
 
     def batch(self, index: int) -> list[np.ndarray]:
         """The `index`-th batch of the input stream, cycling through the images."""
@@ -75,14 +53,14 @@ class Workload:
         pre_ms = (time.perf_counter() - t0) * 1e3
         sizes = [img.shape[:2] for img in images]
         autocast = torch.autocast(device, dtype=dtype) if dtype is not None else nullcontext()
-        timer = measure.PhaseTimer(device)
+        timer = PhaseTimer(device)
         timer.mark()
         x = x.to(device)
         timer.mark()
         with autocast:
             logits = self.model(x)
-        if _TEST_DELAY_S:
-            time.sleep(_TEST_DELAY_S)
+        if self._delay_s:
+            time.sleep(self._delay_s)
         timer.mark()
         postprocess(logits.float(), sizes)  # ends with the masks on the host: a sync
         timer.mark()
@@ -92,6 +70,8 @@ class Workload:
 
 @dataclass
 class Measurement:
+    """The raw data of one case: every statistic is derived from it."""
+
     latencies_ms: list[float]
     phases_ms: list[list[float]]
     cold_start_ms: float
@@ -113,7 +93,7 @@ def warm_up(work: Workload) -> float | None:
     return cold
 
 
-def timed_loop(work: Workload, rule: measure.StoppingRule, first_index: int = 0
+def timed_loop(work: Workload, rule: StoppingRule, first_index: int = 0
                ) -> tuple[list[float], list[list[float]], str]:
     """Batches until the stopping rule says stop: latencies, phases and why it stopped."""
     latencies: list[float] = []
@@ -125,17 +105,17 @@ def timed_loop(work: Workload, rule: measure.StoppingRule, first_index: int = 0
         latencies.append(h2d + forward + post)
         phases.append([pre, h2d, forward, post])
         index += 1
-        stop = rule.verdict(latencies, time.perf_counter() - start)
+        stop = rule.stop_reason(latencies, time.perf_counter() - start)
         if stop:
             return latencies, phases, stop
 
 
 def end_to_end(work: Workload) -> tuple[float, int]:
-    """The seed's figure, measured properly: n_images (whole batches), preprocessing
+    """The seed's figure, measured properly: seed_images (whole batches), preprocessing
     included, after warm-up, under inference mode, synchronised. (seconds, images)."""
     import torch
 
-    n_batches = math.ceil(work.case.n_images / work.case.batch_size)
+    n_batches = math.ceil(work.case.seed_images / work.case.batch_size)
     start = time.perf_counter()
     for index in range(n_batches):
         work.run(work.batch(index))
@@ -148,13 +128,11 @@ def measure_case(work: Workload) -> Measurement:
     import torch
 
     case = work.case
-    rule = measure.StoppingRule(min_batches=case.min_batches, min_seconds=case.min_seconds,
-                                max_seconds=case.max_seconds, ci_target=case.ci_target)
     with torch.inference_mode():
         cold = warm_up(work)
         if case.device == "cuda":
-            measure.reset_cuda_peaks()
-        latencies, phases, stop = timed_loop(work, rule)
+            memory.reset_cuda_peaks()
+        latencies, phases, stop = timed_loop(work, StoppingRule.for_case(case))
         e2e_s, e2e_images = end_to_end(work)
     return Measurement(latencies, phases, cold if cold is not None else latencies[0], stop,
                        e2e_s, e2e_images)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from segtasks.measure import LatencyStats, StoppingRule, median_ci
+from segtasks.measure.stats import LatencyStats, median_ci
+from segtasks.measure.stopping import StoppingRule
 
 
 @pytest.mark.parametrize(
@@ -47,7 +48,7 @@ def _run(rule, stream, batch_s):
     samples = []
     for i, latency in enumerate(stream, start=1):
         samples.append(latency)
-        stop = rule.verdict(samples, elapsed_s=i * batch_s)
+        stop = rule.stop_reason(samples, elapsed_s=i * batch_s)
         if stop:
             return samples, stop
     raise AssertionError("the stream ran out before the rule stopped")
@@ -77,9 +78,9 @@ def test_a_stream_that_never_settles_stops_at_the_time_cap_unstable():
 
 
 def test_the_cap_never_cuts_below_the_minimum_batches():
-    rule = StoppingRule(min_batches=6, min_seconds=1.0, max_seconds=5.0)
-    assert rule.verdict([9000.0] * 5, elapsed_s=45.0) is None
-    assert rule.verdict([9000.0, 9100.0, 8000.0, 9900.0, 9500.0, 8800.0],
+    rule = StoppingRule(min_batches=6, min_seconds=1.0, max_seconds=5.0, ci_target=0.02)
+    assert rule.stop_reason([9000.0] * 5, elapsed_s=45.0) is None
+    assert rule.stop_reason([9000.0, 9100.0, 8000.0, 9900.0, 9500.0, 8800.0],
                         elapsed_s=54.0) == "time_cap"
 
 
@@ -92,5 +93,6 @@ def test_the_cap_never_cuts_below_the_minimum_batches():
     ],
 )
 def test_impossible_rules_are_refused(kwargs, message):
+    usual = {"min_batches": 6, "min_seconds": 1.0, "max_seconds": 30.0, "ci_target": 0.02}
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        StoppingRule(**kwargs)
+        StoppingRule(**{**usual, **kwargs})

@@ -1,4 +1,4 @@
-"""Entry point of a case's own process: `python -m segtasks.worker CASE_JSON RESULT_JSON`."""
+"""Entry point of a case's own process: `python -m segtasks.launch.worker JOB_JSON RESULT_JSON`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import os
 import sys
 from pathlib import Path
 
-from segtasks.grid import Case
-from segtasks.runner import run_case
+from segtasks.plan.case import Case
 
 
 def main(argv: list[str]) -> int:
+    from segtasks.measure.case_runner import run_case  # the measuring stack: this process only
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     job_path, result_path = Path(argv[0]), Path(argv[1])
     job = json.loads(job_path.read_text())

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import csv
-import html
-import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from segtasks.grid import DEVICES, PRECISIONS
+from segtasks.plan.case import DEVICES, PRECISIONS
 
 GIB = 2**30
 
@@ -160,7 +156,7 @@ def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
             "Baseline": _value(v.metric, v.baseline),
             "Change": _fmt(v.relative_change, "+.1%"),
             "z": _fmt(v.z, ".1f"),
-            "Min effect": f"{v.threshold:.0%}" if v.metric != "status" else "-",
+            "Min effect": _fmt(v.min_effect, ".0%"),
             "Nights": str(len(v.baseline_run_pks)),
             "Software changes": ", ".join(v.software_changes or []) or "-",
             "Detail": v.detail or "",
@@ -172,100 +168,3 @@ def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
 
 def warning_lines(results: Sequence[Any]) -> list[str]:
     return [f"{r.case_key}: {w}" for r in results for w in (r.warnings or [])]
-
-
-def markdown_table(rows: Sequence[dict[str, str]]) -> str:
-    if not rows:
-        return "(no rows)"
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row[c].replace("|", "/") for c in header) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def csv_table(rows: Sequence[dict[str, str]], label: str) -> str:
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=["Table", *rows[0]])
-        writer.writeheader()
-        writer.writerows({"Table": label, **row} for row in rows)
-    return out.getvalue()
-
-
-def render(results: Sequence[Any], verdicts: Sequence[Any], fmt: str = "markdown",
-           title: str = "") -> str:
-    """The whole report of one run in `markdown` (also fine in a terminal) or `csv`."""
-    tables = seed_rows(results)
-    renderers: dict[str, Callable[[], str]] = {
-        "csv": lambda: "".join(csv_table(rows, name) for name, rows in tables.items()),
-        "markdown": lambda: _markdown(tables, results, verdicts, title),
-    }
-    if fmt not in renderers:
-        raise ValueError(f"unknown report format {fmt!r}; expected markdown or csv")
-    return renderers[fmt]()
-
-
-def _markdown(tables: dict[str, list[dict[str, str]]], results: Sequence[Any],
-              verdicts: Sequence[Any], title: str) -> str:
-    parts = [f"# {title}"] if title else []
-    for name, rows in tables.items():
-        statuses = {row["Status"] for row in rows}
-        if len(statuses) == 1 and not statuses <= {"ok"}:
-            # e.g. every CUDA case on a machine without a GPU: one line, not a wide empty table
-            sizes = ", ".join(row["Batch Size"] for row in rows)
-            parts += [f"## {name}", f"All cases (batch sizes {sizes}) {statuses.pop()}"]
-            continue
-        parts += [f"## {name}", markdown_table(rows)]
-    if any(r.status == "ok" for r in results):
-        parts += ["## Phases (mean per timed batch)", markdown_table(phase_rows(results))]
-    if verdicts:
-        parts += ["## Verdicts", markdown_table(verdict_rows(verdicts))]
-    if warnings := warning_lines(results):
-        parts += ["## Warnings", "\n".join(f"- {w}" for w in warnings)]
-    parts.append("\n".join(f"- {note}" for note in NOTES))
-    return "\n\n".join(parts) + "\n"
-
-
-def _html_table(rows: Sequence[dict[str, str]]) -> str:
-    if not rows:
-        return "<p>(no rows)</p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}img{max-width:640px;margin:0.5em}
-.regression{color:#b00;font-weight:bold}"""
-
-
-def render_html(results: Sequence[Any], verdicts: Sequence[Any], title: str,
-                figures: Sequence[tuple[str, bytes]]) -> str:
-    """One self-contained page: tables, verdicts, and the figures inlined as PNG."""
-    parts = [f"<h1>{html.escape(title)}</h1>"]
-    regressions = [v for v in verdicts if v.verdict == "regression"]
-    if regressions:
-        names = ", ".join(f"{v.case_key} ({v.metric})" for v in regressions)
-        parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')
-    for name, rows in seed_rows(results).items():
-        parts += [f"<h2>{html.escape(name)}</h2>", _html_table(rows)]
-    if any(r.status == "ok" for r in results):
-        parts += ["<h2>Phases (mean per timed batch)</h2>", _html_table(phase_rows(results))]
-    if verdicts:
-        parts += ["<h2>Verdicts</h2>", _html_table(verdict_rows(verdicts))]
-    if figures:
-        parts.append("<h2>Plots</h2>")
-        parts += [f'<img alt="{html.escape(alt)}" title="{html.escape(alt)}" '
-                  f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-                  for alt, png in figures]
-    if warnings := warning_lines(results):
-        parts += ["<h2>Warnings</h2>",
-                  "<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"]
-    parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in NOTES) + "</ul>")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")

@@ -1,0 +1,98 @@
+"""Verdicts for every case of a night (and every series it lost), from loaded evidence.
+
+A case that used to work and now fails is a regression whatever the numbers; a series
+the previous run measured and tonight did not is `missing`. A Mann-Whitney rank test of
+tonight's batch latencies against the last baseline night's is stored beside a flagged
+speed change as extra evidence, not as a gate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from segtasks.judge.decide import decide
+from segtasks.judge.evidence import Evidence
+from segtasks.judge.metrics import METRICS
+from segtasks.judge.software import software_changes
+from segtasks.judge.thresholds import night_thresholds
+from segtasks.judge.verdict import Verdict
+from segtasks.plan.params import JudgeSettings
+from segtasks.store.repository import Night
+
+log = logging.getLogger(__name__)
+
+
+def judge_night(evidence: Evidence, settings: JudgeSettings,
+                samples_of: Callable[[int], list[float]]) -> list[Verdict]:
+    """`samples_of(result_id)` gives a stored result's batch latencies (for the rank test)."""
+    thresholds = night_thresholds(settings)
+    k, run = settings.baseline_runs, evidence.run
+    verdicts: list[Verdict] = []
+    for result in evidence.results:
+        if result.status == "skipped":
+            log.info("not judged: %s was skipped (%s)", result.case_key, result.reason)
+            continue
+        longer = evidence.nights(result)
+        past = longer[:k]
+        common: dict[str, Any] = {"case_key": result.case_key,
+                                  "hardware_key": result.hardware_key,
+                                  "baseline_run_pks": [night.run_pk for night in past]}
+        changes = software_changes(run.code_version, result.environment,
+                                   past[0].code_version, past[0].result.environment
+                                   ) if past else None
+        if result.status != "ok":
+            # A case that used to work and now fails is the loudest regression there is.
+            verdicts.append(Verdict(
+                metric="status", verdict="regression" if past else "failed",
+                software_changes=changes, detail=f"status {result.status}: {result.reason}",
+                **common))
+            continue
+        for metric in METRICS:
+            value = getattr(result, metric.name)
+            if value is None:
+                continue
+            threshold = thresholds.of(result.case_key, metric.name)
+            values = _values(past, metric.name)
+            decision = decide(metric, threshold, value, values,
+                              noise_values=_values(longer, metric.name),
+                              tonight_ci_rel=result.ci_rel, min_history=settings.min_history)
+            rank_p = None
+            if decision.verdict in ("regression", "improvement") and metric.uses_interval:
+                rank_p = _rank_p([s.latency_ms for s in result.samples],
+                                 samples_of(past[0].result.id))
+            verdicts.append(Verdict(
+                metric=metric.name, direction=metric.direction, verdict=decision.verdict,
+                min_effect=threshold.min_effect, z_threshold=threshold.z_threshold,
+                tonight=value, baseline=decision.baseline, relative_change=decision.effect,
+                noise=decision.noise, z=decision.z, rank_p=rank_p, baseline_values=values,
+                software_changes=changes, detail=f"{len(values)} baseline nights", **common))
+    return verdicts + _missing(evidence)
+
+
+def _values(nights: list[Night], metric: str) -> list[float]:
+    values = (getattr(night.result, metric) for night in nights)
+    return [v for v in values if v is not None]
+
+
+def _rank_p(tonight: list[float], before: list[float]) -> float | None:
+    from scipy.stats import mannwhitneyu
+
+    if len(tonight) < 3 or len(before) < 3:
+        return None
+    return float(mannwhitneyu(tonight, before, alternative="two-sided").pvalue)
+
+
+def _missing(evidence: Evidence) -> list[Verdict]:
+    """Series the previous run measured (ok) that tonight did not measure at all."""
+    if evidence.previous_run is None:
+        return []
+    measured = {(r.case_key, r.hardware_key) for r in evidence.results if r.status != "skipped"}
+    return [
+        Verdict(case_key=r.case_key, hardware_key=r.hardware_key, metric="status",
+                verdict="missing", baseline_run_pks=[evidence.previous_run.id],
+                detail=f"measured by run {evidence.previous_run.run_id}, absent tonight")
+        for r in evidence.previous_results
+        if r.status == "ok" and (r.case_key, r.hardware_key) not in measured
+    ]

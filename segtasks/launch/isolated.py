@@ -1,0 +1,76 @@
+"""One case in a fresh Python process, so that an OOM or a crash cannot poison the next."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from segtasks.plan.case import Case
+from segtasks.result import CaseResult
+
+log = logging.getLogger(__name__)
+WORKER = "segtasks.launch.worker"
+
+
+def crash_reason(returncode: int, stderr_tail: str) -> str:
+    if returncode < 0:
+        sig = signal.Signals(-returncode).name
+        why = " (the kernel's OOM killer sends this when host memory runs out)" \
+            if sig == "SIGKILL" else ""
+        head = f"case process killed by {sig}{why}"
+    else:
+        head = f"case process exited with code {returncode} without a result"
+    return head + (f"; last output: {stderr_tail}" if stderr_tail else "")
+
+
+def _hardware_of_this_machine() -> tuple[str, dict]:
+    """The fingerprint for a result the worker never wrote (it needs torch: a subprocess)."""
+    code = "import json; from segtasks.measure import environment as e; " \
+           "print(json.dumps(e.fingerprint()))"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=120, check=True).stdout
+        env = json.loads(out)
+        return env["hardware_key"], env
+    except (subprocess.SubprocessError, OSError, ValueError):
+        return "unknown", {}
+
+
+def run_case_isolated(
+    case: Case, inputs: Path, weights: Path, timeout_s: float | None = None
+) -> CaseResult:
+    """Run the case in a fresh Python process and return its result, whatever happened."""
+    with tempfile.TemporaryDirectory(prefix="segbench-case-") as tmp:
+        job, out = Path(tmp) / "case.json", Path(tmp) / "result.json"
+        job.write_text(json.dumps(
+            {"case": case.to_dict(), "inputs": str(inputs), "weights": str(weights)}
+        ))
+        cmd = [sys.executable, "-m", WORKER, str(job), str(out)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+            returncode, output = proc.returncode, proc.stdout + proc.stderr
+        except subprocess.TimeoutExpired as exc:
+            returncode, output = None, _text(exc.stdout) + _text(exc.stderr)
+        for line in output.splitlines():
+            log.info("[%s] %s", case.key, line)
+        if out.is_file():
+            return CaseResult.from_dict(json.loads(out.read_text()))
+    hardware_key, env = _hardware_of_this_machine()
+    reason = (
+        f"case did not finish within {timeout_s:g} s"
+        if returncode is None
+        else crash_reason(returncode, output.strip()[-500:])
+    )
+    return CaseResult(case=case, status="error", reason=reason, hardware_key=hardware_key,
+                      environment=env)
+
+
+def _text(value: bytes | str | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value or ""

@@ -1,0 +1,118 @@
+"""A case: one measurement of the grid, and the run parameters that make it.
+
+A case's identity (its `key`, and so its history) is what changes the work done: device,
+batch size, precision, memory format and CPU threads. How long it is measured is recorded
+with the result but is not part of the identity. Every field is also a stored column of
+`results` and a run parameter, declared right here (see segtasks.plan.declare).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from segtasks.plan.declare import parameter
+
+DEVICES = ("cpu", "cuda")
+PRECISIONS = ("fp32", "bf16", "fp16")
+MAX_BATCH_SIZE = 1024
+MAX_THREADS = 256
+
+
+def _list_of(items: dict[str, Any], *, non_empty: bool = True, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "array", "items": items, "uniqueItems": True, **extra}
+    if non_empty:
+        schema["minItems"] = 1
+    return schema
+
+
+@dataclass(frozen=True)
+class Case:
+    # --- the axes of the grid, outermost first (batch size innermost, so that each
+    # device and variant reads as one seed-style table) ---
+    device: str = field(metadata=parameter(
+        name="devices", axis=True, default=["cpu", "cuda"], title="Devices",
+        description="Devices to benchmark. A CUDA case on a worker without a GPU is "
+                    "recorded as skipped, never run on the CPU instead.",
+        # `examples` makes Airflow's form a multi-select; `enum` makes its API reject typos.
+        schema=_list_of({"type": "string", "enum": list(DEVICES)}, examples=list(DEVICES))))
+    precision: str = field(default="fp32", metadata=parameter(
+        name="precisions", axis=True, default=["fp32"], title="Precisions",
+        description="fp32, or autocast to bf16 / fp16 (fp16 on CUDA only; a CPU fp16 "
+                    "case is recorded as skipped).",
+        schema=_list_of({"type": "string", "enum": list(PRECISIONS)},
+                        examples=list(PRECISIONS))))
+    channels_last: bool = field(default=False, metadata=parameter(
+        axis=True, default=[False], title="channels_last",
+        description="Memory formats to try: [false], [true] or [false, true].",
+        schema=_list_of({"type": "boolean"})))
+    threads: int | None = field(default=None, metadata=parameter(
+        name="cpu_threads", axis=True, devices=("cpu",), default=[], title="CPU threads",
+        description="torch intra-op thread counts for CPU cases; [] keeps torch's default.",
+        cli=("--threads",),
+        schema=_list_of({"type": "integer", "minimum": 1, "maximum": MAX_THREADS},
+                        non_empty=False)))
+    batch_size: int = field(default=1, metadata=parameter(
+        name="batch_sizes", axis=True, default=[1, 2, 4, 8, 16], title="Batch sizes",
+        description="One mapped bench task per device and batch size, e.g. [1, 2, 4, 8, 16].",
+        schema=_list_of({"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE})))
+    # --- how each case is measured (the same for every case of a night) ---
+    seed_images: int = field(default=32, metadata=parameter(
+        name="n_images", title="Images end to end", default=32, cli=("--images",),
+        description="Images in the seed-style end-to-end pass (preprocessing included), "
+                    "rounded up to whole batches; the input folder is cycled through.",
+        schema={"type": "integer", "minimum": 1, "maximum": 100_000}))
+    warmup_batches: int = field(default=3, metadata=parameter(
+        title="Warm-up batches", default=3, cli=("--warmup",),
+        description="Untimed batches before measuring (the first is kept as cold start).",
+        schema={"type": "integer", "minimum": 0, "maximum": 100}))
+    warmup_seconds: float = field(default=1.0, metadata=parameter(
+        title="Warm-up seconds", default=1.0, description="Warm up for at least this long too.",
+        schema={"type": "number", "minimum": 0, "maximum": 600}))
+    min_batches: int = field(default=6, metadata=parameter(
+        title="Minimum timed batches", default=6,
+        description="At least this many timed batches (6 is the fewest that give a 95% "
+                    "interval of the median).",
+        schema={"type": "integer", "minimum": 6, "maximum": 100_000}))
+    min_seconds: float = field(default=2.0, metadata=parameter(
+        title="Minimum timed seconds", default=2.0,
+        description="Measure each case for at least this long.",
+        schema={"type": "number", "minimum": 0.01, "maximum": 3600}))
+    max_seconds: float = field(default=30.0, metadata=parameter(
+        title="Time cap (s)", default=30.0,
+        description="Stop measuring a case here even if its median is not pinned down; "
+                    "it is then recorded as not stable.",
+        schema={"type": "number", "minimum": 0.01, "maximum": 3600}))
+    ci_target: float = field(default=0.02, metadata=parameter(
+        title="Target precision", default=0.02,
+        description="Stop early once the 95% interval of the median batch latency is "
+                    "within +- this fraction.",
+        schema={"type": "number", "minimum": 0.001, "maximum": 0.5}))
+
+    @property
+    def key(self) -> str:
+        """Identity of the case, stable across nights so that history can be joined."""
+        key = f"{self.device}-bs{self.batch_size}-{self.precision}"
+        if self.channels_last:
+            key += "-cl"
+        if self.threads is not None:
+            key += f"-t{self.threads}"
+        return key
+
+    @property
+    def label(self) -> str:
+        """Short, readable name for logs and Airflow's mapped task list."""
+        return self.key.replace("-bs", " bs=").replace("-", " ")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Case:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# A case key as `Case.key` writes it; series_thresholds are checked against it.
+CASE_KEY_PATTERN = (rf"^({'|'.join(DEVICES)})-bs[0-9]+-({'|'.join(PRECISIONS)})"
+                    r"(-cl)?(-t[0-9]+)?$")

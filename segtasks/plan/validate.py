@@ -1,0 +1,82 @@
+"""A run conf checked as a whole before anything is measured.
+
+The JSON schema of each parameter (the same one Airflow's trigger form uses) checks types
+and bounds; then the rules that tie parameters together, which no per-field schema can
+say. Every message names the parameter, so a hand-written run conf or a CLI flag gets the
+same answer as the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.plan.case import Case
+from segtasks.plan.grid import plan_grid
+from segtasks.plan.params import (
+    BY_NAME,
+    DEFAULTS,
+    PARAMETERS,
+    JudgeSettings,
+    NightOptions,
+)
+
+
+class ParamError(ValueError):
+    """A run parameter a user gave is not acceptable."""
+
+
+@dataclass(frozen=True)
+class NightParams:
+    """A validated run conf: every parameter (defaults filled in) and what follows from it."""
+
+    conf: dict[str, Any]
+    cases: tuple[Case, ...]
+    judging: JudgeSettings
+    options: NightOptions
+
+
+def _schema_errors(name: str, value: Any) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    schema = {k: v for k, v in BY_NAME[name].param_schema().items()
+              if k not in ("default", "title", "description", "examples")}
+    error = best_match(Draft202012Validator(schema).iter_errors(value))
+    if error is not None:
+        where = ".".join([name, *map(str, error.absolute_path)])
+        raise ParamError(f"bad parameter {where}: {error.message}")
+
+
+def _owned(owner: type, conf: dict[str, Any]) -> Any:
+    return owner(**{p.attribute: conf[p.name] for p in PARAMETERS if p.owner is owner})
+
+
+def validate(conf: Mapping[str, Any] | None) -> NightParams:
+    """The run conf, complete and checked, or a ParamError naming the bad key."""
+    given = dict(conf or {})
+    unknown = sorted(set(given) - set(BY_NAME))
+    if unknown:
+        raise ParamError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"known parameters: {', '.join(BY_NAME)}")
+    full = {**DEFAULTS, **given}
+    for name, value in full.items():
+        _schema_errors(name, value)
+    if full["max_seconds"] < full["min_seconds"]:
+        raise ParamError(f"bad parameter max_seconds: {full['max_seconds']} must be >= "
+                         f"min_seconds ({full['min_seconds']})")
+    if full["min_history"] > full["baseline_runs"]:
+        raise ParamError(f"bad parameter min_history: {full['min_history']} must be <= "
+                         f"baseline_runs ({full['baseline_runs']})")
+    cases = plan_grid(full)
+    keys = [case.key for case in cases]
+    strangers = sorted(set(full["series_thresholds"]) - set(keys))
+    if strangers:
+        raise ParamError(
+            f"bad parameter series_thresholds: {', '.join(strangers)} is not a case of this "
+            f"grid (its cases: {', '.join(keys)}); metrics: {', '.join(METRIC_NAMES)}")
+    return NightParams(conf=full, cases=tuple(cases), judging=_owned(JudgeSettings, full),
+                       options=_owned(NightOptions, full))

@@ -1,0 +1,1 @@
+"""One report value per run (segtasks.report.model), rendered as Markdown, CSV or HTML."""

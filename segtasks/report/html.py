@@ -1,0 +1,86 @@
+"""The report as one self-contained HTML page: tables, verdicts, and figures inlined as PNG."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+
+from segtasks.report import plots
+from segtasks.report.model import RunReport
+from segtasks.report.tables import (
+    NOTES,
+    phase_rows,
+    seed_rows,
+    variant,
+    verdict_rows,
+    warning_lines,
+)
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}img{max-width:640px;margin:0.5em}
+.regression{color:#b00;font-weight:bold}"""
+
+
+def _table(rows: Sequence[dict[str, str]]) -> str:
+    if not rows:
+        return "<p>(no rows)</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def figures(report: RunReport) -> list[tuple[str, bytes]]:
+    """(alt text, PNG) of throughput and memory against batch size, and each regressed trend."""
+    speed: dict[str, list[tuple[int, float]]] = {}
+    memory: dict[str, list[tuple[int, float]]] = {}
+    for r in report.results:
+        if r.status != "ok":
+            continue
+        speed.setdefault(variant(r), []).append((r.batch_size, r.images_per_s))
+        if r.cuda_peak_reserved_bytes is not None:
+            memory.setdefault(f"{variant(r)} CUDA reserved", []).append(
+                (r.batch_size, r.cuda_peak_reserved_bytes / plots.GIB))
+        if r.host_peak_rss_bytes is not None:
+            memory.setdefault(f"{variant(r)} host RSS", []).append(
+                (r.batch_size, r.host_peak_rss_bytes / plots.GIB))
+    found = [(alt, png) for alt, png in (
+        ("images/s against batch size",
+         plots.by_batch_size(speed, "Inference throughput", "images/s")),
+        ("memory against batch size", plots.by_batch_size(memory, "Peak memory", "GiB")),
+    ) if png is not None]
+    found += [(f"{t.case_key} {t.metric} trend",
+               plots.trend(t.case_key, t.metric, t.nights, t.tonight, t.baseline))
+              for t in report.trends]
+    return found
+
+
+def render_html(report: RunReport) -> str:
+    title = html.escape(report.title)
+    parts = [f"<h1>{title}</h1>",
+             f"<p>Results database: {html.escape(report.database)}</p>"]
+    if report.regressions:
+        names = ", ".join(f"{v.case_key} ({v.metric})" for v in report.regressions)
+        parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')
+    for name, rows in seed_rows(report.results).items():
+        parts += [f"<h2>{html.escape(name)}</h2>", _table(rows)]
+    if any(r.status == "ok" for r in report.results):
+        parts += ["<h2>Phases (mean per timed batch)</h2>", _table(phase_rows(report.results))]
+    if report.verdicts:
+        parts += ["<h2>Verdicts</h2>", _table(verdict_rows(report.verdicts))]
+    if shown := figures(report):
+        parts.append("<h2>Plots</h2>")
+        parts += [f'<img alt="{html.escape(alt)}" title="{html.escape(alt)}" '
+                  f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+                  for alt, png in shown]
+    if warnings := warning_lines(report.results):
+        parts += ["<h2>Warnings</h2>",
+                  "<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"]
+    parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in NOTES) + "</ul>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}"
+            f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")

@@ -1,0 +1,68 @@
+"""The report as Markdown (also fine in a terminal) and as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from segtasks.report.model import RunReport
+from segtasks.report.tables import (
+    NOTES,
+    phase_rows,
+    seed_rows,
+    verdict_rows,
+    warning_lines,
+)
+
+FORMATS = ("markdown", "csv")
+
+
+def markdown_table(rows: Sequence[dict[str, str]]) -> str:
+    if not rows:
+        return "(no rows)"
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row[c].replace("|", "/") for c in header) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def csv_table(rows: Sequence[dict[str, str]], label: str) -> str:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=["Table", *rows[0]])
+        writer.writeheader()
+        writer.writerows({"Table": label, **row} for row in rows)
+    return out.getvalue()
+
+
+def render_csv(report: RunReport) -> str:
+    return "".join(csv_table(rows, name) for name, rows in seed_rows(report.results).items())
+
+
+def render_markdown(report: RunReport) -> str:
+    parts = [f"# {report.title}", f"Results database: {report.database}"]
+    for name, rows in seed_rows(report.results).items():
+        statuses = {row["Status"] for row in rows}
+        if len(statuses) == 1 and not statuses <= {"ok"}:
+            # e.g. every CUDA case on a machine without a GPU: one line, not a wide empty table
+            sizes = ", ".join(row["Batch Size"] for row in rows)
+            parts += [f"## {name}", f"All cases (batch sizes {sizes}) {statuses.pop()}"]
+            continue
+        parts += [f"## {name}", markdown_table(rows)]
+    if any(r.status == "ok" for r in report.results):
+        parts += ["## Phases (mean per timed batch)", markdown_table(phase_rows(report.results))]
+    if report.verdicts:
+        parts += ["## Verdicts", markdown_table(verdict_rows(report.verdicts))]
+    if warnings := warning_lines(report.results):
+        parts += ["## Warnings", "\n".join(f"- {w}" for w in warnings)]
+    parts.append("\n".join(f"- {note}" for note in NOTES))
+    return "\n\n".join(parts) + "\n"
+
+
+def render(report: RunReport, fmt: str = "markdown") -> str:
+    if fmt == "csv":
+        return render_csv(report)
+    if fmt == "markdown":
+        return render_markdown(report)
+    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -1,0 +1,62 @@
+"""The report of one run, as one value: built once from what the judge already holds (or
+from the store, for `segbench report`), then rendered in every format."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.store.repository import Night, Series
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A regressed series' recent nights, oldest first, with tonight last."""
+
+    case_key: str
+    metric: str
+    nights: list[tuple[datetime, float]]
+    tonight: datetime
+    baseline: float | None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_pk: int
+    title: str
+    database: str  # where the results came from (URL without password)
+    results: Sequence[Any]  # results rows
+    verdicts: Sequence[Any]  # Verdict values or stored comparisons rows: same attributes
+    trends: list[Trend] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[Any]:
+        return [v for v in self.verdicts if v.verdict == "regression"]
+
+
+def title_of(run: Any) -> str:
+    return (f"segbench run {run.id} ({run.dag_id} / {run.run_id}, {run.trigger}, "
+            f"state {run.state}, code {run.code_version})")
+
+
+def build(run: Any, results: Sequence[Any], verdicts: Sequence[Any],
+          history: Mapping[Series, list[Night]], database: str) -> RunReport:
+    """The report of `run`; `history` (newest first, as the judge loaded it) gives the trend
+    of every regressed series."""
+    tonight = {(r.case_key, r.hardware_key): r for r in results}
+    trends = []
+    for v in verdicts:
+        if v.verdict != "regression" or v.metric not in METRIC_NAMES:
+            continue
+        series = (v.case_key, v.hardware_key)
+        nights = [(n.started_at, getattr(n.result, v.metric))
+                  for n in reversed(history.get(series, []))]
+        if series in tonight:
+            nights.append((run.started_at, getattr(tonight[series], v.metric)))
+        trends.append(Trend(v.case_key, v.metric,
+                            [(at, value) for at, value in nights if value is not None],
+                            run.started_at, v.baseline))
+    return RunReport(run.id, title_of(run), database, results, verdicts, trends)

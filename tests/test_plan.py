@@ -1,0 +1,116 @@
+"""Run parameters: declared once, validated as a whole before anything is measured."""
+
+import argparse
+from dataclasses import fields
+
+import pytest
+
+from segtasks.plan import ParamError, validate
+from segtasks.plan.case import Case
+from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
+from segtasks.plan.params import DEFAULTS, PARAMETERS, SCHEMAS
+
+
+def _keys(conf):
+    return [c.key for c in validate(conf).cases]
+
+
+def test_grid_is_every_device_by_every_batch_size_in_stable_order():
+    assert _keys({"devices": ["cuda", "cpu"], "batch_sizes": [4, 1, 2]}) == [
+        "cuda-bs1-fp32", "cuda-bs2-fp32", "cuda-bs4-fp32",
+        "cpu-bs1-fp32", "cpu-bs2-fp32", "cpu-bs4-fp32"]
+    case = validate({}).cases[0]
+    assert Case.from_dict(case.to_dict()) == case
+
+
+def test_options_are_grid_axes_recorded_in_the_key():
+    night = validate({"devices": ["cpu", "cuda"], "batch_sizes": [1],
+                      "precisions": ["fp32", "bf16"], "channels_last": [False, True],
+                      "cpu_threads": [2]})
+    assert [c.key for c in night.cases] == [
+        "cpu-bs1-fp32-t2", "cpu-bs1-fp32-cl-t2", "cpu-bs1-bf16-t2", "cpu-bs1-bf16-cl-t2",
+        "cuda-bs1-fp32", "cuda-bs1-fp32-cl", "cuda-bs1-bf16", "cuda-bs1-bf16-cl",
+    ]  # thread counts apply to CPU cases only
+    assert night.cases[1].label == "cpu bs=1 fp32 cl t2"
+
+
+def test_defaults_fill_what_the_user_left_out_and_settings_reach_every_case():
+    night = validate({"devices": ["cpu"], "max_seconds": 12.5})
+    assert [c.batch_size for c in night.cases] == [1, 2, 4, 8, 16]
+    assert {(c.warmup_batches, c.max_seconds, c.seed_images) for c in night.cases} == {
+        (3, 12.5, 32)}
+    assert night.conf == {**DEFAULTS, "devices": ["cpu"], "max_seconds": 12.5}
+    assert night.judging.baseline_runs == 7 and night.options.fail_on_regression is True
+
+
+@pytest.mark.parametrize(
+    ("conf", "message"),
+    [
+        ({"batch_sizes": [1, 0]}, "bad parameter batch_sizes.1: 0 is less than the minimum of 1"),
+        ({"batch_sizes": [True]}, "bad parameter batch_sizes.0: True is not of type 'integer'"),
+        ({"batch_sizes": []}, "bad parameter batch_sizes: [] should be non-empty"),
+        ({"batch_sizes": [4, 4]}, "bad parameter batch_sizes: [4, 4] has non-unique elements"),
+        ({"devices": ["tpu"]}, "bad parameter devices.0: 'tpu' is not one of ['cpu', 'cuda']"),
+        ({"n_images": 0}, "bad parameter n_images: 0 is less than the minimum of 1"),
+        ({"warmup_batches": -1}, "bad parameter warmup_batches: -1 is less than the minimum"),
+        ({"precisions": ["fp8"]}, "bad parameter precisions.0: 'fp8' is not one of"),
+        ({"channels_last": [1]}, "bad parameter channels_last.0: 1 is not of type 'boolean'"),
+        ({"cpu_threads": [0]}, "bad parameter cpu_threads.0: 0 is less than the minimum of 1"),
+        ({"min_batches": 3}, "bad parameter min_batches: 3 is less than the minimum of 6"),
+        ({"min_seconds": 5, "max_seconds": 1},
+         "bad parameter max_seconds: 1 must be >= min_seconds (5)"),
+        ({"min_effect": 1}, "bad parameter min_effect: 1 is greater than or equal to the maximum"),
+        ({"min_history": 8}, "bad parameter min_history: 8 must be <= baseline_runs (7)"),
+        ({"batch_size": [1]}, "unknown parameter batch_size; known parameters: devices,"),
+        ({"series_thresholds": {"cpu-bs1-fp32": {"fps": {"min_effect": 0.1}}}},
+         "bad parameter series_thresholds.cpu-bs1-fp32: Additional properties are not allowed "
+         "('fps' was unexpected)"),
+        ({"series_thresholds": {"cpu-bs1-fp32": {"images_per_s": {"min_effect": 2}}}},
+         "bad parameter series_thresholds.cpu-bs1-fp32.images_per_s.min_effect: 2 is greater"),
+        ({"series_thresholds": {"cpu_bs1": {}}},
+         "bad parameter series_thresholds: 'cpu_bs1' does not match"),
+        ({"batch_sizes": [1], "series_thresholds": {"cpu-bs4-fp32": {}}},
+         "bad parameter series_thresholds: cpu-bs4-fp32 is not a case of this grid"),
+    ],
+)
+def test_bad_parameters_are_rejected_with_a_message_naming_the_key(conf, message):
+    with pytest.raises(ParamError) as err:
+        validate(conf)
+    assert message in str(err.value)
+
+
+def test_every_case_field_is_a_declared_parameter_with_a_schema_airflow_can_use():
+    declared = {p.attribute for p in PARAMETERS if p.owner is Case}
+    assert declared == {f.name for f in fields(Case)}
+    for name, schema in SCHEMAS.items():
+        assert {"default", "title", "description", "type"} <= set(schema), name
+    # a default must itself be valid: the trigger form starts from it
+    assert validate(DEFAULTS).conf == DEFAULTS
+
+
+def _cli(*argv):
+    parser = argparse.ArgumentParser()
+    add_parameter_flags(parser)
+    return conf_from_args(parser.parse_args(argv))
+
+
+def test_the_cli_has_a_flag_for_every_parameter_and_only_passes_what_was_given():
+    assert _cli() == {}
+    conf = _cli("--batch-sizes", "1,4", "--channels-last", "off,on", "--threads", "2",
+                "--images", "8", "--memory-min-effect", "0.03", "--baseline-runs", "5",
+                "--min-history", "2", "--no-fail-on-regression", "--series-thresholds",
+                '{"cpu-bs1-fp32-t2": {"images_per_s": {"min_effect": 0.1}}}')
+    assert conf == {"batch_sizes": [1, 4], "channels_last": [False, True], "cpu_threads": [2],
+                    "n_images": 8, "memory_min_effect": 0.03, "baseline_runs": 5,
+                    "min_history": 2, "fail_on_regression": False,
+                    "series_thresholds": {"cpu-bs1-fp32-t2": {"images_per_s": {"min_effect": 0.1}}}}
+    assert validate(conf).judging.memory_min_effect == 0.03
+    flags = {flag for p in PARAMETERS for flag in p.flags}
+    assert {"--" + p.name.replace("_", "-") for p in PARAMETERS} <= flags
+
+
+def test_a_whole_conf_can_be_given_and_flags_win_over_it(tmp_path):
+    path = tmp_path / "conf.json"
+    path.write_text('{"batch_sizes": [2], "min_effect": 0.1}')
+    assert _cli("--conf", f"@{path}", "--min-effect", "0.2") == {"batch_sizes": [2],
+                                                                 "min_effect": 0.2}
