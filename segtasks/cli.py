@@ -88,15 +88,51 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _who(args: argparse.Namespace) -> str:
+    import getpass
+
+    return args.by or getpass.getuser()
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from segtasks.store import repository
 
     engine = store.connect(args.url)
     run = repository.find_run(engine, args.run)
     excluded = args.action == "exclude"
-    repository.set_excluded(engine, run.id, excluded, args.reason if excluded else None)
+    repository.set_excluded(engine, run.id, excluded, args.reason if excluded else None,
+                            by=_who(args))
     state = f"excluded from baselines ({args.reason})" if excluded else "used in baselines again"
     print(f"run {run.id} ({run.run_id}) is {state}")
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from segtasks.store import repository
+
+    engine = store.connect(args.url)
+    if args.action == "accept":
+        level = repository.accept_level(
+            engine, case_key=args.case, hardware_key=args.hardware,
+            from_run=repository.find_run(engine, args.from_run), reason=args.reason,
+            by=_who(args))
+        print(f"baseline level {level.id}: {level.case_key} on {level.hardware_key} starts at "
+              f"run {level.from_run_pk}; earlier nights no longer count as its baseline")
+    elif args.action == "undo":
+        level = repository.undo_level(engine, args.level, by=_who(args))
+        print(f"baseline level {level.id} of {level.case_key} undone: earlier nights count "
+              "again")
+    else:
+        levels = repository.baseline_levels(engine, case_key=args.case,
+                                            include_undone=args.all)
+        if not levels:
+            print("no accepted baseline levels")
+        for level in levels:
+            undone = (f"; undone by {level.undone_by} {level.undone_at:%Y-%m-%d %H:%M}"
+                      if level.undone_at else "")
+            print(f"{level.id}: {level.case_key} on {level.hardware_key} from run "
+                  f"{level.from_run_pk} ({level.from_run.run_id}), by {level.accepted_by} "
+                  f"{level.accepted_at:%Y-%m-%d %H:%M}: {level.reason}{undone}")
     return 0
 
 
@@ -167,15 +203,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", help="keep a run out of (or put it back into) baselines")
     runs = p.add_subparsers(dest="action", required=True)
+    by_help = "who does it, stored with it (default: the login name)"
     q = runs.add_parser("exclude", help="e.g. a night the machine was known to be busy")
     q.add_argument("run", help="run id (number) or Airflow run id")
     q.add_argument("--reason", required=True, help="stored with the mark")
+    q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_runs)
     q = runs.add_parser("include", help="undo an exclusion")
     q.add_argument("run", help="run id (number) or Airflow run id")
+    q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_runs, reason=None)
+
+    p = sub.add_parser("baseline", help="curate baselines: accept a deliberate new level")
+    levels = p.add_subparsers(dest="action", required=True)
+    q = levels.add_parser("accept", help="nights of CASE before RUN stop counting as baseline")
+    q.add_argument("case", help="case key, e.g. cpu-bs4-fp32")
+    q.add_argument("--from", dest="from_run", required=True,
+                   help="the first run of the new level (number or Airflow run id)")
+    q.add_argument("--hardware", help="hardware key (default: the one RUN measured CASE on)")
+    q.add_argument("--reason", required=True, help="why, e.g. 'new cuDNN, accepted in #123'")
+    q.add_argument("--by", help=by_help)
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_baseline)
+    q = levels.add_parser("undo", help="take an accepted level back (kept, marked undone)")
+    q.add_argument("level", type=int, help="its id (segbench baseline list)")
+    q.add_argument("--by", help=by_help)
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_baseline)
+    q = levels.add_parser("list", help="accepted levels, newest first")
+    q.add_argument("--case", help="only this case key")
+    q.add_argument("--all", action="store_true", help="undone levels too")
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_baseline)
 
     p = sub.add_parser("report", help="print the seed-style tables and verdicts of a run")
     p.add_argument("run", nargs="?", type=int, help="run id (default: the latest)")

@@ -42,3 +42,31 @@ def test_segbench_run_without_airflow_stores_and_reports(capsys, sqlite_url, tin
     assert "## CPU fp32" in out and "| cpu-bs1-fp32 | images_per_s | new |" in out
     assert "report: " in out and "report.html" in out
     assert f"stored as run 1 in {sqlite_url}" in out
+
+
+def test_baselines_are_curated_from_the_command_line_with_who_and_why(capsys, sqlite_url):
+    from factories import result
+
+    from segtasks import store
+    from segtasks.store import repository
+
+    store.upgrade(sqlite_url)
+    engine = store.connect(sqlite_url)
+    for night in ("n1", "n2"):
+        run_pk = repository.open_run(engine, dag_id="d", run_id=night, trigger="scheduled",
+                                     params={}, code_version="x")
+        repository.save_result(engine, run_pk, result())
+    url = ["--url", sqlite_url]
+    assert main(["baseline", "accept", "cpu-bs1-fp32", "--from", "n2", "--reason",
+                 "torch 2.16 on purpose", "--by", "ana", *url]) == 0
+    assert "baseline level 1: cpu-bs1-fp32 on cpu=Test CPU" in capsys.readouterr().out
+    assert main(["baseline", "list", *url]) == 0
+    assert "by ana" in capsys.readouterr().out
+    assert main(["baseline", "undo", "1", "--by", "bo", *url]) == 0
+    assert main(["baseline", "list", "--all", *url]) == 0
+    assert "undone by bo" in capsys.readouterr().out
+    assert main(["baseline", "accept", "cuda-bs1-fp32", "--from", "n1", "--reason", "x",
+                 *url]) == 2
+    assert "did not measure cuda-bs1-fp32" in capsys.readouterr().err
+    assert main(["runs", "exclude", "n1", "--reason", "backup ran", "--by", "cy", *url]) == 0
+    assert repository.find_run(engine, "n1").excluded_by == "cy"

@@ -171,3 +171,30 @@ def test_judging_twice_keeps_one_set_of_verdicts(db_url):
     first = judge(engine, runs[-1])
     judge(engine, runs[-1])
     assert len(repository.run_comparisons(engine, runs[-1])) == len(first)
+
+
+def test_an_accepted_new_level_starts_the_baseline_afresh_and_can_be_undone(db_url):
+    from sqlalchemy import text
+
+    engine = store.connect(db_url)
+    runs = _nights(engine, [10.0, 10.1, 9.9, 10.0, 8.0, 8.1, 7.9, 8.0])
+    tonight = runs[-1]
+    assert _speed(judge(engine, tonight)).verdict == "regression"  # against the old level
+    level = repository.accept_level(
+        engine, case_key="cpu-bs1-fp32", hardware_key=None,
+        from_run=repository.get_run(engine, runs[4]), reason="new allocator, on purpose",
+        by="ana")
+    verdict = _speed(judge(engine, tonight))
+    assert verdict.verdict == "unchanged" and verdict.baseline_run_pks == runs[4:7][::-1]
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT case_key, hardware_key, from_run_pk, reason, "
+                                "accepted_by, active FROM v_baseline_levels")).one()
+    assert tuple(row)[:5] == ("cpu-bs1-fp32", HARDWARE, runs[4], "new allocator, on purpose",
+                              "ana") and row.active
+    repository.undo_level(engine, level.id, by="bo")
+    assert _speed(judge(engine, tonight)).verdict == "regression"
+    (undone,) = repository.baseline_levels(engine, include_undone=True)
+    assert (undone.undone_by, undone.accepted_by) == ("bo", "ana")
+    assert repository.baseline_levels(engine) == []
+    with pytest.raises(LookupError, match="already undone by bo"):
+        repository.undo_level(engine, level.id, by="bo")

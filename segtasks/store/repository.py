@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from segtasks.plan.case import Case
 from segtasks.result import PHASES, CaseResult
 from segtasks.store.fingerprints import environment_columns
-from segtasks.store.schema import Comparison, Environment, Result, Run, Sample
+from segtasks.store.schema import BaselineLevel, Comparison, Environment, Result, Run, Sample
 
 # Every field of a case is a column of `results` (the grid's axes and the protocol).
 CASE_COLUMNS = tuple(f.name for f in fields(Case))
@@ -174,18 +174,30 @@ def series_history(engine: Engine, tonight: Run, series: list[Series], limit: in
     """
     if not series:
         return {}
+    # an accepted new level: the series' nights before it are not its baseline any more
+    level_since = (
+        select(BaselineLevel.case_key, BaselineLevel.hardware_key,
+               func.max(Run.started_at).label("since"))
+        .join(Run, Run.id == BaselineLevel.from_run_pk)
+        .where(BaselineLevel.undone_at.is_(None))
+        .group_by(BaselineLevel.case_key, BaselineLevel.hardware_key)
+        .subquery()
+    )
     newest_first = func.row_number().over(
         partition_by=(Result.case_key, Result.hardware_key),
         order_by=(Run.started_at.desc(), Run.id.desc()))
     ranked = (
         select(Result.id.label("result_id"), newest_first.label("rank"))
         .join(Run, Result.run_pk == Run.id)
+        .outerjoin(level_since, (level_since.c.case_key == Result.case_key)
+                   & (level_since.c.hardware_key == Result.hardware_key))
         .where(
             tuple_(Result.case_key, Result.hardware_key).in_(series),
             Result.status == "ok",
             Run.started_at < tonight.started_at,
             Run.id != tonight.id,
             Run.excluded.is_(False),
+            (level_since.c.since.is_(None)) | (Run.started_at >= level_since.c.since),
         )
         .subquery()
     )
@@ -233,12 +245,59 @@ def find_run(engine: Engine, run: str) -> Run:
         return found
 
 
-def set_excluded(engine: Engine, run_pk: int, excluded: bool, reason: str | None) -> None:
+def set_excluded(engine: Engine, run_pk: int, excluded: bool, reason: str | None,
+                 by: str | None = None) -> None:
     with _session(engine) as session, session.begin():
         run = session.get_one(Run, run_pk)
         run.excluded = excluded
         run.excluded_reason = reason
         run.excluded_at = _now() if excluded else None
+        run.excluded_by = by if excluded else None
+
+
+def accept_level(engine: Engine, *, case_key: str, hardware_key: str | None, from_run: Run,
+                 reason: str, by: str) -> BaselineLevel:
+    """Declare that `case_key` changed on purpose from `from_run` on; its nights before that
+    run stop counting as baseline. The hardware defaults to the one that run measured it on."""
+    with _session(engine) as session, session.begin():
+        measured = session.scalars(select(Result.hardware_key).where(
+            Result.run_pk == from_run.id, Result.case_key == case_key)).all()
+        if hardware_key is None:
+            if not measured:
+                raise LookupError(f"run {from_run.id} ({from_run.run_id}) did not measure "
+                                  f"{case_key}: name the series' hardware with --hardware")
+            hardware_key = measured[0]
+        level = BaselineLevel(case_key=case_key, hardware_key=hardware_key,
+                              from_run_pk=from_run.id, reason=reason, accepted_by=by,
+                              accepted_at=_now())
+        session.add(level)
+        session.flush()
+        return level
+
+
+def undo_level(engine: Engine, level_id: int, by: str) -> BaselineLevel:
+    with _session(engine) as session, session.begin():
+        level = session.get(BaselineLevel, level_id)
+        if level is None:
+            raise LookupError(f"no accepted baseline level with id {level_id}")
+        if level.undone_at is not None:
+            raise LookupError(f"baseline level {level_id} was already undone by "
+                              f"{level.undone_by} at {level.undone_at:%Y-%m-%d %H:%M}")
+        level.undone_by, level.undone_at = by, _now()
+        return level
+
+
+def baseline_levels(engine: Engine, *, case_key: str | None = None,
+                    include_undone: bool = False) -> list[BaselineLevel]:
+    """Accepted levels, newest first, with the run each starts from."""
+    query = select(BaselineLevel).options(selectinload(BaselineLevel.from_run))
+    if case_key is not None:
+        query = query.where(BaselineLevel.case_key == case_key)
+    if not include_undone:
+        query = query.where(BaselineLevel.undone_at.is_(None))
+    with _session(engine) as session:
+        return list(session.scalars(query.order_by(BaselineLevel.accepted_at.desc(),
+                                                   BaselineLevel.id.desc())))
 
 
 def save_comparisons(engine: Engine, run_pk: int, rows: Iterable[dict[str, Any]]) -> None:

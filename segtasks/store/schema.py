@@ -50,6 +50,7 @@ class Run(Base):
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     excluded_reason: Mapped[str | None] = mapped_column(Text)
     excluded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    excluded_by: Mapped[str | None] = mapped_column(String(250))
 
     results: Mapped[list[Result]] = relationship(back_populates="run")
 
@@ -210,3 +211,23 @@ class Comparison(Base):
     method: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BaselineLevel(Base):
+    """A curator's word that a series changed on purpose from a run on: nights before it
+    stop counting as its baseline. Undoing keeps the row, with who undid it and when."""
+
+    __tablename__ = "baseline_levels"
+    __table_args__ = (Index("ix_baseline_levels_series", "case_key", "hardware_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_key: Mapped[str] = mapped_column(String(64))
+    hardware_key: Mapped[str] = mapped_column(String(250))
+    from_run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    accepted_by: Mapped[str] = mapped_column(String(250))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(250))
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    from_run: Mapped[Run] = relationship()
