@@ -111,14 +111,14 @@ def _gpu_pids_before_cuda() -> set[int] | None:
     return gpu.pids_everywhere(nvml)
 
 
-def _watch(case: Case, env: dict[str, Any], gpu_before: set[int] | None
-           ) -> tuple[Watch, gpu.Device | None]:
-    """What watches the timed loop: the cores in use, and the case's GPU found by UUID."""
+def watch_for(case: Case, gpus: list[dict[str, Any]], gpu_before: set[int] | None
+              ) -> tuple[Watch, gpu.Device | None]:
+    """What watches the timed loop: the cores in use, and the case's GPU found by UUID
+    (`gpus` as the fingerprint lists them)."""
     device = None
     if case.device == "cuda":
         import torch
 
-        gpus = env["hardware"]["gpus"]
         index = torch.cuda.current_device()
         uuid = gpus[index].get("uuid") if index < len(gpus) else None
         nvml, why = gpu.load_nvml()
@@ -145,7 +145,7 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
     model_bytes = int(torch.cuda.memory_allocated()) if case.device == "cuda" else None
 
     env = base["environment"]
-    watch, device = _watch(case, env, gpu_before)
+    watch, device = watch_for(case, env["hardware"]["gpus"], gpu_before)
     measurement = measure_case(Workload(model, case, image_set.images), watch)
 
     gpus = env["hardware"]["gpus"]

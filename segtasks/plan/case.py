@@ -157,7 +157,8 @@ class Case:
         return self.key.replace("-bs", " bs=").replace("-", " ")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The case as JSON has it (XCom, the worker's job file, the stored column)."""
+        return {**asdict(self), "cpu_affinity": list(self.cpu_affinity)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Case:

@@ -94,7 +94,7 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     # numpy scalars (np.float64) are not something every DB driver can bind
     values = {name: _plain(value) for name, value in result.columns().items()}
     values.update(
-        {name: getattr(case, name) for name in CASE_COLUMNS},
+        {name: value for name, value in case.to_dict().items() if name in CASE_COLUMNS},
         status=result.status,
         reason=result.reason,
         warnings=result.warnings,
