@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from segtasks.plan.case import Case
-from segtasks.result import CaseResult, Latency, Memory, Phases, Throughput, Validity
+from segtasks.result import (
+    CaseResult,
+    Latency,
+    Memory,
+    Phases,
+    Telemetry,
+    Throughput,
+    Validity,
+)
 
 HARDWARE = "cpu=Test CPU (2 threads); gpu=none"
 
@@ -35,6 +43,7 @@ def result(device="cpu", batch_size=1, images_per_s=10.0, status="ok", hardware=
             cuda_peak_allocated_bytes=reserved and reserved // 2,
             cuda_model_bytes=reserved and reserved // 4,
             cuda_peak_reserved_bytes=reserved, host_peak_rss_bytes=2**30),
+        telemetry=Telemetry(),
         validity=Validity(valid=disturbed is None, validity_reason=disturbed,
                           interference=0.48 if disturbed else 0.01, steal=0.0, cores_in_use=2,
                           attempts=2 if disturbed else 1),

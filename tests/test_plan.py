@@ -166,3 +166,11 @@ def test_the_new_parameters_are_checked_like_the_others(conf, message):
     with pytest.raises(ParamError) as err:
         validate(conf)
     assert message in str(err.value)
+
+
+def test_every_flag_help_prints_even_with_a_percent_sign_in_it():
+    parser = argparse.ArgumentParser()
+    add_parameter_flags(parser)
+    assert "(25-50% of 2 cores)" in " ".join(parser.format_help().split())
+    assert _cli("--cpu-affinity", "2,3", "--max-interference", "0.2") == {
+        "cpu_affinity": [2, 3], "max_interference": 0.2}

@@ -183,8 +183,10 @@ def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case:
     if watched and watched.interference_reason:
         warnings.append(watched.interference_reason)
     if run.stop_reason != "stable":
+        interval = (f"is +-{stats.ci_rel:.1%}" if np.isfinite(stats.ci_rel) else
+                    "cannot be told (too few batches for how correlated they are)")
         warnings.append(
-            f"not stable: the median's 95% interval is +-{stats.ci_rel:.1%} after "
+            f"not stable: the median's 95% interval {interval} after "
             f"{len(run.latencies_ms)} batches ({case.max_seconds:g} s cap), "
             f"target +-{case.ci_target:.1%}")
     verdict = _validity(case, watched)

@@ -203,13 +203,13 @@ class Watch:
     def _gpu_energy(self, images: int) -> tuple[float | None, str | None]:
         assert self.device is not None
         if self.device.mig:
-            return None, ("a MIG instance: the GPU's energy counter includes the other "
+            return None, ("MIG instance: the GPU's energy counter includes the other "
                           "instances' work")
         if self._energy_start is None or self._energy_end is None:
-            return None, "the driver has no total-energy counter for this GPU (Volta or newer)"
+            return None, "no total-energy counter on this GPU (drivers have one from Volta on)"
         if self._elapsed_s < MIN_ENERGY_WINDOW_S:
-            return None, (f"the timed loop ({self._elapsed_s:.2f} s) is shorter than "
-                          f"{MIN_ENERGY_WINDOW_S:g} s: too short for the driver's energy counter")
+            return None, (f"timed loop too short for the driver's energy counter "
+                          f"({self._elapsed_s:.2f} s < {MIN_ENERGY_WINDOW_S:g} s)")
         if not images:
             return None, "no images were timed"
         return (self._energy_end - self._energy_start) / 1e3 / images, None

@@ -175,7 +175,10 @@ def _share(value: float | None) -> str:
 
 
 def _energy(value: float | None, reason: str | None) -> str:
-    return f"n/a ({reason})" if value is None and reason else _fmt(value, ".3f")
+    """Joules per image, or why there are none (its first clause: the rest is in SQL)."""
+    if value is None and reason:
+        return f"n/a ({reason.split(' (')[0].split(': ')[0]})"
+    return _fmt(value, ".3f")
 
 
 def telemetry_rows(results: Sequence[Any]) -> list[dict[str, str]]:
