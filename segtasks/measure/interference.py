@@ -1,7 +1,8 @@
 """How much of the cores a case ran on was taken by others while it was timed.
 
-From two kinds of cumulative counters, read before and after (and in between, by the
-telemetry thread) the timed loop:
+From two kinds of cumulative counters, read just before and just after the timed loop
+(segtasks.measure.telemetry.Watch; counters that only grow need no sampling in between,
+so nothing runs beside the measured work on a CPU case):
 - /proc/stat, per core: busy time (user + nice + system + irq + softirq; guest time is
   already inside user, idle and iowait are idle) and steal time (the hypervisor running
   another guest on this core);
