@@ -24,6 +24,10 @@ class NVMLError_FunctionNotFound(NVMLError):  # noqa: N801
     pass
 
 
+class NVMLLibraryMismatchError(Exception):  # pynvml's: not an NVMLError
+    pass
+
+
 @dataclass
 class Proc:
     pid: int
@@ -51,11 +55,13 @@ class FakeNvml:
     NVML_CLOCK_SM = 1
 
     def __init__(self, devices: list[FakeDevice], *, fail_init: bool = False,
-                 new_reason_api: bool = True) -> None:
+                 new_reason_api: bool = True, old_driver: bool = False) -> None:
         self.devices = devices
         self.fail_init = fail_init
         self.new_reason_api = new_reason_api
+        self.old_driver = old_driver  # no _v3 process call
         self.NVMLError = NVMLError
+        self.NVMLLibraryMismatchError = NVMLLibraryMismatchError
         self.calls: list[str] = []
         self._lock = threading.Lock()
 
@@ -96,7 +102,13 @@ class FakeNvml:
         return [1, 1]
 
     def nvmlDeviceGetComputeRunningProcesses(self, handle: FakeDevice) -> list[Proc]:  # noqa: N802
+        if self.old_driver:
+            raise NVMLLibraryMismatchError("Unversioned function called ...")
         self._log("processes")
+        return list(handle.procs)
+
+    def nvmlDeviceGetComputeRunningProcesses_v2(self, handle: FakeDevice) -> list[Proc]:  # noqa: N802
+        self._log("processes (v2)")
         return list(handle.procs)
 
     def nvmlDeviceGetMemoryInfo(self, handle: FakeDevice) -> SimpleNamespace:  # noqa: N802

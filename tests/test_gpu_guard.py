@@ -60,6 +60,11 @@ def test_on_bare_metal_our_pid_is_our_own():
                               "pid 4242 (1024 MiB), pid 4343 (? MiB)")
 
 
+def test_a_driver_without_the_v3_process_call_is_asked_with_v2():
+    nvml = FakeNvml([FakeDevice(f"GPU-{OURS}", procs=[Proc(555, 2**30)])], old_driver=True)
+    assert gpu.pids_everywhere(nvml) == {555} and "processes (v2)" in nvml.calls
+
+
 def test_a_gpu_to_ourselves_reports_no_others():
     seen = gpu.match_processes([Proc(90001, 2**30)], before=set(), my_pid=CONTAINER_PID)
     assert seen.own_pid == 90001 and seen.others == [] and seen.warning() is None

@@ -69,9 +69,7 @@ def _pids(nvml: Any, handle: Any) -> list[Any]:
     """The compute processes on a device (objects with .pid and .usedGpuMemory)."""
     try:
         return list(nvml.nvmlDeviceGetComputeRunningProcesses(handle))
-    except nvml.NVMLError:
-        raise
-    except Exception:  # noqa: BLE001 - a driver without the _v3 call: the binding's mismatch error
+    except getattr(nvml, "NVMLLibraryMismatchError", ()):  # a driver without the _v3 call
         return list(nvml.nvmlDeviceGetComputeRunningProcesses_v2(handle))
 
 
