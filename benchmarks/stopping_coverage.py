@@ -121,9 +121,10 @@ def main() -> None:
                     target = "met" if r["coverage"] >= TARGET else "MISSED"
                 elif name == "ours":
                     target = "(reported)"
+                when_stable = ("- | -" if r["stable"] == 0 else
+                               f"{r['coverage_stable']:.3f} | {r['far_off']:.0%}")
                 print(f"| {phi:g} | {cv:.0%} | {name} | {r['coverage']:.3f} | {r['stable']:.0%} "
-                      f"| {r['coverage_stable']:.3f} | {r['far_off']:.0%} | "
-                      f"{r['batches']:.0f} | {target} |", flush=True)
+                      f"| {when_stable} | {r['batches']:.0f} | {target} |", flush=True)
 
 
 if __name__ == "__main__":
