@@ -56,7 +56,7 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
           inputs: Path | None = None, weights: Path | None = None,
           timeout_s: float | None = None) -> dict[str, Any]:
     """Measure one case in its own process and store it; returns a small summary."""
-    from segtasks.launch import run_case_isolated
+    from segtasks.launch.attempts import run_case_checked
 
     # Fail before minutes of measuring, not after, when the database is not there.
     engine = store.connect(db_url)
@@ -66,8 +66,8 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
         # an earlier attempt measured it and only the write failed: do not measure again
         row = repository.run_result(engine, run_pk, the_case.key)
         return _summary(row.case_key, row.status, row.reason, row.images_per_s)
-    result = run_case_isolated(the_case, inputs or paths.inputs_dir(),
-                               weights or paths.weights_path(), timeout_s=timeout_s)
+    result = run_case_checked(the_case, inputs or paths.inputs_dir(),
+                              weights or paths.weights_path(), timeout_s=timeout_s)
     try:
         repository.save_result(engine, run_pk, result)
     except DBAPIError as exc:

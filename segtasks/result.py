@@ -2,8 +2,8 @@
 
 It crosses every boundary (worker process -> launcher -> store -> spool), so it lives
 apart from the code that makes it and imports nothing heavy. Its figures come in parts
-(latency, phases, throughput, memory), each absent when the case did not get that far;
-`columns()` flattens them into the `results` table's columns.
+(latency, phases, throughput, memory, telemetry, validity), each absent when the case did
+not get that far; `columns()` flattens them into the `results` table's columns.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ STATUSES = ("ok", "oom", "skipped", "error")
 PHASES = ("preprocess_ms", "h2d_ms", "forward_ms", "postprocess_ms")
 
 
-def _column(name: str) -> Any:
+def _column(name: str, **default: Any) -> Any:
     """A field stored under another column name (the table predates the grouping)."""
-    return field(metadata={"column": name})
+    return field(metadata={"column": name}, **default)
 
 
 @dataclass
@@ -31,9 +31,10 @@ class Latency:
     total_s: float
     mean_ms: float = _column("latency_mean_ms")
     p50_ms: float = _column("latency_p50_ms")
-    p90_ms: float = _column("latency_p90_ms")
-    p95_ms: float = _column("latency_p95_ms")
-    p99_ms: float = _column("latency_p99_ms")
+    # None where there are too few batches for the percentile (segtasks.measure.stats)
+    p90_ms: float | None = _column("latency_p90_ms")
+    p95_ms: float | None = _column("latency_p95_ms")
+    p99_ms: float | None = _column("latency_p99_ms")
     std_ms: float = _column("latency_std_ms")
     iqr_ms: float = _column("latency_iqr_ms")
     cv: float = _column("latency_cv")
@@ -44,6 +45,7 @@ class Latency:
     ci_rel: float | None = None
     stable: bool = False
     stop_reason: str = "time_cap"
+    autocorr: float | None = _column("latency_autocorr", default=None)  # lag-1, of the ranks
 
 
 @dataclass
@@ -60,30 +62,80 @@ class Phases:
 
 @dataclass
 class Throughput:
-    """Images/s from the median latency; the seed's end-to-end figure; FLOP rates."""
+    """Images/s from the median latency; the seed's end-to-end figure; FLOP rates of the
+    forward phase."""
 
     images_per_s: float
     ms_per_image: float
-    end_to_end_s: float  # the seed's figure: n_images once, preprocessing included
-    end_to_end_images: int
+    end_to_end_s: float  # the seed's figure: the median pass, preprocessing included
+    end_to_end_images: int  # images in each pass
     gflop_per_image: float
-    gflops_per_s: float
+    gflops_per_s: float  # from the median forward phase, not the whole batch
     peak_tflops: float | None = None
     pct_of_peak: float | None = None
 
 
 @dataclass
 class Memory:
+    """Peaks of the case's process. CUDA peaks come from PyTorch's allocator, each measured
+    from an emptied cache: the warm-up's (what a deployment must fit, cuDNN's trial
+    workspaces included) and the timed loop's (the steady state)."""
+
     host_peak_rss_bytes: int | None = None
     cuda_model_bytes: int | None = None
-    cuda_peak_allocated_bytes: int | None = None
+    cuda_peak_allocated_bytes: int | None = None  # steady state (the timed loop)
     cuda_peak_reserved_bytes: int | None = None
-    nvml_process_bytes: int | None = None
+    nvml_process_bytes: int | None = None  # the driver's view of this process, if it can tell
     gpu_other_processes: int | None = None
+    cuda_warmup_peak_allocated_bytes: int | None = None
+    cuda_warmup_peak_reserved_bytes: int | None = None
+
+
+@dataclass
+class Telemetry:
+    """What the device and the package said while the timed loop ran (sampled in a
+    background thread). Energy is NULL with its reason where it cannot be read, never an
+    estimate."""
+
+    gpu_uuid: str | None = None
+    gpu_samples: int | None = None
+    gpu_memory_used_bytes: int | None = None  # the device's, every process included (peak)
+    gpu_power_w_mean: float | None = None
+    gpu_power_w_max: float | None = None
+    gpu_sm_clock_mhz_min: float | None = None
+    gpu_sm_clock_mhz_median: float | None = None
+    gpu_sm_clock_mhz_max: float | None = None  # the device's own maximum, for reference
+    gpu_utilization_pct: float | None = None  # mean of the samples
+    gpu_clock_events: str | None = None  # every clock event reason seen, comma-separated
+    gpu_throttled_share: float | None = None  # samples with a harmful reason
+    gpu_energy_j_per_image: float | None = None
+    gpu_energy_reason: str | None = None
+    cpu_energy_j_per_image: float | None = None  # RAPL packages: the whole socket's energy
+    cpu_energy_reason: str | None = None
+
+
+@dataclass
+class Validity:
+    """Whether the machine left the case alone while it was timed (valid), and the evidence.
+
+    interference: CPU time other processes used on the cores in use, as a share of them;
+    steal: the hypervisor's steal time on those cores, as a share. A disturbed case is
+    measured again once in a fresh process; the first attempt's evidence is kept.
+    """
+
+    valid: bool
+    validity_reason: str | None = None
+    interference: float | None = None
+    steal: float | None = None
+    cores_in_use: int | None = None
+    attempts: int = 1
+    first_attempt_reason: str | None = None
+    first_attempt_interference: float | None = None
+    first_attempt_steal: float | None = None
 
 
 PARTS: dict[str, type] = {"latency": Latency, "phases": Phases, "throughput": Throughput,
-                          "memory": Memory}
+                          "memory": Memory, "telemetry": Telemetry, "validity": Validity}
 _FACTS = ("hardware_key", "weights_sha256", "dataset_fingerprint", "inputs_skipped")
 
 
@@ -112,12 +164,19 @@ class CaseResult:
     phases: Phases | None = None
     throughput: Throughput | None = None
     memory: Memory | None = None
+    telemetry: Telemetry | None = None
+    validity: Validity | None = None
     latencies_ms: list[float] = field(default_factory=list)
     phases_ms: list[list[float]] = field(default_factory=list)  # per batch, in PHASES order
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}; expected one of {STATUSES}")
+
+    @property
+    def disturbed(self) -> bool:
+        """Measured, but the machine did not leave it alone (see Validity)."""
+        return self.status == "ok" and self.validity is not None and not self.validity.valid
 
     def columns(self) -> dict[str, Any]:
         """The figures as the `results` table's columns; None where a part is absent."""

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from segtasks.plan.case import Case
-from segtasks.result import CaseResult, Latency, Memory, Phases, Throughput
+from segtasks.result import (
+    CaseResult,
+    Latency,
+    Memory,
+    Phases,
+    Telemetry,
+    Throughput,
+    Validity,
+)
 
 HARDWARE = "cpu=Test CPU (2 threads); gpu=none"
 
 
 def result(device="cpu", batch_size=1, images_per_s=10.0, status="ok", hardware=HARDWARE,
            reason=None, samples=(100.0, 102.0, 98.0), reserved=None, environment=None,
-           p90_ms=101.6) -> CaseResult:
+           p90_ms=101.6, disturbed=None) -> CaseResult:
+    """A stored-result stand-in; `disturbed` (a cause) makes it measured but not valid."""
     case = Case(device=device, batch_size=batch_size, seed_images=4, warmup_batches=1)
     if status != "ok":
         return CaseResult(case=case, status=status, reason=reason or status,
@@ -34,6 +43,10 @@ def result(device="cpu", batch_size=1, images_per_s=10.0, status="ok", hardware=
             cuda_peak_allocated_bytes=reserved and reserved // 2,
             cuda_model_bytes=reserved and reserved // 4,
             cuda_peak_reserved_bytes=reserved, host_peak_rss_bytes=2**30),
+        telemetry=Telemetry(),
+        validity=Validity(valid=disturbed is None, validity_reason=disturbed,
+                          interference=0.48 if disturbed else 0.01, steal=0.0, cores_in_use=2,
+                          attempts=2 if disturbed else 1),
         latencies_ms=list(samples), phases_ms=[[1.0, 0.0, ms - 1.0, 1.0] for ms in samples],
     )
 

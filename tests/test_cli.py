@@ -36,7 +36,8 @@ def test_segbench_run_without_airflow_stores_and_reports(capsys, sqlite_url, tin
     upgrade(sqlite_url)
     code = main(["run", "--url", sqlite_url, "--devices", "cpu", "--batch-sizes", "1",
                  "--images", "1", "--warmup", "0", "--min-seconds", "0.01",
-                 "--max-seconds", "0.5"])
+                 "--max-seconds", "0.5", "--end-to-end-seconds", "0", "--end-to-end-passes",
+                 "1", "--max-interference", "1", "--max-steal", "1"])
     out = capsys.readouterr().out
     assert code == 0
     assert "## CPU fp32" in out and "| cpu-bs1-fp32 | images_per_s | new |" in out

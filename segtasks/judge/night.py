@@ -1,7 +1,11 @@
 """Verdicts for every case of a night (and every series it lost), from loaded evidence.
 
 A case that used to work and now fails is a regression whatever the numbers; a series
-the previous run measured and tonight did not is `missing`. A Mann-Whitney rank test of
+the previous run measured and tonight did not is `missing`; a case the machine did not
+leave alone while it was timed (not valid, even after a second attempt) is `disturbed`,
+with its cause, and is not compared at all: its figures say more about the machine than
+about the code. Disturbed nights are not in any baseline or noise estimate either
+(segtasks.store.repository.series_history). A Mann-Whitney rank test of
 tonight's batch latencies against the last baseline night's is stored beside a flagged
 speed change as extra evidence, not as a gate.
 """
@@ -49,6 +53,11 @@ def judge_night(evidence: Evidence, settings: JudgeSettings,
                 software_changes=changes, detail=f"status {result.status}: {result.reason}",
                 **common))
             continue
+        if result.valid is False:
+            verdicts.append(Verdict(metric="status", verdict="disturbed",
+                                    software_changes=changes, detail=_disturbed(result),
+                                    **common))
+            continue
         for metric in METRICS:
             value = getattr(result, metric.name)
             if value is None:
@@ -69,6 +78,12 @@ def judge_night(evidence: Evidence, settings: JudgeSettings,
                 noise=decision.noise, z=decision.z, rank_p=rank_p, baseline_values=values,
                 software_changes=changes, detail=f"{len(values)} baseline nights", **common))
     return verdicts + _missing(evidence)
+
+
+def _disturbed(result: Any) -> str:
+    tries = result.attempts or 1
+    again = " (measured twice, disturbed both times)" if tries > 1 else ""
+    return f"not compared: {result.validity_reason or 'disturbed'}{again}"
 
 
 def _values(nights: list[Night], metric: str) -> list[float]:

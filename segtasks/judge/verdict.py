@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from segtasks.judge.decide import METHOD
 
 VERDICTS = ("regression", "improvement", "unchanged", "insufficient_history", "new",
-            "missing", "failed")
+            "missing", "failed", "disturbed")
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,18 @@ from segtasks.plan.case import Case
 
 
 def main(argv: list[str]) -> int:
-    from segtasks.measure.case_runner import run_case  # the measuring stack: this process only
+    from segtasks.measure import placement
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     job_path, result_path = Path(argv[0]), Path(argv[1])
     job = json.loads(job_path.read_text())
-    result = run_case(Case.from_dict(job["case"]), Path(job["inputs"]), Path(job["weights"]))
+    case = Case.from_dict(job["case"])
+    if not placement.unavailable(case.cpu_affinity):
+        # before torch loads, so that its OpenMP pool is sized for the pinned cores
+        placement.pin(case.cpu_affinity)
+    from segtasks.measure.case_runner import run_case  # the measuring stack: this process only
+
+    result = run_case(case, Path(job["inputs"]), Path(job["weights"]))
     tmp = result_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result.to_dict()))
     os.replace(tmp, result_path)  # the parent never reads half a result

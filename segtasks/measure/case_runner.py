@@ -17,40 +17,60 @@ from typing import Any
 
 import numpy as np
 
-from segtasks.measure import environment, failures, memory, peaks, planted
+from segtasks.measure import (
+    environment,
+    failures,
+    gpu,
+    memory,
+    peaks,
+    placement,
+    planted,
+    precision,
+    validity,
+)
 from segtasks.measure.data import DataError, ImageSet, load_images
 from segtasks.measure.flops import flops_per_image
-from segtasks.measure.gpu import GpuProcesses, gpu_processes
 from segtasks.measure.model import WeightsError, file_sha256, load_model
 from segtasks.measure.protocol import Measurement, Workload, measure_case
 from segtasks.measure.stats import LatencyStats
+from segtasks.measure.telemetry import Watch
 from segtasks.plan.case import Case
-from segtasks.result import CaseResult, Latency, Memory, Phases, Throughput
+from segtasks.result import (
+    CaseResult,
+    Latency,
+    Memory,
+    Phases,
+    Telemetry,
+    Throughput,
+    Validity,
+)
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Readings:
-    """What the case's device said besides the timings."""
+    """What the case's setup said besides the timed work."""
 
     load_s: float
     gflop_per_image: float
     peak_tflops: float | None
     cuda_model_bytes: int | None = None
-    cuda_peaks: tuple[int, int] | None = None  # (allocated, reserved)
-    gpu: GpuProcesses | None = None
 
 
 def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
     """Measure one case in this process. Never raises for a failure of the case itself."""
     import torch
 
-    if case.device == "cpu" and case.threads is not None:
-        torch.set_num_threads(case.threads)
+    if not placement.unavailable(case.cpu_affinity):
+        placement.pin(case.cpu_affinity)  # the worker did so before loading torch: a no-op
+    gpu_before = _gpu_pids_before_cuda() if case.device == "cuda" else None
+    if case.device == "cpu" and case.effective_threads is not None:
+        torch.set_num_threads(case.effective_threads)
     if case.device == "cuda":
         # One process per batch size: cuDNN picks its kernels for this shape during warm-up.
         torch.backends.cudnn.benchmark = True
+    precision.apply(case.precision)
     env = environment.fingerprint()
     base: dict[str, Any] = {"case": case, "hardware_key": env["hardware_key"],
                             "environment": env}
@@ -60,7 +80,7 @@ def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
 
     oom_reason = None
     try:
-        result = _measure(case, Path(inputs), Path(weights), base)
+        result = _measure(case, Path(inputs), Path(weights), base, gpu_before)
     except (DataError, WeightsError) as exc:
         result = CaseResult(status="error", reason=str(exc), **base)
     except Exception as exc:  # noqa: BLE001 - any failure of a case is recorded, not raised
@@ -82,7 +102,35 @@ def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
     return result
 
 
-def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any]) -> CaseResult:
+def _gpu_pids_before_cuda() -> set[int] | None:
+    """The PIDs on every GPU before this process touches CUDA (segtasks.measure.gpu)."""
+    nvml, why = gpu.load_nvml()
+    if nvml is None:
+        log.info("no GPU processes before CUDA: %s", why)
+        return None
+    return gpu.pids_everywhere(nvml)
+
+
+def watch_for(case: Case, gpus: list[dict[str, Any]], gpu_before: set[int] | None
+              ) -> tuple[Watch, gpu.Device | None]:
+    """What watches the timed loop: the cores in use, and the case's GPU found by UUID
+    (`gpus` as the fingerprint lists them)."""
+    device = None
+    if case.device == "cuda":
+        import torch
+
+        index = torch.cuda.current_device()
+        uuid = gpus[index].get("uuid") if index < len(gpus) else None
+        nvml, why = gpu.load_nvml()
+        device = gpu.find_device(nvml, uuid) if nvml is not None and uuid else None
+        if device is None:
+            log.warning("no GPU telemetry: %s", why or f"NVML has no device with UUID {uuid}")
+    cores = case.cpu_affinity or placement.allowed_cores()
+    return Watch(cores, device, gpu_before=gpu_before), device
+
+
+def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
+             gpu_before: set[int] | None) -> CaseResult:
     import torch
 
     image_set = load_images(inputs)
@@ -96,18 +144,17 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any]) -> C
     load_s = time.perf_counter() - t0
     model_bytes = int(torch.cuda.memory_allocated()) if case.device == "cuda" else None
 
-    measurement = measure_case(Workload(model, case, image_set.images))
-
     env = base["environment"]
+    watch, device = watch_for(case, env["hardware"]["gpus"], gpu_before)
+    measurement = measure_case(Workload(model, case, image_set.images), watch)
+
     gpus = env["hardware"]["gpus"]
+    name = gpus[torch.cuda.current_device()]["name"] if case.device == "cuda" and gpus else None
     readings = Readings(
         load_s=load_s, gflop_per_image=gflop,
-        peak_tflops=peaks.peak_tflops(
-            gpus[0]["name"] if case.device == "cuda" and gpus else None, case.precision,
-            tf32_convs=env["settings"]["cudnn_allow_tf32"]),
+        peak_tflops=peaks.peak_tflops(name, case.precision,
+                                      mig=device is not None and device.mig),
         cuda_model_bytes=model_bytes,
-        cuda_peaks=memory.cuda_peaks() if case.device == "cuda" else None,
-        gpu=gpu_processes() if case.device == "cuda" else None,
     )
     return assemble(measurement, readings, image_set, weights_sha256=file_sha256(weights),
                     **base)
@@ -123,17 +170,30 @@ def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case:
     stats = LatencyStats.from_samples(run.latencies_ms)
     bs = case.batch_size
     images_per_s = bs * 1e3 / stats.p50_ms
-    phase_means = np.mean(np.asarray(run.phases_ms), axis=0)
+    phases = np.asarray(run.phases_ms)
+    phase_means = np.mean(phases, axis=0)
+    # efficiency of the model itself: the forward phase only, not the copies and resizes
+    forward_ms = float(np.median(phases[:, 2]))
+    gflops = readings.gflop_per_image * bs * 1e3 / forward_ms if forward_ms > 0 else None
     warnings = [*_skipped_inputs(image_set), *planted.warnings()]
-    if readings.gpu and (shared := readings.gpu.warning()):
+    watched = run.watched
+    gpu_seen = watched.gpu_processes if watched else None
+    if gpu_seen and (shared := gpu_seen.warning()):
         warnings.append(shared)
+    if watched and watched.interference_reason:
+        warnings.append(watched.interference_reason)
     if run.stop_reason != "stable":
+        interval = (f"is +-{stats.ci_rel:.1%}" if np.isfinite(stats.ci_rel) else
+                    "cannot be told (too few batches for how correlated they are)")
         warnings.append(
-            f"not stable: the median's 95% interval is +-{stats.ci_rel:.1%} after "
+            f"not stable: the median's 95% interval {interval} after "
             f"{len(run.latencies_ms)} batches ({case.max_seconds:g} s cap), "
             f"target +-{case.ci_target:.1%}")
-    gflops = readings.gflop_per_image * images_per_s
-    allocated, reserved = readings.cuda_peaks or (None, None)
+    verdict = _validity(case, watched)
+    if not verdict.valid:
+        warnings.append(f"disturbed: {verdict.validity_reason}")
+    warmup_allocated, warmup_reserved = run.warmup_peaks or (None, None)
+    allocated, reserved = run.steady_peaks or (None, None)
     return CaseResult(
         status="ok", warnings=warnings, weights_sha256=weights_sha256,
         dataset_fingerprint=image_set.fingerprint, inputs_skipped=len(image_set.skipped),
@@ -144,7 +204,8 @@ def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case:
             std_ms=stats.std_ms, iqr_ms=stats.iqr_ms, cv=stats.cv, min_ms=stats.min_ms,
             max_ms=stats.max_ms, ci_low_ms=_finite(stats.ci_low_ms),
             ci_high_ms=_finite(stats.ci_high_ms), ci_rel=_finite(stats.ci_rel),
-            stable=run.stop_reason == "stable", stop_reason=run.stop_reason),
+            stable=run.stop_reason == "stable", stop_reason=run.stop_reason,
+            autocorr=stats.autocorr),
         phases=Phases(
             preprocess_ms=float(phase_means[0]), h2d_ms=float(phase_means[1]),
             forward_ms=float(phase_means[2]), postprocess_ms=float(phase_means[3]),
@@ -152,17 +213,33 @@ def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case:
         throughput=Throughput(
             images_per_s=images_per_s, ms_per_image=stats.p50_ms / bs,
             end_to_end_s=run.end_to_end_s, end_to_end_images=run.end_to_end_images,
-            gflop_per_image=readings.gflop_per_image, gflops_per_s=gflops,
+            gflop_per_image=readings.gflop_per_image, gflops_per_s=gflops or 0.0,
             peak_tflops=readings.peak_tflops,
             pct_of_peak=100 * gflops / (readings.peak_tflops * 1e3)
-            if readings.peak_tflops else None),
+            if readings.peak_tflops and gflops else None),
         memory=Memory(
             cuda_model_bytes=readings.cuda_model_bytes, cuda_peak_allocated_bytes=allocated,
             cuda_peak_reserved_bytes=reserved,
-            nvml_process_bytes=readings.gpu.own_bytes if readings.gpu else None,
-            gpu_other_processes=len(readings.gpu.others) if readings.gpu else None),
+            cuda_warmup_peak_allocated_bytes=warmup_allocated,
+            cuda_warmup_peak_reserved_bytes=warmup_reserved,
+            nvml_process_bytes=gpu_seen.own_bytes if gpu_seen else None,
+            gpu_other_processes=gpu_seen.other_count if gpu_seen else None),
+        telemetry=watched.telemetry if watched else Telemetry(),
+        validity=verdict,
         latencies_ms=run.latencies_ms, phases_ms=run.phases_ms, case=case, **base,
     )
+
+
+def _validity(case: Case, watched: Any) -> Validity:
+    if watched is None:
+        return Validity(valid=True)
+    seen = watched.gpu_processes
+    return validity.judge(
+        watched.interference, max_interference=case.max_interference,
+        max_steal=case.max_steal, gpu_others=seen.others if seen else None,
+        gpu_unidentified=max(len(seen.unmatched) - 1, 0) if seen else 0,
+        harmful_reasons=watched.harmful_reasons,
+        throttled_share=watched.telemetry.gpu_throttled_share)
 
 
 def _skipped_inputs(image_set: ImageSet) -> list[str]:

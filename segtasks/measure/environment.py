@@ -43,7 +43,9 @@ def gpus() -> list[dict[str, Any]]:
     for i in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(i)
         found.append({"name": props.name, "memory_bytes": int(props.total_memory),
-                      "capability": f"{props.major}.{props.minor}"})
+                      "capability": f"{props.major}.{props.minor}",
+                      # bare hex, as torch prints it (torch >= 2.5); NVML finds the device by it
+                      "uuid": str(props.uuid) if hasattr(props, "uuid") else None})
     return found
 
 
@@ -127,13 +129,15 @@ def settings() -> dict[str, Any]:
     """The run-time knobs that change speed without changing the code."""
     import torch
 
+    from segtasks.measure import placement, precision
+
     return {
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
-        "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
-        "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
-        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        # read with the API they were set with: mixing the two can raise (measure.precision)
+        **precision.recorded(torch.backends),
+        "cpu_affinity": list(placement.allowed_cores()),
         **{name: os.environ.get(name) for name in _THREAD_VARIABLES},
     }
 

@@ -4,7 +4,28 @@ from __future__ import annotations
 
 import os
 
+from segtasks.measure import placement
 from segtasks.plan.case import Case
+
+# Texts of allocation failures that reach us as a plain RuntimeError rather than
+# torch.OutOfMemoryError: the CUDA runtime's own ("CUDA error: out of memory", e.g. at
+# context creation), cuBLAS and cuDNN handles and workspaces (cuDNN 9 prints
+# CUDNN_STATUS_INTERNAL_ERROR_{DEVICE,HOST}_ALLOCATION_FAILED; CUDNN_STATUS_ALLOC_FAILED
+# is its deprecated alias, still printed by older cuDNN), the other CUDA libraries, the
+# expandable-segments allocator, and the CPU allocator.
+OOM_TEXTS = (
+    "out of memory",
+    "CUBLAS_STATUS_ALLOC_FAILED",
+    "CUDNN_STATUS_ALLOC_FAILED",
+    "ALLOCATION_FAILED",
+    "CUFFT_ALLOC_FAILED",
+    "CUSOLVER_STATUS_ALLOC_FAILED",
+    "CUSPARSE_STATUS_ALLOC_FAILED",
+    "memory mapping failed with OOM",
+    "can't allocate memory",
+    "not enough memory",
+)
+NATIVE_BF16_TF32 = (8, 0)  # Ampere: bf16 and TF32 tensor cores
 
 
 def no_cuda_reason() -> str:
@@ -24,21 +45,32 @@ def unsupported(case: Case) -> str | None:
     """Why this machine cannot run the case as asked, or None. Never a silent substitute."""
     import torch
 
+    if why := placement.unavailable(case.cpu_affinity):
+        return why
     if case.device == "cuda" and not torch.cuda.is_available():
         return no_cuda_reason()
     if case.device == "cpu" and case.precision == "fp16":
         return "fp16 autocast is a CUDA option here; on the CPU use bf16"
-    if case.device == "cuda" and case.precision == "bf16" and not torch.cuda.is_bf16_supported():
-        return f"bf16 requested, but {torch.cuda.get_device_name(0)} does not support it"
+    if case.device == "cpu" and case.precision == "tf32":
+        return "tf32 is a CUDA tensor-core mode; on the CPU use fp32 or bf16"
+    if case.device == "cuda" and case.precision in ("bf16", "tf32"):
+        capability = torch.cuda.get_device_capability()
+        if tuple(capability) < NATIVE_BF16_TF32:
+            name = torch.cuda.get_device_name()
+            what = ("bf16 (it would be emulated, which measures nothing useful)"
+                    if case.precision == "bf16" else "TF32 tensor cores")
+            return (f"{case.precision} requested, but {name} (compute capability "
+                    f"{capability[0]}.{capability[1]}) has no native {what}; it needs 8.0+")
     return None
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
+    """Every form an allocation failure takes (see OOM_TEXTS)."""
     import torch
 
-    return isinstance(exc, torch.OutOfMemoryError | MemoryError) or (
-        isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
-    )
+    if isinstance(exc, torch.OutOfMemoryError | MemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and any(text in str(exc) for text in OOM_TEXTS)
 
 
 def first_line(exc: BaseException) -> str:

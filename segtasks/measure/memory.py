@@ -1,4 +1,10 @@
-"""Memory readings of the case's own process: host RSS peak and the CUDA allocator's peaks."""
+"""Memory readings of the case's own process: host RSS peak and the CUDA allocator's peaks.
+
+Each CUDA peak is measured from an emptied cache: `fresh_peaks()` waits for the device,
+returns the cached blocks to the driver (`empty_cache`) and resets the peak counters, so
+that the next peak is what the phase itself needed, not what an earlier phase (cuDNN's
+trial workspaces during autotuning, say) left reserved.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,11 @@ def peak_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
-def reset_cuda_peaks() -> None:
+def fresh_peaks() -> None:
     import torch
 
     torch.cuda.synchronize()
+    torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
 
 

@@ -10,6 +10,7 @@ the phases add up to it exactly.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -21,6 +22,7 @@ import numpy as np
 from segtasks.measure import memory, planted
 from segtasks.measure.model import autocast_dtype, postprocess, preprocess
 from segtasks.measure.stopping import StoppingRule
+from segtasks.measure.telemetry import Watch, Watched
 from segtasks.measure.timers import PhaseTimer
 from segtasks.plan.case import Case
 
@@ -76,12 +78,16 @@ class Measurement:
     phases_ms: list[list[float]]
     cold_start_ms: float
     stop_reason: str
-    end_to_end_s: float
-    end_to_end_images: int
+    end_to_end_s: float  # the median pass
+    end_to_end_images: int  # in each pass
+    warmup_peaks: tuple[int, int] | None = None  # CUDA (allocated, reserved)
+    steady_peaks: tuple[int, int] | None = None
+    watched: Watched | None = None
 
 
-def warm_up(work: Workload) -> float | None:
-    """Run at least `warmup_batches` and at least `warmup_seconds`; the first batch's latency."""
+def warm_up(work: Workload) -> tuple[float | None, int]:
+    """Run at least `warmup_batches` and at least `warmup_seconds`: the first batch's latency
+    and the number of batches run."""
     case, cold, index = work.case, None, 0
     start = time.perf_counter()
     while index < case.warmup_batches or (
@@ -90,7 +96,7 @@ def warm_up(work: Workload) -> float | None:
         _, h2d, forward, post = work.run(work.batch(index))
         cold = cold if cold is not None else h2d + forward + post
         index += 1
-    return cold
+    return cold, index
 
 
 def timed_loop(work: Workload, rule: StoppingRule, first_index: int = 0
@@ -110,29 +116,64 @@ def timed_loop(work: Workload, rule: StoppingRule, first_index: int = 0
             return latencies, phases, stop
 
 
-def end_to_end(work: Workload) -> tuple[float, int]:
-    """The seed's figure, measured properly: seed_images (whole batches), preprocessing
-    included, after warm-up, under inference mode, synchronised. (seconds, images)."""
-    import torch
-
-    n_batches = math.ceil(work.case.seed_images / work.case.batch_size)
-    start = time.perf_counter()
-    for index in range(n_batches):
-        work.run(work.batch(index))
+def _sync(work: Workload) -> None:
     if work.case.device == "cuda":
+        import torch
+
         torch.cuda.synchronize()
-    return time.perf_counter() - start, n_batches * work.case.batch_size
 
 
-def measure_case(work: Workload) -> Measurement:
+def end_to_end(work: Workload) -> tuple[float, int]:
+    """The seed's figure, measured properly: preprocessing included, after warm-up, under
+    inference mode, synchronised, and long enough to mean something.
+
+    The first pass runs whole batches until it holds at least `seed_images` images and
+    lasted at least `end_to_end_seconds`; the other `end_to_end_passes - 1` passes run the
+    same batches. Returns the median pass's seconds and the images in a pass.
+    """
+    case = work.case
+    at_least = math.ceil(case.seed_images / case.batch_size)
+    start = time.perf_counter()
+    n_batches = 0
+    # each batch ends with its masks on the host (a sync), so the clock sees the device's time
+    while n_batches < at_least or time.perf_counter() - start < case.end_to_end_seconds:
+        work.run(work.batch(n_batches))
+        n_batches += 1
+    _sync(work)
+    passes = [time.perf_counter() - start]
+    for _ in range(case.end_to_end_passes - 1):
+        start = time.perf_counter()
+        for index in range(n_batches):
+            work.run(work.batch(index))
+        _sync(work)
+        passes.append(time.perf_counter() - start)
+    return statistics.median(passes), n_batches * case.batch_size
+
+
+def measure_case(work: Workload, watch: Watch | None = None) -> Measurement:
+    """Warm-up, the timed loop (watched by `watch`, if given) and the end-to-end passes.
+
+    On CUDA, the warm-up's peak memory and the timed loop's are each measured from an
+    emptied cache (segtasks.measure.memory); one untimed batch after the second reset lets
+    the allocator take back what the loop needs, so the timed batches do not pay for it.
+    """
     import torch
 
     case = work.case
+    cuda = case.device == "cuda"
     with torch.inference_mode():
-        cold = warm_up(work)
-        if case.device == "cuda":
-            memory.reset_cuda_peaks()
-        latencies, phases, stop = timed_loop(work, StoppingRule.for_case(case))
+        if cuda:
+            memory.fresh_peaks()
+        cold, index = warm_up(work)
+        warmup_peaks = memory.cuda_peaks() if cuda else None
+        if cuda:
+            memory.fresh_peaks()
+            work.run(work.batch(index))
+            index += 1
+        with watch if watch is not None else nullcontext():
+            latencies, phases, stop = timed_loop(work, StoppingRule.for_case(case), index)
+        steady_peaks = memory.cuda_peaks() if cuda else None
+        watched = watch.summary(len(latencies) * case.batch_size) if watch else None
         e2e_s, e2e_images = end_to_end(work)
     return Measurement(latencies, phases, cold if cold is not None else latencies[0], stop,
-                       e2e_s, e2e_images)
+                       e2e_s, e2e_images, warmup_peaks, steady_peaks, watched)

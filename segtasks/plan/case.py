@@ -1,8 +1,10 @@
 """A case: one measurement of the grid, and the run parameters that make it.
 
 A case's identity (its `key`, and so its history) is what changes the work done: device,
-batch size, precision, memory format and CPU threads. How long it is measured is recorded
-with the result but is not part of the identity. Every field is also a stored column of
+batch size, precision, memory format, CPU threads and the cores it is pinned to. How long
+it is measured, and the limits of a valid measurement, are recorded with the result but are
+not part of the identity. A new option left at its default leaves the key as it was, so
+that history stays joinable. Every field is also a stored column of
 `results` and a run parameter, declared right here (see segtasks.plan.declare).
 """
 
@@ -14,9 +16,12 @@ from typing import Any
 from segtasks.plan.declare import parameter
 
 DEVICES = ("cpu", "cuda")
-PRECISIONS = ("fp32", "bf16", "fp16")
+# fp32 is strict IEEE fp32 (TF32 off for cuDNN convolutions and cuBLAS matmuls, set
+# explicitly); tf32 lets both use TF32 tensor cores; bf16 / fp16 are autocast.
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 MAX_BATCH_SIZE = 1024
 MAX_THREADS = 256
+MAX_CORE = 4095
 
 
 def _list_of(items: dict[str, Any], *, non_empty: bool = True, **extra: Any) -> dict[str, Any]:
@@ -38,8 +43,10 @@ class Case:
         schema=_list_of({"type": "string", "enum": list(DEVICES)}, examples=list(DEVICES))))
     precision: str = field(default="fp32", metadata=parameter(
         name="precisions", axis=True, default=["fp32"], title="Precisions",
-        description="fp32, or autocast to bf16 / fp16 (fp16 on CUDA only; a CPU fp16 "
-                    "case is recorded as skipped).",
+        description="fp32 (strict IEEE: TF32 off), tf32 (TF32 tensor cores for "
+                    "convolutions and matmuls; CUDA, compute capability 8.0+), or autocast to "
+                    "bf16 / fp16 (fp16 and tf32 on CUDA only; bf16 on CUDA needs native "
+                    "support; other combinations are recorded as skipped).",
         schema=_list_of({"type": "string", "enum": list(PRECISIONS)},
                         examples=list(PRECISIONS))))
     channels_last: bool = field(default=False, metadata=parameter(
@@ -57,11 +64,29 @@ class Case:
         description="One mapped bench task per device and batch size, e.g. [1, 2, 4, 8, 16].",
         schema=_list_of({"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE})))
     # --- how each case is measured (the same for every case of a night) ---
+    cpu_affinity: tuple[int, ...] = field(default=(), metadata=parameter(
+        title="CPU affinity", default=[],
+        description="Cores (logical CPU ids) to pin each case's process to, e.g. [2, 3]; "
+                    "[] leaves it unpinned. CPU cases then use one torch thread per pinned "
+                    "core unless cpu_threads says otherwise. Part of the case key (-pin2..3) "
+                    "when set; interference is counted on these cores.",
+        schema=_list_of({"type": "integer", "minimum": 0, "maximum": MAX_CORE},
+                        non_empty=False)))
     seed_images: int = field(default=32, metadata=parameter(
         name="n_images", title="Images end to end", default=32, cli=("--images",),
-        description="Images in the seed-style end-to-end pass (preprocessing included), "
-                    "rounded up to whole batches; the input folder is cycled through.",
+        description="At least this many images in each seed-style end-to-end pass "
+                    "(preprocessing included), rounded up to whole batches; the input folder "
+                    "is cycled through.",
         schema={"type": "integer", "minimum": 1, "maximum": 100_000}))
+    end_to_end_seconds: float = field(default=2.0, metadata=parameter(
+        title="End-to-end pass seconds", default=2.0,
+        description="Each end-to-end pass also lasts at least this long (whole batches), "
+                    "so that the seed-style figure is not a fraction of a second on a GPU.",
+        schema={"type": "number", "minimum": 0, "maximum": 600}))
+    end_to_end_passes: int = field(default=3, metadata=parameter(
+        title="End-to-end passes", default=3,
+        description="End-to-end passes; the seed-style columns report the median one.",
+        schema={"type": "integer", "minimum": 1, "maximum": 25}))
     warmup_batches: int = field(default=3, metadata=parameter(
         title="Warm-up batches", default=3, cli=("--warmup",),
         description="Untimed batches before measuring (the first is kept as cold start).",
@@ -88,6 +113,31 @@ class Case:
         description="Stop early once the 95% interval of the median batch latency is "
                     "within +- this fraction.",
         schema={"type": "number", "minimum": 0.001, "maximum": 0.5}))
+    max_interference: float = field(default=0.10, metadata=parameter(
+        title="Maximum interference", default=0.10,
+        description="A case whose cores in use were taken by other processes more than this "
+                    "share of the timed loop is disturbed: it is re-measured once in a fresh "
+                    "process, then stored as not valid. A busy loop on one of N cores in use "
+                    "takes 1/(2N) to 1/N of them (25-50% of 2 cores); 1 turns the check off.",
+        schema={"type": "number", "exclusiveMinimum": 0, "maximum": 1}))
+    max_steal: float = field(default=0.05, metadata=parameter(
+        title="Maximum steal", default=0.05,
+        description="The same for the hypervisor's steal time on the cores in use: above "
+                    "this share the case is disturbed (a 5% slowdown from steal alone could "
+                    "pass for a regression); 1 turns the check off.",
+        schema={"type": "number", "exclusiveMinimum": 0, "maximum": 1}))
+
+    def __post_init__(self) -> None:
+        # a run conf (JSON) gives a list; the case keeps a sorted tuple, so it stays hashable
+        # and [3, 2] and [2, 3] are the same case
+        object.__setattr__(self, "cpu_affinity", tuple(sorted(set(self.cpu_affinity))))
+
+    @property
+    def effective_threads(self) -> int | None:
+        """torch intra-op threads of a CPU case: as asked, else one per pinned core."""
+        if self.threads is not None:
+            return self.threads
+        return len(self.cpu_affinity) or None
 
     @property
     def key(self) -> str:
@@ -97,6 +147,8 @@ class Case:
             key += "-cl"
         if self.threads is not None:
             key += f"-t{self.threads}"
+        if self.cpu_affinity:
+            key += f"-pin{cores_text(self.cpu_affinity)}"
         return key
 
     @property
@@ -105,7 +157,8 @@ class Case:
         return self.key.replace("-bs", " bs=").replace("-", " ")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The case as JSON has it (XCom, the worker's job file, the stored column)."""
+        return {**asdict(self), "cpu_affinity": list(self.cpu_affinity)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Case:
@@ -113,6 +166,20 @@ class Case:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def cores_text(cores: tuple[int, ...]) -> str:
+    """Sorted core ids with runs written as ranges: (0, 1, 2, 3, 6) -> '0..3,6'."""
+    parts: list[str] = []
+    start = previous = None
+    for core in (*cores, None):
+        if core is not None and previous is not None and core == previous + 1:
+            previous = core
+            continue
+        if start is not None:
+            parts.append(str(start) if start == previous else f"{start}..{previous}")
+        start = previous = core
+    return ",".join(parts)
+
+
 # A case key as `Case.key` writes it; series_thresholds are checked against it.
 CASE_KEY_PATTERN = (rf"^({'|'.join(DEVICES)})-bs[0-9]+-({'|'.join(PRECISIONS)})"
-                    r"(-cl)?(-t[0-9]+)?$")
+                    r"(-cl)?(-t[0-9]+)?(-pin[0-9][0-9.,]*)?$")

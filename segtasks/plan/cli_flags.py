@@ -66,7 +66,9 @@ def add_parameter_flags(parser: argparse.ArgumentParser) -> None:
     for p in PARAMETERS:
         kind = p.schema["type"]
         options: dict[str, Any] = {"dest": f"param__{p.name}", "default": argparse.SUPPRESS,
-                                   "help": f"{p.description} (default: {json.dumps(p.default)})"}
+                                   # argparse formats help with %: a literal one is %%
+                                   "help": f"{p.description} (default: "
+                                           f"{json.dumps(p.default)})".replace("%", "%%")}
         if kind == "array":
             item_kind = p.schema["items"]["type"]
             options["type"] = _comma_list(_scalar(item_kind))

@@ -10,8 +10,10 @@ from segtasks.report import plots
 from segtasks.report.model import RunReport
 from segtasks.report.tables import (
     NOTES,
+    activation_lines,
     phase_rows,
     seed_rows,
+    telemetry_rows,
     variant,
     verdict_rows,
     warning_lines,
@@ -67,10 +69,15 @@ def render_html(report: RunReport) -> str:
     if report.regressions:
         names = ", ".join(f"{v.case_key} ({v.metric})" for v in report.regressions)
         parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')
+    activation = activation_lines(report.results)
     for name, rows in seed_rows(report.results).items():
         parts += [f"<h2>{html.escape(name)}</h2>", _table(rows)]
+        if name in activation:
+            parts.append(f"<p>{html.escape(activation[name])}</p>")
     if any(r.status == "ok" for r in report.results):
         parts += ["<h2>Phases (mean per timed batch)</h2>", _table(phase_rows(report.results))]
+        parts += ["<h2>Validity and telemetry (timed loop)</h2>",
+                  _table(telemetry_rows(report.results))]
     if report.verdicts:
         parts += ["<h2>Verdicts</h2>", _table(verdict_rows(report.verdicts))]
     if shown := figures(report):

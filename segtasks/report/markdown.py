@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from segtasks.report.model import RunReport
 from segtasks.report.tables import (
     NOTES,
+    activation_lines,
     phase_rows,
     seed_rows,
+    telemetry_rows,
     verdict_rows,
     warning_lines,
 )
@@ -42,6 +44,7 @@ def render_csv(report: RunReport) -> str:
 
 def render_markdown(report: RunReport) -> str:
     parts = [f"# {report.title}", f"Results database: {report.database}"]
+    activation = activation_lines(report.results)
     for name, rows in seed_rows(report.results).items():
         statuses = {row["Status"] for row in rows}
         if len(statuses) == 1 and not statuses <= {"ok"}:
@@ -50,8 +53,12 @@ def render_markdown(report: RunReport) -> str:
             parts += [f"## {name}", f"All cases (batch sizes {sizes}) {statuses.pop()}"]
             continue
         parts += [f"## {name}", markdown_table(rows)]
+        if name in activation:
+            parts.append(activation[name])
     if any(r.status == "ok" for r in report.results):
         parts += ["## Phases (mean per timed batch)", markdown_table(phase_rows(report.results))]
+        parts += ["## Validity and telemetry (timed loop)",
+                  markdown_table(telemetry_rows(report.results))]
     if report.verdicts:
         parts += ["## Verdicts", markdown_table(verdict_rows(report.verdicts))]
     if warnings := warning_lines(report.results):

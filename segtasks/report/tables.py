@@ -25,7 +25,7 @@ OUR_COLUMNS = (
     "Stable",
     "GFLOP/s",
     "% of Peak",
-    "CUDA Activations (MiB/img)",
+    "CUDA Warm-up Peak (GB)",
     "Host Peak RSS (GB)",
     "Status",
 )
@@ -36,8 +36,14 @@ NOTES = (
     "Inference img/s = batch size / median batch latency of the timed loop (host-to-device, "
     "forward, postprocess; preprocessing excluded), measured until the 95% interval of the "
     "median is within the target or the time cap is hit (Stable = no).",
-    "GB = 2^30 bytes. CUDA memory = peak reserved by PyTorch's caching allocator after "
-    "warm-up; host RSS = peak of the case's own process.",
+    "GB = 2^30 bytes. CUDA memory = peak reserved by PyTorch's caching allocator during the "
+    "timed loop (the steady state), from an emptied cache; the warm-up peak (cuDNN's "
+    "autotuning included: what a deployment must fit) likewise; host RSS = peak of the "
+    "case's own process.",
+    "GFLOP/s and % of peak come from the forward phase alone (median), not the whole batch.",
+    "p90 needs at least 100 timed batches (p95 200, p99 1000): '-' where there were fewer.",
+    "A disturbed case (another process on its cores or GPU, steal time, clocks cut for heat) "
+    "was measured twice; its figures are shown but not compared (verdict 'disturbed').",
 )
 
 
@@ -51,11 +57,37 @@ def variant(r: Any) -> str:
     return " ".join(parts)
 
 
-def activation_bytes_per_image(r: Any) -> float | None:
-    """CUDA memory that grows with the batch: peak allocated less the weights, per image."""
-    if r.cuda_peak_allocated_bytes is None or r.cuda_model_bytes is None:
+def activation_slope(rows: Sequence[Any]) -> tuple[float, float, int] | None:
+    """Activation memory per image of one variant: the least-squares slope of the
+    steady-state peak allocated memory over batch sizes, with its intercept (what does not
+    grow with the batch: weights, cuDNN workspace) and the number of cases; None with fewer
+    than two batch sizes. The same formula as the view v_activation_memory."""
+    import numpy as np
+
+    points = [(r.batch_size, r.cuda_peak_allocated_bytes) for r in rows
+              if r.status == "ok" and r.cuda_peak_allocated_bytes is not None]
+    if len({x for x, _ in points}) < 2:
         return None
-    return (r.cuda_peak_allocated_bytes - r.cuda_model_bytes) / r.batch_size
+    x, y = (np.asarray(v, dtype=float) for v in zip(*points, strict=True))
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(intercept), len(points)
+
+
+def activation_lines(results: Sequence[Any]) -> dict[str, str]:
+    """Per variant with CUDA peaks: its activation memory per image, in words."""
+    lines = {}
+    for name in dict.fromkeys(variant(r) for r in sorted(results, key=_order)):
+        rows = [r for r in results if variant(r) == name]
+        found = activation_slope(rows)
+        if found is None:
+            continue
+        slope, intercept, n = found
+        sizes = sorted({r.batch_size for r in rows if r.cuda_peak_allocated_bytes is not None})
+        lines[name] = (f"Activation memory: {slope / 2**20:.1f} MiB per image (slope of the "
+                       f"steady-state peak allocated memory over batch sizes {sizes[0]}-"
+                       f"{sizes[-1]}, {n} cases); {intercept / 2**20:.0f} MiB does not grow "
+                       f"with the batch")
+    return lines
 
 
 def _fmt(value: float | None, spec: str, scale: float | None = None) -> str:
@@ -72,6 +104,8 @@ def _seed_row(r: Any) -> dict[str, str]:
     row = dict.fromkeys(SEED_COLUMNS + OUR_COLUMNS, "-")
     row["Batch Size"] = str(r.batch_size)
     row["Status"] = "ok" if r.status == "ok" else f"{r.status}: {r.reason}"
+    if r.status == "ok" and r.valid is False:
+        row["Status"] = f"disturbed: {r.validity_reason}"
     row["Host Peak RSS (GB)"] = _fmt(r.host_peak_rss_bytes, ".4f", GIB)
     if r.status != "ok":
         return row
@@ -82,12 +116,12 @@ def _seed_row(r: Any) -> dict[str, str]:
         "FPS": f"{fps:.4f}",
         "CUDA Memory Consumption (GB)": _fmt(r.cuda_peak_reserved_bytes, ".4f", GIB),
         "Inference img/s": f"{r.images_per_s:.4f}",
-        "p90 Latency (ms)": f"{r.latency_p90_ms:.3f}",
+        "p90 Latency (ms)": _fmt(r.latency_p90_ms, ".3f"),
         "Median ±95% CI": "n/a" if r.ci_rel is None else f"±{r.ci_rel:.1%}",
         "Stable": "yes" if r.stable else "no",
         "GFLOP/s": _fmt(r.gflops_per_s, ".1f"),
         "% of Peak": _fmt(r.pct_of_peak, ".1f"),
-        "CUDA Activations (MiB/img)": _fmt(activation_bytes_per_image(r), ".1f", 2**20),
+        "CUDA Warm-up Peak (GB)": _fmt(r.cuda_warmup_peak_reserved_bytes, ".4f", GIB),
     })
     return row
 
@@ -134,6 +168,46 @@ def phase_rows(results: Sequence[Any]) -> list[dict[str, str]]:
         }
         for r in sorted(results, key=_order) if r.status == "ok"
     ]
+
+
+def _share(value: float | None) -> str:
+    return _fmt(value, ".1%")
+
+
+def _energy(value: float | None, reason: str | None) -> str:
+    """Joules per image, or why there are none (its first clause: the rest is in SQL)."""
+    if value is None and reason:
+        return f"n/a ({reason.split(' (')[0].split(': ')[0]})"
+    return _fmt(value, ".3f")
+
+
+def telemetry_rows(results: Sequence[Any]) -> list[dict[str, str]]:
+    """Whether the machine left each case alone, and what the devices did meanwhile."""
+    rows = []
+    for r in sorted(results, key=_order):
+        if r.status != "ok":
+            continue
+        row = {
+            "Case": r.case_key,
+            "Valid": "-" if r.valid is None else ("yes" if r.valid else "no"),
+            "Interference": _share(r.interference),
+            "Steal": _share(r.steal),
+            "Attempts": _fmt(r.attempts, "d"),
+            "Lag-1 autocorr.": _fmt(r.latency_autocorr, ".2f"),
+            "CPU J/img": _energy(r.cpu_energy_j_per_image, r.cpu_energy_reason),
+        }
+        if r.device == "cuda":
+            row.update({
+                "GPU W (mean)": _fmt(r.gpu_power_w_mean, ".0f"),
+                "SM MHz (median/min/max)": "/".join(_fmt(v, ".0f") for v in (
+                    r.gpu_sm_clock_mhz_median, r.gpu_sm_clock_mhz_min, r.gpu_sm_clock_mhz_max)),
+                "GPU util": _fmt(r.gpu_utilization_pct, ".0f"),
+                "Clock events": r.gpu_clock_events or "-",
+                "GPU J/img": _energy(r.gpu_energy_j_per_image, r.gpu_energy_reason),
+            })
+        rows.append(row)
+    columns = list(dict.fromkeys(c for row in rows for c in row))
+    return [{c: row.get(c, "-") for c in columns} for row in rows]
 
 
 QUIET = ("unchanged", "new", "insufficient_history")

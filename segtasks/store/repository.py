@@ -94,7 +94,7 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     # numpy scalars (np.float64) are not something every DB driver can bind
     values = {name: _plain(value) for name, value in result.columns().items()}
     values.update(
-        {name: getattr(case, name) for name in CASE_COLUMNS},
+        {name: value for name, value in case.to_dict().items() if name in CASE_COLUMNS},
         status=result.status,
         reason=result.reason,
         warnings=result.warnings,
@@ -166,8 +166,10 @@ Series = tuple[str, str | None]  # (case key, hardware key)
 
 def series_history(engine: Engine, tonight: Run, series: list[Series], limit: int
                    ) -> dict[Series, list[Night]]:
-    """The last `limit` good (status ok) nights of each series before `tonight`, newest
-    first, leaving out runs marked as excluded; one query for every series.
+    """The last `limit` good nights of each series before `tonight`, newest first: status
+    ok and not disturbed (valid is false when the machine did not leave the case alone;
+    NULL, from before validity was recorded, counts as good), leaving out runs marked as
+    excluded; one query for every series.
 
     A series is one case on one hardware key; software versions are deliberately not
     part of it, since a version change is what a comparison should catch.
@@ -194,6 +196,7 @@ def series_history(engine: Engine, tonight: Run, series: list[Series], limit: in
         .where(
             tuple_(Result.case_key, Result.hardware_key).in_(series),
             Result.status == "ok",
+            Result.valid.is_not(False),
             Run.started_at < tonight.started_at,
             Run.id != tonight.id,
             Run.excluded.is_(False),
