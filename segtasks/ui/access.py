@@ -25,9 +25,6 @@ Dependency = Callable[..., Any]
 
 
 class Access(Protocol):
-    def authenticated(self) -> Dependency:
-        """Any signed-in user (the static files)."""
-
     def reader(self) -> Dependency:
         """May read the results (read access to the governing DAG)."""
 
@@ -45,9 +42,6 @@ class LocalAccess:
 
     def __init__(self, user: str, allow_edits: bool = False) -> None:
         self.viewer = Viewer(name=user, can_edit=allow_edits)
-
-    def authenticated(self) -> Dependency:
-        return self._anyone
 
     def reader(self) -> Dependency:
         return self._anyone

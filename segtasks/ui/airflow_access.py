@@ -8,9 +8,10 @@ for changing a DAG). The DAG and run tabs also need read access to the DAG they 
 
 Not used here: `AuthManagerDep` and the permitted-DAG filters, which read the auth manager
 from `request.app.state`: in a mounted plugin app that is this app, not Airflow's.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations`: FastAPI must see the dependencies in the
+signatures below, which refer to this object's own checks.
+"""
 
 from typing import Annotated
 
@@ -33,12 +34,6 @@ class AirflowAccess:
         except HTTPException:
             return False
         return True
-
-    def authenticated(self) -> Dependency:
-        def authenticated(user: GetUserDep) -> Viewer:
-            return Viewer(name=user.get_name(), can_edit=False)
-
-        return authenticated
 
     def reader(self) -> Dependency:
         def reader(request: Request, user: GetUserDep,

@@ -87,7 +87,6 @@ def build_app(config: Callable[[], UiSettings], access: Access, *,
     templates = _templates()
     static = _static_files()
 
-    Anyone = Annotated[Viewer, Depends(access.authenticated())]
     Reader = Annotated[Viewer, Depends(access.reader())]
     DagReader = Annotated[Viewer, Depends(access.dag_reader())]
     Editor = Annotated[Viewer, Depends(access.editor())]
@@ -201,7 +200,7 @@ def build_app(config: Callable[[], UiSettings], access: Access, *,
                       pages.compare_page(context(request, viewer), a, b))
 
     @app.get("/static/{name}")
-    def static_file(viewer: Anyone, name: str) -> Response:
+    def static_file(viewer: Reader, name: str) -> Response:
         if name not in STATIC:
             raise HTTPException(404, "Not Found")
         return Response(static[name], media_type=STATIC[name],

@@ -54,6 +54,7 @@ def reader(url: str) -> Engine:
     """The read-only engine, once it answered and its schema is the one this code reads."""
     from alembic.runtime.migration import MigrationContext
 
+    url = normalize(url)
     engine = read_only_engine(url)
     if url in _checked:
         return engine

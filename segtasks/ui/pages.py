@@ -312,9 +312,10 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
     records = []
     previous = None
     for night in nights:
-        changes: list[str] = software_changes(night.run.code_version, night.environment,
-                                   previous.run.code_version, previous.environment
-                                   ) if previous is not None else []
+        changes: list[str] = []
+        if previous is not None:  # what changed since the last good night
+            changes = software_changes(night.run.code_version, night.environment,
+                                       previous.run.code_version, previous.environment)
         if night.status == "ok":
             previous = night
         judged = {m: verdicts.get((night.run_pk, m)) for m in (*METRIC_NAMES, "status")}
