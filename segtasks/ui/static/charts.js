@@ -112,9 +112,21 @@
     };
   }
 
+  /* A single night or batch size still gets a readable axis around it (uPlot would
+   * otherwise span a thousand days); otherwise the data's range, or the zoomed one. */
+  function xRange(spec) {
+    var xs = spec.xs.filter(function (x) { return x != null; });
+    var only = xs.length && Math.min.apply(null, xs) === Math.max.apply(null, xs) ? xs[0] : null;
+    return function (u, min, max) {
+      if (only === null) return [min, max];
+      return spec.x.kind === "time" ? [only - 86400, only + 86400] : [only / 2, only * 2];
+    };
+  }
+
   function draw(box, spec) {
     var data = [spec.xs].concat(spec.series.map(function (s) { return s.values; }));
-    var scales = { x: spec.x.kind === "time" ? { time: true } : { time: false, distr: 3, log: 2 } };
+    var scales = { x: spec.x.kind === "time" ? { time: true, range: xRange(spec) }
+                                             : { time: false, distr: 3, log: 2, range: xRange(spec) } };
     var opts = {
       width: Math.max(box.clientWidth, 320), height: 320,
       series: seriesOptions(spec), axes: axesOptions(spec), scales: scales,
