@@ -14,7 +14,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: install run test test-fast lint airflow-init inputs-and-weights standalone clean
+.PHONY: install run test test-fast lint airflow-init inputs-and-weights standalone clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,17 @@ run: airflow-init inputs-and-weights
 	@$(BIN)/segbench report --format html
 	@$(BIN)/segbench db current
 
-test: install
+# The browser tests (pytest -m browser) drive Debian's Chromium through Playwright, which
+# never downloads a browser: install the distribution's package when it is missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+chromium: $(CHROMIUM)
+
+test: install $(CHROMIUM)
 	$(BIN)/pytest
 
 test-fast: install

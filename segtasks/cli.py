@@ -154,6 +154,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from segtasks.ui.serve import serve
+
+    serve(args.url, host=args.host, port=args.port, allow_edits=args.allow_edits,
+          user=args.user)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segbench", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -246,6 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(default for html: var/reports/run-N)")
     p.add_argument("--url", help=url_help)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("serve", help="the results pages without Airflow (read only by default)",
+                       description="The pages of the Airflow plugin, served alone. No login: "
+                                   "binds to localhost; actions need --allow-edits.")
+    p.add_argument("--url", help=url_help)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    p.add_argument("--allow-edits", action="store_true",
+                   help="allow excluding nights and accepting baseline levels (local host only)")
+    p.add_argument("--user", help="name recorded with edits (default: the login name)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

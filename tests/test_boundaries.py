@@ -30,7 +30,7 @@ assert not heavy, f"{target} loaded {heavy}"
 
 @pytest.mark.parametrize("target", [
     "segtasks.plan", "segtasks.store", "segtasks.judge", "segtasks.report", "segtasks.launch",
-    "segtasks.nightly", "segtasks.cli", "segtasks.result",
+    "segtasks.nightly", "segtasks.cli", "segtasks.result", "segtasks.ui",
     str(ROOT / "dags" / "segbench_nightly.py"),
 ])
 def test_importing_loads_no_heavy_library(target):

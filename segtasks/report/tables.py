@@ -131,11 +131,17 @@ def _order(r: Any) -> tuple:
     return (DEVICES.index(r.device), precision, r.channels_last, r.threads or 0, r.batch_size)
 
 
+def by_variant(results: Sequence[Any]) -> dict[str, list[Any]]:
+    """The results of each table (variant: device, precision, ...), by batch size; the
+    order of `seed_rows`, so that a page can put each row beside its result."""
+    return {name: sorted((r for r in results if variant(r) == name), key=lambda r: r.batch_size)
+            for name in dict.fromkeys(variant(r) for r in sorted(results, key=_order))}
+
+
 def seed_rows(results: Sequence[Any]) -> dict[str, list[dict[str, str]]]:
     """Rows per variant (device, precision, ...), ordered by batch size."""
     tables: dict[str, list[dict[str, str]]] = {}
-    for name in dict.fromkeys(variant(r) for r in sorted(results, key=_order)):
-        rows = sorted((r for r in results if variant(r) == name), key=lambda r: r.batch_size)
+    for name, rows in by_variant(results).items():
         fps = [r.end_to_end_images / r.end_to_end_s if r.status == "ok" else None for r in rows]
         first = fps[0] if rows and rows[0].batch_size == 1 else None
         table = []

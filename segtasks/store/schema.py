@@ -222,6 +222,7 @@ class Comparison(Base):
     __table_args__ = (
         UniqueConstraint("run_pk", "case_key", "metric", name="uq_comparisons_run_case_metric"),
         Index("ix_comparisons_verdict", "verdict", "run_pk"),
+        Index("ix_comparisons_series", "case_key", "hardware_key", "run_pk"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

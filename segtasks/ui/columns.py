@@ -1,0 +1,151 @@
+"""How results and verdicts look on the pages: the one place to add a column or a verdict.
+
+- `RESULT_EXTRAS`: columns appended to the report's seed-style rows (segtasks.report.tables,
+  where the seed's columns and ours are declared);
+- `METRIC_VIEWS`: label, unit and scale of each judged metric (segtasks.judge.metrics
+  lists them; one missing here still shows, under its own name);
+- `SERIES_CHARTS`: which metrics share a chart on the series page;
+- `VERDICT_TONES`: the colour of each verdict. A verdict not listed (a new kind) is shown
+  as needing attention until it is given a tone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+GIB = 2**30
+
+# Verdicts that need nobody's attention; every other one is listed on the overview.
+QUIET = ("unchanged", "new", "insufficient_history", "improvement")
+VERDICT_TONES = {
+    "regression": "bad", "failed": "bad", "missing": "warn", "improvement": "good",
+    "unchanged": "ok", "new": "info", "insufficient_history": "info",
+}
+UNKNOWN_TONE = "warn"
+# Most severe first; a verdict not listed ranks just after the listed failures.
+SEVERITY = ("regression", "failed", "missing", "improvement", "unchanged",
+            "insufficient_history", "new")
+
+
+def tone(verdict: str | None) -> str | None:
+    if verdict is None:
+        return None
+    return VERDICT_TONES.get(verdict, UNKNOWN_TONE)
+
+
+def severity(verdict: str) -> float:
+    return SEVERITY.index(verdict) if verdict in SEVERITY else 2.5
+
+
+def headline(verdicts: Iterable[Any]) -> Any | None:
+    """The most severe of a case's verdicts: what its badge says."""
+    return min(verdicts, key=lambda v: severity(v.verdict), default=None)
+
+
+def worst(words: Iterable[str]) -> str | None:
+    return min(words, key=severity, default=None)
+
+
+@dataclass(frozen=True)
+class MetricView:
+    name: str
+    label: str
+    unit: str
+    scale: float = 1.0  # stored value / scale = shown value
+    digits: int = 3
+
+    def shown(self, value: float | None) -> float | None:
+        return None if value is None else value / self.scale
+
+    def text(self, value: float | None) -> str:
+        shown = self.shown(value)
+        return "-" if shown is None else f"{shown:.{self.digits}f}"
+
+
+METRIC_VIEWS = {view.name: view for view in (
+    MetricView("images_per_s", "Inference throughput", "images/s", 1.0, 3),
+    MetricView("latency_p90_ms", "p90 latency", "ms", 1.0, 2),
+    MetricView("cuda_peak_reserved_bytes", "CUDA peak reserved", "GiB", GIB, 3),
+    MetricView("host_peak_rss_bytes", "Host peak RSS", "GiB", GIB, 3),
+)}
+
+
+def metric_view(name: str) -> MetricView:
+    return METRIC_VIEWS.get(name) or MetricView(name, name, "", 1.0, 4)
+
+
+SERIES_CHARTS = (
+    ("Inference throughput", ("images_per_s",)),
+    ("p90 latency", ("latency_p90_ms",)),
+    ("Peak memory", ("cuda_peak_reserved_bytes", "host_peak_rss_bytes")),
+)
+
+
+def cell(text: str, *, href: str | None = None, tone: str | None = None,
+         title: str | None = None, airflow: bool = False) -> dict[str, Any]:
+    """One table cell as pages and the JSON API share it; `airflow` marks a link to
+    Airflow's own pages (opened in Airflow's window rather than in the segbench frame)."""
+    found: dict[str, Any] = {"text": text}
+    if href:
+        found["href"] = href
+    if airflow:
+        found["airflow"] = True
+    if tone:
+        found["tone"] = tone
+    if title:
+        found["title"] = title
+    return found
+
+
+def report_cell(column: str, text: str) -> dict[str, Any]:
+    """A cell of the report's own rows, toned where its column carries a judgement."""
+    if column == "Verdict":
+        return cell(text, tone=tone(text))
+    if column == "Status":
+        return cell(text, tone=None if text == "ok" else (
+            "info" if text.startswith("skipped") else "bad"))
+    if column == "Stable" and text == "no":
+        return cell(text, tone="warn", title="the median's interval did not reach the "
+                                              "target before the time cap")
+    return cell(text)
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What the extra columns of a result's row may use."""
+
+    verdicts: dict[tuple[int, str], list[Any]]  # (run pk, case key) -> its verdicts
+    series_href: Callable[[Any], str | None]
+    task_href: Callable[[Any], str | None]
+
+
+def _verdict(result: Any, ctx: RowContext) -> dict[str, Any]:
+    verdicts = ctx.verdicts.get((result.run_pk, result.case_key), [])
+    top = headline(verdicts)
+    if top is None:
+        return cell("-", title="not judged (skipped, or the run was not judged yet)")
+    detail = "; ".join(f"{v.metric}: {v.verdict}"
+                       + (f" ({v.relative_change:+.1%})" if v.relative_change is not None
+                          else "") for v in verdicts)
+    return cell(top.verdict, tone=tone(top.verdict), title=detail)
+
+
+def _series(result: Any, ctx: RowContext) -> dict[str, Any]:
+    href = ctx.series_href(result)
+    return cell("history", href=href) if href else cell("-")
+
+
+def _task(result: Any, ctx: RowContext) -> dict[str, Any]:
+    href = ctx.task_href(result)
+    return cell("task", href=href, title="this case's task instance in Airflow",
+                airflow=True) if href \
+        else cell("-")
+
+
+RESULT_EXTRAS: tuple[tuple[str, Callable[[Any, RowContext], dict[str, Any]]], ...] = (
+    ("Verdict", _verdict),
+    ("Series", _series),
+    ("Airflow task", _task),
+)

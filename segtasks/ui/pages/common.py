@@ -1,0 +1,137 @@
+"""What every page shares: its context, runs and stored rows as plain values, tables of
+cells, and the report's seed-style tables with the pages' own columns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, inspect
+
+from segtasks.plan import ParamError, validate
+from segtasks.report.tables import by_variant, seed_rows
+from segtasks.ui.access import Viewer
+from segtasks.ui.columns import RESULT_EXTRAS, RowContext, report_cell
+from segtasks.ui.links import Links
+
+ENVIRONMENT_COLUMNS = ("hardware_key", "cpu_model", "logical_cores", "gpu_name", "gpu_count",
+                       "nvidia_driver", "cuda_runtime", "cudnn", "torch_version",
+                       "torchvision_version", "smp_version", "numpy_version",
+                       "python_version", "os")
+
+
+@dataclass(frozen=True)
+class PageContext:
+    engine: Engine  # read-only
+    links: Links
+    database: str  # the reader's URL, password masked
+    viewer: Viewer
+    dag_id: str  # the governing DAG
+
+
+def when(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:  # SQLite returns naive datetimes; they are stored in UTC
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def raw(row: Any, leave_out: Sequence[str] = ()) -> dict[str, Any]:
+    """Every column of a stored row: new columns reach the JSON API without code here."""
+    return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs
+            if attr.key not in leave_out}
+
+
+def run_summary(run: Any, links: Links, counts: dict[str, int] | None = None
+                ) -> dict[str, Any]:
+    in_airflow = run.trigger != "cli"
+    return {
+        "id": run.id, "dag_id": run.dag_id, "run_id": run.run_id, "trigger": run.trigger,
+        "state": run.state, "started_at": run.started_at, "started": when(run.started_at),
+        "finished_at": run.finished_at, "code_version": run.code_version,
+        "excluded": run.excluded, "excluded_reason": run.excluded_reason,
+        "excluded_by": run.excluded_by, "excluded_at": run.excluded_at,
+        "href": links.run(run.id), "api": links.api(f"runs/{run.id}"),
+        "airflow_href": links.airflow_run(run.dag_id, run.run_id) if in_airflow else None,
+        "verdicts": counts or {},
+    }
+
+
+def table(title: str | None, columns: Sequence[str], rows: list[list[dict[str, Any]]],
+          note: str | None = None) -> dict[str, Any]:
+    return {"title": title, "columns": list(columns), "rows": rows, "note": note}
+
+
+def report_table(title: str | None, rows: Sequence[dict[str, str]]) -> dict[str, Any]:
+    columns = list(rows[0]) if rows else []
+    return table(title, columns, [[report_cell(c, row[c]) for c in columns] for row in rows])
+
+
+def _verdicts_by_case(verdicts: Iterable[Any]) -> dict[tuple[int, str], list[Any]]:
+    found: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    for v in verdicts:
+        found[(v.run_pk, v.case_key)].append(v)
+    return found
+
+
+def _map_indexes(run: Any) -> dict[str, int]:
+    """Each case's map index in the run's bench task, as the DAG expanded it: the cases of
+    its device in the order the validated run conf lists them."""
+    try:
+        cases = validate(run.params or {}).cases
+    except ParamError:
+        return {}
+    indexes: dict[str, int] = {}
+    count: dict[str, int] = defaultdict(int)
+    for case in cases:
+        indexes[case.key] = count[case.device]
+        count[case.device] += 1
+    return indexes
+
+
+def _row_context(results: Sequence[Any], verdicts: Iterable[Any], links: Links) -> RowContext:
+    runs = {r.run_pk: r.run for r in results}  # one validation per run, not per case
+    indexes = {pk: _map_indexes(run) for pk, run in runs.items()
+               if links.airflow is not None and run.trigger != "cli"}
+
+    def task_href(r: Any) -> str | None:
+        if r.run_pk not in indexes:
+            return None
+        return links.task_instance(r.run.dag_id, r.run.run_id, f"bench_{r.device}",
+                                   indexes[r.run_pk].get(r.case_key))
+
+    return RowContext(verdicts=_verdicts_by_case(verdicts),
+                      series_href=lambda r: links.series(r.case_key, r.hardware_key)
+                      if r.hardware_key else None,
+                      task_href=task_href)
+
+
+def result_tables(results: Sequence[Any], verdicts: Iterable[Any], links: Links
+                  ) -> list[dict[str, Any]]:
+    """The report's seed-style table per variant, with the pages' extra columns."""
+    ctx = _row_context(results, verdicts, links)
+    tables = []
+    grouped = by_variant(results)
+    for name, rows in seed_rows(results).items():
+        statuses = {row["Status"] for row in rows}
+        note = None
+        if len(statuses) == 1 and not statuses <= {"ok"}:
+            sizes = ", ".join(row["Batch Size"] for row in rows)
+            note = f"All cases (batch sizes {sizes}) {statuses.pop()}"
+        columns = [*rows[0], *(extra for extra, _ in RESULT_EXTRAS)]
+        cells = [[report_cell(c, row[c]) for c in row] + [make(r, ctx) for _, make in RESULT_EXTRAS]
+                 for row, r in zip(rows, grouped[name], strict=True)]
+        tables.append(table(name, columns, cells, note))
+    return tables
+
+
+def environments(results: Iterable[Any]) -> list[dict[str, Any]]:
+    seen: dict[int, Any] = {}
+    for r in results:
+        if r.environment is not None:
+            seen.setdefault(r.environment.id, r.environment)
+    return [{c: getattr(env, c) for c in ENVIRONMENT_COLUMNS} for env in seen.values()]

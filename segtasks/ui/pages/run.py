@@ -1,0 +1,58 @@
+"""One run as the report shows it (segtasks.report), with charts and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segtasks.judge.evidence import NOISE_NIGHTS
+from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.report import model
+from segtasks.report.tables import NOTES, phase_rows, verdict_rows, warning_lines
+from segtasks.store import repository
+from segtasks.ui import charts, queries
+from segtasks.ui.pages.common import (
+    PageContext,
+    environments,
+    raw,
+    report_table,
+    result_tables,
+    run_summary,
+)
+
+
+def run_page(ctx: PageContext, run: Any) -> dict[str, Any]:
+    """One run as the report shows it (segtasks.report), with charts and links."""
+    links = ctx.links
+    results = queries.results_of(ctx.engine, [run.id])
+    verdicts = queries.comparisons_of(ctx.engine, [run.id])
+    regressed = sorted({(v.case_key, v.hardware_key) for v in verdicts
+                        if v.verdict == "regression" and v.metric in METRIC_NAMES})
+    history = repository.series_history(ctx.engine, run, regressed, limit=NOISE_NIGHTS) \
+        if regressed else {}
+    report = model.build(run, results, verdicts, history, ctx.database)
+    chart_list = [c for c in (charts.by_batch_size("run-speed", results, "speed"),
+                              charts.by_batch_size("run-memory", results, "memory"))
+                  if c is not None]
+    chart_list += [charts.trend(f"run-trend-{i}", t.case_key, t.metric, t.nights, t.tonight,
+                                t.baseline) for i, t in enumerate(report.trends)]
+    previous = queries.previous_run_pk(ctx.engine, run)
+    counts = queries.verdict_counts(ctx.engine, [run.id])[run.id]
+    return {
+        "page": "run", "database": ctx.database, "title": report.title,
+        "api": links.api(f"runs/{run.id}"),
+        "run": run_summary(run, links, counts),
+        "compare_previous": links.compare(previous, run.id) if previous else None,
+        "regressions": [{"case_key": v.case_key, "metric": v.metric,
+                         "relative_change": v.relative_change,
+                         "href": links.series(v.case_key, v.hardware_key)}
+                        for v in report.regressions],
+        "tables": result_tables(results, verdicts, links),
+        "phases": report_table("Phases (mean per timed batch)", phase_rows(results)),
+        "verdicts": report_table("Verdicts", verdict_rows(verdicts)),
+        "warnings": warning_lines(results),
+        "charts": chart_list,
+        "environments": environments(results),
+        "notes": list(NOTES),
+        "results": [raw(r) for r in results],
+        "verdicts_stored": [raw(v) for v in verdicts],
+    }

@@ -1,0 +1,181 @@
+"""One series (case x hardware) over time: values, bands, verdicts, software changes,
+curation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.judge.software import software_changes
+from segtasks.ui import charts, queries
+from segtasks.ui.columns import SERIES_CHARTS, cell, metric_view, tone, worst
+from segtasks.ui.links import Links
+from segtasks.ui.pages.common import PageContext, run_summary, table, when
+
+NIGHTS_IN_TABLE = 60
+
+
+def band(verdict: Any) -> tuple[float, float] | None:
+    """Where a night is judged unchanged: the baseline ± the larger of the minimum effect
+    and z_threshold noise units (the judge's rule, segtasks.judge.decide)."""
+    if verdict is None or verdict.baseline is None or verdict.noise is None \
+            or verdict.min_effect is None or verdict.z_threshold is None:
+        return None
+    width = max(verdict.min_effect, verdict.z_threshold * verdict.noise)
+    return verdict.baseline * (1 - width), verdict.baseline * (1 + width)
+
+
+def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
+                all_nights: bool = False) -> dict[str, Any]:
+    links = ctx.links
+    hardware = queries.hardware_of_case(ctx.engine, case_key)
+    if not hardware:
+        raise queries.NotFound(f"no results stored for case {case_key}")
+    known = [h for h, _ in hardware]
+    hardware_key = hardware_key or known[0]
+    if hardware_key not in known:
+        raise queries.NotFound(f"case {case_key} was never measured on {hardware_key}")
+    nights = queries.series_nights(ctx.engine, case_key, hardware_key)
+    verdicts = {(v.run_pk, v.metric): v
+                for v in queries.series_comparisons(ctx.engine, case_key, hardware_key)}
+    levels = queries.levels(ctx.engine, case_key=case_key, hardware_key=hardware_key,
+                            include_undone=True)
+    records = []
+    previous = None
+    for night in nights:
+        changes: list[str] = []
+        if previous is not None:  # what changed since the last good night
+            changes = software_changes(night.run.code_version, night.environment,
+                                       previous.run.code_version, previous.environment)
+        if night.status == "ok":
+            previous = night
+        judged = {m: verdicts.get((night.run_pk, m)) for m in (*METRIC_NAMES, "status")}
+        records.append({
+            "run": run_summary(night.run, links), "status": night.status,
+            "reason": night.reason,
+            "values": {m: getattr(night, m) for m in METRIC_NAMES},
+            "ci_rel": night.ci_rel,
+            "verdicts": {m: {"verdict": v.verdict, "baseline": v.baseline,
+                             "relative_change": v.relative_change, "noise": v.noise,
+                             "z": v.z, "band": band(v), "detail": v.detail}
+                         for m, v in judged.items() if v is not None},
+            "software_changes": changes,
+        })
+    return {
+        "page": "series", "database": ctx.database, "case_key": case_key,
+        "api": links.api(f"series/{quote(case_key, safe='')}?"
+                         + urlencode({"hardware": hardware_key})),
+        "hardware_key": hardware_key,
+        "other_hardware": [{"hardware_key": h, "last": when(last),
+                            "href": links.series(case_key, h)}
+                           for h, last in hardware if h != hardware_key],
+        "nights": records,
+        "nights_table": nights_table(records, levels, all_nights),
+        "levels": [level_record(lv, links) for lv in levels],
+        "charts": series_charts(case_key, records, levels),
+        "can_edit": ctx.viewer.can_edit,
+        "choices": [{"id": r["run"]["id"], "label": f"{r['run']['started']} · "
+                     f"{r['run']['run_id']} · {r['status']}",
+                     "excluded": r["run"]["excluded"]} for r in reversed(records)],
+        "excluded": [r["run"] for r in reversed(records) if r["run"]["excluded"]],
+    }
+
+
+def level_record(level: Any, links: Links) -> dict[str, Any]:
+    return {"id": level.id, "from_run": run_summary(level.from_run, links),
+            "reason": level.reason, "accepted_by": level.accepted_by,
+            "accepted_at": level.accepted_at, "accepted": when(level.accepted_at),
+            "undone_by": level.undone_by, "undone_at": level.undone_at,
+            "active": level.undone_at is None}
+
+
+def nights_table(records: list[dict[str, Any]], levels: Sequence[Any], all_nights: bool
+                 ) -> dict[str, Any]:
+    starts = {lv.from_run_pk: lv for lv in levels if lv.undone_at is None}
+    shown = list(reversed(records))
+    if not all_nights:
+        shown = shown[:NIGHTS_IN_TABLE]
+    columns = ["Night", "Run", "Status", *(metric_view(m).label + f" ({metric_view(m).unit})"
+                                           for m in METRIC_NAMES),
+               "Verdict", "Change (img/s)", "Software changes", "Marks"]
+    rows = []
+    for rec in shown:
+        run = rec["run"]
+        judged = rec["verdicts"]
+        top = worst(v["verdict"] for v in judged.values())
+        change = judged.get("images_per_s", {}).get("relative_change")
+        marks = []
+        if run["excluded"]:
+            marks.append(f"excluded by {run['excluded_by'] or '?'}: {run['excluded_reason']}")
+        if run["id"] in starts:
+            level = starts[run["id"]]
+            marks.append(f"new level from here ({level.accepted_by}: {level.reason})")
+        rows.append([
+            cell(run["started"] or ""), cell(run["run_id"], href=run["href"]),
+            cell(rec["status"], tone=None if rec["status"] == "ok" else "bad",
+                 title=rec["reason"]),
+            *(cell(metric_view(m).text(rec["values"][m])) for m in METRIC_NAMES),
+            cell(top, tone=tone(top), title="; ".join(
+                f"{m}: {v['verdict']}" for m, v in judged.items())) if top else cell("-"),
+            cell("-" if change is None else f"{change:+.1%}"),
+            cell(", ".join(rec["software_changes"]) or "-"),
+            cell("; ".join(marks) or "-", tone="muted" if run["excluded"] else None),
+        ])
+    hidden = len(records) - len(shown)
+    return table(None, columns, rows,
+                 f"{hidden} older nights are in the charts and the JSON API" if hidden else None)
+
+
+def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence[Any]
+                  ) -> list[dict[str, Any]]:
+    xs = [charts.epoch(r["run"]["started_at"]) for r in records]
+    events = [{"x": x, "kind": "software", "label": ", ".join(r["software_changes"])}
+              for x, r in zip(xs, records, strict=True) if r["software_changes"]]
+    events += [{"x": charts.epoch(lv.from_run.started_at), "kind": "level",
+                "label": f"new level ({lv.accepted_by}): {lv.reason}"}
+               for lv in levels if lv.undone_at is None]
+    labels = [f"{r['run']['run_id']} ({r['status']})" for r in records]
+    found: list[dict[str, Any]] = []
+    for title, metrics in SERIES_CHARTS:
+        series: list[dict[str, Any]] = []
+        bands: list[list[int]] = []
+        unit = metric_view(metrics[0]).unit
+        for metric in metrics:
+            view = metric_view(metric)
+            values = [view.shown(r["values"][metric]) if r["status"] == "ok" else None
+                      for r in records]
+            if all(v is None for v in values):
+                continue
+            prefix = f"{view.label}: " if len(metrics) > 1 else ""
+            series.append(charts.line(view.label, values, unit=view.unit, digits=view.digits))
+            edges = [r["verdicts"].get(metric, {}).get("band") for r in records]
+            if any(edges):
+                low = [view.shown(e[0]) if e else None for e in edges]
+                high = [view.shown(e[1]) if e else None for e in edges]
+                series.append(charts.line(f"{prefix}band high", high, unit=view.unit,
+                                          digits=view.digits, style="band", tone="info"))
+                series.append(charts.line(f"{prefix}band low", low, unit=view.unit,
+                                          digits=view.digits, style="band", tone="info"))
+                bands.append([len(series) - 2, len(series) - 1])
+            kinds = sorted({r["verdicts"][metric]["verdict"] for r in records
+                            if metric in r["verdicts"]} - {"unchanged", "new",
+                                                           "insufficient_history"})
+            for kind in kinds:
+                marks = [v if r["verdicts"].get(metric, {}).get("verdict") == kind else None
+                         for v, r in zip(values, records, strict=True)]
+                series.append(charts.line(f"{prefix}{kind}", marks, unit=view.unit,
+                                          digits=view.digits, style="points", tone=tone(kind)))
+            excluded = [v if r["run"]["excluded"] else None
+                        for v, r in zip(values, records, strict=True)]
+            if any(v is not None for v in excluded):
+                series.append(charts.line(f"{prefix}excluded night", excluded, unit=view.unit,
+                                          digits=view.digits, style="points", tone="muted"))
+        if not series:
+            continue
+        found.append(charts.spec(
+            f"series-{len(found)}", f"{case_key}: {title}", "time", "night", xs,
+            [{"scale": "y", "label": f"{title} ({unit})", "side": "left"}], series,
+            bands=bands, events=events, labels=labels))
+    return found

@@ -1,0 +1,299 @@
+"""The results pages in a real browser, inside a real Airflow.
+
+A few real nights (dag.test(), tiny grid, the last one with a planted slowdown) fill a
+results database; a real `airflow api-server` serves the UI with the plugin and the
+simple auth manager's known users; Debian's Chromium (headless, driven by Playwright, no
+browser download) logs in through Airflow's own login page, opens the nav entry, the DAG
+tab and a run tab, and from there a series and a comparison. Each page must draw its
+tables and its charts' points, and the browser console must stay free of errors.
+
+With SEGBENCH_UI_SCREENSHOTS=docs/ui the four pages are saved there (the README's).
+Without Chromium or Playwright it skips, except under CI=true, where it fails:
+`make test` installs Chromium when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from airflow_cluster import free_port
+
+from segtasks import store
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+DAG_ID = "segbench_nightly"
+NIGHTS = 3
+# a tiny grid (one thread: the quietest on a shared machine), judged from the second night
+CONF = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 2], "cpu_threads": [1],
+        "n_images": 2, "warmup_batches": 1, "warmup_seconds": 0, "min_seconds": 0.01,
+        "max_seconds": 0.3, "baseline_runs": 2, "min_history": 1}
+CASE = "cpu-bs1-fp32-t1"
+USERS = {"ursula": ("user", "ursula-Pw-1"), "vic": ("viewer", "vic-Pw-1")}
+JWT_SECRET = "segbench-browser-test-" + "fedcba9876543210" * 4
+SCREENSHOTS = os.environ.get("SEGBENCH_UI_SCREENSHOTS")
+
+
+def unavailable(message: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (CI=true: the browser tests must run; `make test` installs "
+                    "Chromium)")
+    pytest.skip(message)
+
+
+@dataclass(frozen=True)
+class Nights:
+    url: str
+    run_ids: list[str]  # oldest first; the last one had a planted slowdown
+
+
+@pytest.fixture(scope="module")
+def nights(airflow_db, tiny_inputs, weights_file, tmp_path_factory) -> Iterator[Nights]:
+    """Real nights through the DAG (dag.test), written to a fresh results database."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    folder = tmp_path_factory.mktemp("ui-nights")
+    url = f"sqlite:///{folder / 'results.db'}"
+    store.upgrade(url)
+    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    run_ids = []
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {"SEGBENCH_DB_URL": url, "SEGBENCH_HOME": str(folder),
+                            "SEGBENCH_INPUTS": str(tiny_inputs),
+                            "SEGBENCH_WEIGHTS": str(weights_file)}.items():
+            env.setenv(name, value)
+        env.delenv("AIRFLOW_CONN_SEGBENCH_DB", raising=False)
+        for night in range(NIGHTS):
+            if night == NIGHTS - 1:  # forward passes 300 ms slower: a step in the series
+                env.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "300")
+            dag = DagBag(dag_folder=str(ROOT / "dags")).dags[DAG_ID]  # fresh: see test_dag
+            run = dag.test(run_conf=CONF, logical_date=start + timedelta(days=night))
+            run_ids.append(run.run_id)
+    yield Nights(url, run_ids)
+    from segtasks.ui import engines
+
+    engines.dispose(url)
+
+
+@pytest.fixture(scope="module")
+def airflow_ui(nights, airflow_db, tmp_path_factory) -> Iterator[str]:
+    """A real api-server on the session's Airflow home (where dag.test left the DAG and
+    its runs), with the plugin folder and the simple auth manager's known users."""
+    folder = tmp_path_factory.mktemp("api-server")
+    passwords = folder / "passwords.json"
+    passwords.write_text(json.dumps({name: pw for name, (_, pw) in USERS.items()}))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEGBENCH_TEST_")}
+    env.update({
+        "AIRFLOW_HOME": str(airflow_db),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS":
+            ",".join(f"{name}:{role}" for name, (role, _) in USERS.items()),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "SEGBENCH_DB_URL": nights.url,
+        "PYTHONPATH": str(ROOT),
+    })
+    log = folder / "api-server.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", "1", "--apps", "core"], env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=5)
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the api-server did not start:\n"
+                                       + log.read_text()[-4000:]) from None
+                time.sleep(0.5)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        unavailable("Playwright for Python is not installed (pip install -e .[dev])")
+    if not Path(CHROMIUM).exists():
+        unavailable(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        except Error as exc:
+            unavailable(f"Chromium at {CHROMIUM} does not start: {str(exc).splitlines()[0]}")
+        yield launched
+        launched.close()
+
+
+class Console:
+    """Every error the page and its frames print, and every uncaught exception."""
+
+    def __init__(self, page) -> None:  # noqa: ANN001
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(f"console: {m.text} ({m.location})")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser, airflow_ui):
+    """A page signed in as `ursula` (role user: may edit) through Airflow's login page."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    console = Console(page)
+    page.goto(f"{airflow_ui}/auth/login?next={quote(airflow_ui + '/')}")
+    page.get_by_label("Username").fill("ursula")
+    page.get_by_label("Password").fill(USERS["ursula"][1])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{airflow_ui}/", timeout=30_000)
+    yield page, console
+    context.close()
+
+
+def frame_of(page, url_part: str):  # noqa: ANN001
+    """The segbench frame Airflow shows (its src contains url_part), once loaded."""
+    element = page.wait_for_selector(f"iframe[src*='{url_part}']", timeout=30_000)
+    frame = element.content_frame()
+    frame.wait_for_selector("h1", timeout=30_000)
+    frame.wait_for_load_state("load")
+    return frame
+
+
+def charts_drawn(frame) -> list[int]:  # noqa: ANN001
+    """The number of data points each chart drew; every canvas must hold painted pixels."""
+    frame.wait_for_function("document.querySelectorAll('.chart-box').length === "
+                            "document.querySelectorAll('.chart-box[data-drawn]').length",
+                            timeout=15_000)
+    painted = frame.evaluate("""() => [...document.querySelectorAll('.chart-box canvas')]
+        .map(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                    let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; })""")
+    assert painted and all(n > 0 for n in painted)
+    return [int(box.get_attribute("data-points"))
+            for box in frame.locator(".chart-box").all()]
+
+
+def table_rows(frame) -> int:  # noqa: ANN001
+    return frame.locator("table.data tbody tr").count()
+
+
+def screenshot(page, name: str) -> None:  # noqa: ANN001
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
+def test_the_nav_entry_opens_the_overview_with_its_tables_and_charts(signed_in, nights):
+    page, console = signed_in
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Benchmarks").click()
+    frame = frame_of(page, "/segbench/")
+    assert frame.locator("h1").inner_text() == "Benchmark overview"
+    assert "ursula · can edit" in frame.locator("header").inner_text()
+    assert table_rows(frame) >= 4 + NIGHTS  # CPU and (skipped) CUDA cases, the runs
+    assert frame.locator("h3", has_text="CPU fp32 1 threads").count() == 1
+    assert charts_drawn(frame) == [2]  # CPU images/s at batch sizes 1 and 2
+    runs = frame.locator("#runs tbody tr").all_inner_texts()
+    assert [r.split()[0] for r in runs] == list(reversed(nights.run_ids))
+    screenshot(page, "overview")
+    assert console.errors == []
+
+
+def test_the_dag_tab_shows_the_benchmark_of_that_dag(signed_in, airflow_ui):
+    page, console = signed_in
+    page.goto(f"{airflow_ui}/dags/{DAG_ID}")
+    page.get_by_role("link", name="Benchmark", exact=True).click()
+    frame = frame_of(page, f"/segbench/dags/{DAG_ID}")
+    assert frame.locator("h1").inner_text() == "Benchmark overview"
+    assert charts_drawn(frame) == [2]
+    assert console.errors == []
+
+
+def test_the_run_tab_shows_the_runs_tables_verdicts_and_charts(signed_in, airflow_ui,
+                                                                nights):
+    page, console = signed_in
+    last = nights.run_ids[-1]
+    page.goto(f"{airflow_ui}/dags/{DAG_ID}/runs/{quote(last, safe='')}")
+    page.get_by_role("link", name="Benchmark", exact=True).click()
+    frame = frame_of(page, "/segbench/dags/")
+    assert frame.locator("h1").inner_text() == f"Run {last}"
+    assert frame.locator("h3", has_text="CPU fp32 1 threads").count() == 1
+    text = frame.locator("body").inner_text()
+    assert "All cases (batch sizes 1, 2) skipped" in text  # no GPU here
+    assert "planted test slowdown" in text  # the run's warnings
+    verdicts = frame.locator("h3", has_text="Verdicts").locator("xpath=following::table[1]")
+    assert verdicts.locator("tbody tr").count() >= 2  # a verdict per CPU case at least
+    points = charts_drawn(frame)  # speed and memory against batch size (then any trends)
+    assert points[:2] == [2, 2]
+    screenshot(page, "run")
+    assert console.errors == []
+
+
+def test_a_task_link_moves_airflow_itself_to_the_task_instance(signed_in, airflow_ui,
+                                                                nights):
+    page, console = signed_in
+    last = nights.run_ids[-1]
+    page.goto(f"{airflow_ui}/dags/{DAG_ID}/runs/{quote(last, safe='')}/plugin/segbench-run")
+    frame = frame_of(page, "/segbench/dags/")
+    frame.locator("a[data-airflow]", has_text="task").first.click()
+    page.wait_for_url("**/tasks/bench_cpu/mapped/0", timeout=15_000)
+    assert console.errors == []
+
+
+def test_from_the_run_tab_a_series_and_a_comparison_open_in_the_frame(signed_in,
+                                                                     airflow_ui, nights):
+    page, console = signed_in
+    last = nights.run_ids[-1]
+    page.goto(f"{airflow_ui}/dags/{DAG_ID}/runs/{quote(last, safe='')}/plugin/segbench-run")
+    frame = frame_of(page, "/segbench/dags/")
+    frame.locator("a", has_text="history").first.click()
+    frame.wait_for_url(f"**/segbench/series/{CASE}**")
+    assert frame.locator("h1").inner_text() == f"Series {CASE}"
+    assert charts_drawn(frame)[0] >= NIGHTS  # every night's images/s, and its markers
+    assert table_rows(frame) >= NIGHTS
+    assert frame.locator("#exclude-form button").inner_text() == "Exclude night"
+    # hovering a chart shows the night's values
+    box = frame.locator(".chart-box .u-over").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+    tip = frame.locator(".chart-tip").first
+    tip.wait_for(state="visible", timeout=5_000)
+    assert "images/s" in tip.inner_text() and "manual__" in tip.inner_text()
+    screenshot(page, "series")
+    frame.goto(frame.url.split("/segbench/")[0] + "/segbench/compare")
+    assert frame.locator("h1").inner_text() == "Compare two runs"
+    assert table_rows(frame) == 4  # every case of the last two runs
+    changes = frame.locator("table.data").inner_text()
+    assert "within noise" in changes or "worse" in changes or "better" in changes
+    assert charts_drawn(frame) == [2]
+    screenshot(page, "compare")
+    assert console.errors == []
