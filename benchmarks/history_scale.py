@@ -132,12 +132,14 @@ def main() -> None:
               f"{time.perf_counter() - t0:.0f} s")
         engine = store.connect(url)
         last_run = repository.latest_run_pk(engine)
-        hardware = engine.connect().scalar(text("SELECT hardware_key FROM results LIMIT 1"))
         sql_texts = {p.stem: p.read_text() for p in COOKBOOK}
         queries = {stem: (lambda sql=sql: _fetch(engine, sql)) for stem, sql in sql_texts.items()}
-        queries["compare baseline (last 7 good nights of a series)"] = lambda: repository.history(
-            engine, case_key="cuda-bs16-bf16", hardware_key=hardware, before_run_pk=last_run,
-            limit=7)
+        tonight = repository.get_run(engine, last_run)
+        series = [(r.case_key, r.hardware_key)
+                  for r in repository.run_results(engine, last_run)]
+        queries["judge's history: 30 good nights of every series of a night (one query)"] = \
+            lambda: [night for nights in repository.series_history(
+                engine, tonight, series, limit=30).values() for night in nights]
         queries["samples of one result"] = lambda: _fetch(
             engine, "SELECT latency_ms FROM samples WHERE result_id = 4242 ORDER BY idx")
         print(f"| query | median of {args.repeats} (ms) | rows | target < {TARGET_MS:.0f} ms |")
