@@ -5,6 +5,7 @@ keeps the two in step and checks each query's shape on a known history.
 """
 
 import copy
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def history(tmp_path_factory, tiny_inputs, weights_file):
     from conftest import _pg_admin
 
     admin = _pg_admin()
-    name = "segbench_test_cookbook"
+    # unique per run: several checkouts may run the suite at once against one server
+    name = f"segbench_test_cookbook_{uuid.uuid4().hex[:8]}"
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{name}"')
