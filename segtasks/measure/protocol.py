@@ -105,6 +105,7 @@ def first_calls(work: Workload) -> FirstCalls:
     A failure of the first call is a compile failure (the eager model runs the same
     batches), unless it is an allocation failure, which stays one.
     """
+    breaks_before = compilation.graph_breaks()  # counters are per process, not per model
     try:
         _, h2d, forward, post = work.run(work.batch(0))
     except Exception as exc:
@@ -114,6 +115,8 @@ def first_calls(work: Workload) -> FirstCalls:
             compilation.failure_message(work.case.compile, exc)) from exc
     compile_s = (h2d + forward + post) / 1e3
     graphs, breaks = compilation.graphs_compiled(), compilation.graph_breaks()
+    if breaks is not None and breaks_before is not None:
+        breaks -= breaks_before
     _, h2d, forward, post = work.run(work.batch(1))
     return FirstCalls(compile_s, (h2d + forward + post) / 1e3, graphs, breaks)
 
