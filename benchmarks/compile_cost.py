@@ -25,7 +25,6 @@ from pathlib import Path
 from _common import banner, demo_inputs_and_weights
 
 from segtasks.launch.isolated import run_case_isolated
-from segtasks.measure.compilation import CACHE_DIR_VARIABLE
 from segtasks.plan.case import COMPILE_MODES, Case
 from segtasks.result import CaseResult
 
@@ -40,7 +39,7 @@ def _case(device: str, batch_size: int, mode: str, args: argparse.Namespace) -> 
 
 def _measure(case: Case, inputs: Path, weights: Path, cache: Path | None) -> CaseResult:
     if cache is not None:
-        os.environ[CACHE_DIR_VARIABLE] = str(cache)
+        os.environ["SEGBENCH_COMPILE_CACHE"] = str(cache)  # segtasks.paths.compile_cache_dir
     return run_case_isolated(case, inputs, weights)
 
 

@@ -32,4 +32,4 @@ def default_sqlite_path() -> Path:
 
 def compile_cache_dir() -> Path:
     """torch.compile's kernel cache, kept between cases and nights."""
-    return var_dir() / "compile-cache"
+    return Path(os.environ.get("SEGBENCH_COMPILE_CACHE") or var_dir() / "compile-cache")

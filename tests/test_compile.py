@@ -103,7 +103,6 @@ def test_a_compiled_cpu_case_stores_its_compile_time_apart_and_caches_its_kernel
     assert row.compile == "default"
     # the first call compiles; the second is the first compiled call; both before warm-up
     assert row.compile_seconds > row.first_call_seconds > 0
-    assert row.compile_seconds > 10 * row.latency_p50_ms / 1e3
     assert row.recompiles == 0  # same shapes every batch: nothing to recompile
     assert row.graph_breaks is not None
     cache = tmp_path / "var" / "compile-cache"  # SEGBENCH_HOME is the test's tmp_path

@@ -33,11 +33,15 @@ class CompileFailed(RuntimeError):
 
 
 def use_kernel_cache(folder: Path) -> None:
-    """Cache compiled kernels in `folder`, unless the environment already names one.
-    Call before torch is imported."""
-    if not os.environ.get(CACHE_DIR_VARIABLE):
-        folder.mkdir(parents=True, exist_ok=True)
-        os.environ[CACHE_DIR_VARIABLE] = str(folder)
+    """Cache compiled kernels in `folder`. Call before torch is imported.
+
+    It overrides an inherited TORCHINDUCTOR_CACHE_DIR on purpose: torch writes its default
+    (/tmp/torchinductor_<user>) into the environment of any process that touched inductor,
+    and a case started from such a process would otherwise cache there, not under var/.
+    SEGBENCH_COMPILE_CACHE names another folder (segtasks.paths.compile_cache_dir).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[CACHE_DIR_VARIABLE] = str(folder)
     for switch in CACHE_SWITCHES:
         os.environ.setdefault(switch, "1")
 
