@@ -9,6 +9,10 @@ compiled and eager cases in separate rows (a compiled variant is its own table);
 v_recommendations is the Pareto front of each run, hardware and device (the same rule as
 segtasks.report.recommend).
 
+Output parity (parity_ok, parity_mask_mismatch...) is added by another migration of the same
+release: where it ran first, v_results keeps its columns, v_recommendations leaves out the
+cases whose outputs differ and shows the share of identical masks; else that column is NULL.
+
 Revision ID: 0011
 Revises: 0008
 Create Date: 2026-11-29
