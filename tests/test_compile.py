@@ -110,3 +110,31 @@ def test_a_compiled_cpu_case_stores_its_compile_time_apart_and_caches_its_kernel
     outcome = nightly.judge_and_close(run_pk, params, db_url=sqlite_url)
     assert "torch.compile (one-off costs" in outcome.text
     assert "Fastest: on " in outcome.text and "compile default at batch size 1" in outcome.text
+
+
+def test_a_recompilation_after_the_first_call_is_stored_and_warned_about():
+    from pathlib import Path
+
+    import numpy as np
+
+    from segtasks.measure.case_runner import Readings, assemble
+    from segtasks.measure.data import ImageSet
+    from segtasks.measure.protocol import FirstCalls, Measurement
+
+    latencies = [100.0, 101.0, 99.0, 100.5, 100.2, 99.8]
+    run = Measurement(latencies, [[1.0, 0.0, ms - 1.0, 1.0] for ms in latencies],
+                      cold_start_ms=300.0, stop_reason="stable", end_to_end_s=0.6,
+                      end_to_end_images=6,
+                      compiled=FirstCalls(compile_s=40.0, first_call_s=0.2,
+                                          graphs_after_compile=1, graph_breaks=1,
+                                          recompiles=2))
+    result = assemble(run, Readings(load_s=0.5, gflop_per_image=36.1, peak_tflops=None),
+                      ImageSet(Path("."), [np.zeros((8, 8), np.uint8)], ["a.png"], "f"),
+                      case=Case(device="cpu", compile="default"), weights_sha256="w",
+                      hardware_key="h", environment={})
+    assert result.columns()["compile_seconds"] == 40.0
+    assert (result.compilation.first_call_seconds, result.compilation.recompiles,
+            result.compilation.graph_breaks) == (0.2, 2, 1)
+    assert ("torch.compile recompiled 2 time(s) after the first call: the steady state may "
+            "include compilation") in result.warnings
+    assert "torch.compile split the model at 1 graph break(s)" in result.warnings
