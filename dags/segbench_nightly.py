@@ -20,6 +20,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from segtasks.plan.params import SCHEMAS
+from segtasks.result import FAILED_STATUSES
 
 # Tests shorten it: dag.test() really waits out the retry delay.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("SEGBENCH_RETRY_DELAY_SECONDS", "60")))
@@ -87,7 +88,7 @@ def segbench_nightly() -> None:
         summary = bench_case(case, run_pk, db_url=results_db_url())
         if summary["status"] == "skipped":
             raise AirflowSkipException(summary["reason"])
-        if summary["status"] == "error":
+        if summary["status"] in FAILED_STATUSES:
             # Recorded already; a failure of the case itself would fail the same way again.
             raise AirflowFailException(f"{summary['case_key']}: {summary['reason']}")
         return summary

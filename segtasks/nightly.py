@@ -24,6 +24,7 @@ from segtasks.plan.case import Case
 from segtasks.plan.params import DEFAULTS
 from segtasks.report import files, model
 from segtasks.report.markdown import render
+from segtasks.result import FAILED_STATUSES
 from segtasks.store import repository, spool
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def judge_and_close(run_pk: int, params: NightParams, *, db_url: str | None) -> 
     """
     engine = store.connect(db_url)
     loaded, verdicts = judge_run(engine, run_pk, params.judging)
-    failed = any(r.status == "error" for r in loaded.results)
+    failed = any(r.status in FAILED_STATUSES for r in loaded.results)
     state = "regressed" if any(v.verdict == "regression" for v in verdicts) else (
         "failed" if failed else "success")
     repository.finish_run(engine, run_pk, state)

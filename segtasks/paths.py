@@ -28,3 +28,8 @@ def var_dir() -> Path:
 
 def default_sqlite_path() -> Path:
     return var_dir() / "segbench.db"
+
+
+def compile_cache_dir() -> Path:
+    """torch.compile's kernel cache, kept between cases and nights."""
+    return Path(os.environ.get("SEGBENCH_COMPILE_CACHE") or var_dir() / "compile-cache")

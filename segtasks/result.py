@@ -13,7 +13,10 @@ from typing import Any
 
 from segtasks.plan.case import Case
 
-STATUSES = ("ok", "oom", "skipped", "error")
+STATUSES = ("ok", "oom", "skipped", "error", "compile_failed")
+# The case itself failed (its task fails; the night goes on). `oom` is a finding, not a
+# failure: the batch does not fit.
+FAILED_STATUSES = ("error", "compile_failed")
 PHASES = ("preprocess_ms", "h2d_ms", "forward_ms", "postprocess_ms")
 
 
@@ -134,8 +137,25 @@ class Validity:
     first_attempt_steal: float | None = None
 
 
+@dataclass
+class Compilation:
+    """torch.compile's one-off costs, apart from the steady state (None: eager).
+
+    compile_seconds: the first call, which traces and compiles (or loads the kernels from
+    the cache) and runs one batch; first_call_seconds: the second, the first call of the
+    compiled code; recompiles: graphs compiled after the first call (warm-up, timed loop,
+    end-to-end passes), where 0 is expected; graph_breaks: graphs the model was split into
+    beyond one."""
+
+    compile_seconds: float | None = None
+    first_call_seconds: float | None = None
+    recompiles: int | None = None
+    graph_breaks: int | None = None
+
+
 PARTS: dict[str, type] = {"latency": Latency, "phases": Phases, "throughput": Throughput,
-                          "memory": Memory, "telemetry": Telemetry, "validity": Validity}
+                          "memory": Memory, "telemetry": Telemetry, "validity": Validity,
+                          "compilation": Compilation}
 _FACTS = ("hardware_key", "weights_sha256", "dataset_fingerprint", "inputs_skipped")
 
 
@@ -166,6 +186,7 @@ class CaseResult:
     memory: Memory | None = None
     telemetry: Telemetry | None = None
     validity: Validity | None = None
+    compilation: Compilation | None = None
     latencies_ms: list[float] = field(default_factory=list)
     phases_ms: list[list[float]] = field(default_factory=list)  # per batch, in PHASES order
 

@@ -97,7 +97,7 @@ def _query(url, path):
 
 def test_every_cookbook_query_is_quoted_verbatim_in_the_readme():
     readme = (ROOT / "README.md").read_text()
-    assert len(COOKBOOK) >= 7
+    assert len(COOKBOOK) >= 8
     for path in COOKBOOK:
         assert path.read_text().strip() in readme, f"{path.name} differs from the README"
 
@@ -158,3 +158,19 @@ def test_disturbed_cases_of_the_last_week(history):
                        "validity_reason"]
     assert [(r["case_key"], r["attempts"], r["interference"], r["validity_reason"])
             for r in rows] == [("cpu-bs2-fp32", 2, 0.48, DISTURBED)]
+
+
+def test_the_configurations_worth_shipping(history):
+    columns, rows = _query(history, COOKBOOK[7])
+    assert columns == ["device", "hardware_name", "precision", "channels_last", "compile",
+                       "batch_size", "images_per_s", "speedup_vs_fp32_eager",
+                       "latency_p90_ms", "memory_gib", "energy_j_per_image", "masks_identical"]
+    # tonight's CPU cases are all fp32 eager (the CUDA ones were skipped): the front is one
+    # or both batch sizes, each its own reference
+    assert rows and {(r["device"], r["precision"], r["compile"]) for r in rows} == {
+        ("cpu", "fp32", "none")}
+    assert {r["batch_size"] for r in rows} <= {1, 4}
+    assert all(r["speedup_vs_fp32_eager"] == pytest.approx(1) for r in rows)
+    assert [r["images_per_s"] for r in rows] == sorted((r["images_per_s"] for r in rows),
+                                                       reverse=True)
+    assert all(r["memory_gib"] > 0.1 and r["hardware_name"] for r in rows)

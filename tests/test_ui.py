@@ -125,6 +125,23 @@ def test_the_run_page_has_the_reports_tables_verdicts_charts_and_task_links(hist
     assert len(data["results"]) == 3 and "images_per_s" in data["results"][0]
 
 
+def test_the_run_page_recommends_a_configuration_per_device_and_hardware(history):
+    c = client(history.url)
+    data = c.get(f"/api/runs/{history.last}").json()
+    recs = {r["device"]: r for r in data["recommendations"]}
+    # tonight bs2 (15 images/s) beats bs1 (8) with the same p90 and memory
+    assert recs["cpu"]["best_case"] == "cpu-bs2-fp32"
+    assert recs["cpu"]["text"] == (
+        f"Fastest: on {H}, fp32 + contiguous + eager at batch size 2: 1.00 times the fp32 "
+        "eager throughput (15 images/s, p90 101.6 ms), 1.00 GiB")
+    front = recs["cpu"]["front"]
+    assert [dict(zip(front["columns"], r, strict=True))["Case"]["text"]
+            for r in front["rows"]] == ["cpu-bs2-fp32"]
+    assert recs["cuda"]["best_case"] == "cuda-bs1-fp32"
+    page = c.get(f"/runs/{history.last}").text
+    assert "<h3>Recommendation</h3>" in page and recs["cpu"]["text"] in page
+
+
 def test_the_run_tab_finds_the_run_by_its_airflow_ids(history):
     c = client(history.url)
     r = c.get(f"/dags/{DAG_ID}/runs/{quote(run_id(4), safe='')}")

@@ -4,6 +4,6 @@ SELECT c.batch_size, c.precision,
        g.images_per_s / c.images_per_s AS gpu_speedup
 FROM v_latest c
 JOIN v_latest g ON g.batch_size = c.batch_size AND g.precision = c.precision
-               AND g.channels_last = c.channels_last
+               AND g.channels_last = c.channels_last AND g.compile = c.compile
 WHERE c.device = 'cpu' AND g.device = 'cuda' AND c.threads IS NULL
 ORDER BY c.precision, c.batch_size;

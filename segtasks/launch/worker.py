@@ -12,7 +12,8 @@ from segtasks.plan.case import Case
 
 
 def main(argv: list[str]) -> int:
-    from segtasks.measure import placement
+    from segtasks.measure import compilation, placement
+    from segtasks.paths import compile_cache_dir
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     job_path, result_path = Path(argv[0]), Path(argv[1])
@@ -21,6 +22,8 @@ def main(argv: list[str]) -> int:
     if not placement.unavailable(case.cpu_affinity):
         # before torch loads, so that its OpenMP pool is sized for the pinned cores
         placement.pin(case.cpu_affinity)
+    # before torch loads: inductor reads its cache settings when it is imported
+    compilation.use_kernel_cache(compile_cache_dir())
     from segtasks.measure.case_runner import run_case  # the measuring stack: this process only
 
     result = run_case(case, Path(job["inputs"]), Path(job["weights"]))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from segtasks.measure import (
+    compilation,
     environment,
     failures,
     gpu,
@@ -34,9 +35,11 @@ from segtasks.measure.model import WeightsError, file_sha256, load_model
 from segtasks.measure.protocol import Measurement, Workload, measure_case
 from segtasks.measure.stats import LatencyStats
 from segtasks.measure.telemetry import Watch
+from segtasks.paths import compile_cache_dir
 from segtasks.plan.case import Case
 from segtasks.result import (
     CaseResult,
+    Compilation,
     Latency,
     Memory,
     Phases,
@@ -60,6 +63,7 @@ class Readings:
 
 def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
     """Measure one case in this process. Never raises for a failure of the case itself."""
+    compilation.use_kernel_cache(compile_cache_dir())  # the worker did so before torch
     import torch
 
     if not placement.unavailable(case.cpu_affinity):
@@ -86,6 +90,12 @@ def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
     except Exception as exc:  # noqa: BLE001 - any failure of a case is recorded, not raised
         if failures.is_out_of_memory(exc):
             oom_reason = failures.first_line(exc)
+        elif compilation.is_compile_failure(exc):
+            log.warning("case %s: compilation failed", case.key, exc_info=exc)
+            reason = (str(exc) if isinstance(exc, compilation.CompileFailed)
+                      else compilation.failure_message(case.compile, exc))
+            result = CaseResult(status="compile_failed", reason=reason,
+                                warnings=planted.warnings(), **base)
         else:
             log.exception("case %s failed", case.key)
             result = CaseResult(status="error", reason=failures.first_line(exc), **base)
@@ -142,11 +152,16 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
     if case.device == "cuda":
         torch.cuda.synchronize()
     load_s = time.perf_counter() - t0
+    if case.compile != "none":
+        model = compilation.compiled(model, case.compile)  # lazy: the first call compiles
     model_bytes = int(torch.cuda.memory_allocated()) if case.device == "cuda" else None
 
     env = base["environment"]
     watch, device = watch_for(case, env["hardware"]["gpus"], gpu_before)
     measurement = measure_case(Workload(model, case, image_set.images), watch)
+    if measurement.compiled is not None:
+        log.info("%s: compiled in %.1f s, kernel cache %s (%s)", case.key,
+                 measurement.compiled.compile_s, compile_cache_dir(), compilation.cache_hits())
 
     gpus = env["hardware"]["gpus"]
     name = gpus[torch.cuda.current_device()]["name"] if case.device == "cuda" and gpus else None
@@ -175,7 +190,7 @@ def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case:
     # efficiency of the model itself: the forward phase only, not the copies and resizes
     forward_ms = float(np.median(phases[:, 2]))
     gflops = readings.gflop_per_image * bs * 1e3 / forward_ms if forward_ms > 0 else None
-    warnings = [*_skipped_inputs(image_set), *planted.warnings()]
+    warnings = [*_skipped_inputs(image_set), *planted.warnings(), *_compile_warnings(run)]
     watched = run.watched
     gpu_seen = watched.gpu_processes if watched else None
     if gpu_seen and (shared := gpu_seen.warning()):
@@ -226,6 +241,10 @@ def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case:
             gpu_other_processes=gpu_seen.other_count if gpu_seen else None),
         telemetry=watched.telemetry if watched else Telemetry(),
         validity=verdict,
+        compilation=None if run.compiled is None else Compilation(
+            compile_seconds=run.compiled.compile_s,
+            first_call_seconds=run.compiled.first_call_s,
+            recompiles=run.compiled.recompiles, graph_breaks=run.compiled.graph_breaks),
         latencies_ms=run.latencies_ms, phases_ms=run.phases_ms, case=case, **base,
     )
 
@@ -240,6 +259,20 @@ def _validity(case: Case, watched: Any) -> Validity:
         gpu_unidentified=max(len(seen.unmatched) - 1, 0) if seen else 0,
         harmful_reasons=watched.harmful_reasons,
         throttled_share=watched.telemetry.gpu_throttled_share)
+
+
+def _compile_warnings(run: Measurement) -> list[str]:
+    compiled = run.compiled
+    if compiled is None:
+        return []
+    found = []
+    if compiled.recompiles:
+        found.append(f"torch.compile recompiled {compiled.recompiles} time(s) after the "
+                     "first call: the steady state may include compilation")
+    if compiled.graph_breaks:
+        found.append(f"torch.compile split the model at {compiled.graph_breaks} graph "
+                     "break(s)")
+    return found
 
 
 def _skipped_inputs(image_set: ImageSet) -> list[str]:

@@ -53,6 +53,9 @@ def unsupported(case: Case) -> str | None:
         return "fp16 autocast is a CUDA option here; on the CPU use bf16"
     if case.device == "cpu" and case.precision == "tf32":
         return "tf32 is a CUDA tensor-core mode; on the CPU use fp32 or bf16"
+    if case.device == "cpu" and case.compile == "reduce-overhead":
+        return ("torch.compile mode reduce-overhead captures CUDA graphs; on the CPU use "
+                "default or max-autotune")
     if case.device == "cuda" and case.precision in ("bf16", "tf32"):
         capability = torch.cuda.get_device_capability()
         if tuple(capability) < NATIVE_BF16_TF32:

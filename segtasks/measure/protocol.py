@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from segtasks.measure import memory, planted
+from segtasks.measure import compilation, failures, memory, planted
 from segtasks.measure.model import autocast_dtype, postprocess, preprocess
 from segtasks.measure.stopping import StoppingRule
 from segtasks.measure.telemetry import Watch, Watched
@@ -83,6 +83,42 @@ class Measurement:
     warmup_peaks: tuple[int, int] | None = None  # CUDA (allocated, reserved)
     steady_peaks: tuple[int, int] | None = None
     watched: Watched | None = None
+    compiled: FirstCalls | None = None  # torch.compile's one-off costs; None when eager
+
+
+@dataclass
+class FirstCalls:
+    """The first two calls of a compiled model, in seconds (latency: h2d + forward +
+    postprocess), and dynamo's graph count after the first."""
+
+    compile_s: float
+    first_call_s: float
+    graphs_after_compile: int | None
+    graph_breaks: int | None
+    recompiles: int | None = None
+
+
+def first_calls(work: Workload) -> FirstCalls:
+    """Call the compiled model twice before the warm-up, so that neither its compilation nor
+    its first compiled call hides in the warm-up or reaches the steady state.
+
+    A failure of the first call is a compile failure (the eager model runs the same
+    batches), unless it is an allocation failure, which stays one.
+    """
+    breaks_before = compilation.graph_breaks()  # counters are per process, not per model
+    try:
+        _, h2d, forward, post = work.run(work.batch(0))
+    except Exception as exc:
+        if failures.is_out_of_memory(exc):
+            raise
+        raise compilation.CompileFailed(
+            compilation.failure_message(work.case.compile, exc)) from exc
+    compile_s = (h2d + forward + post) / 1e3
+    graphs, breaks = compilation.graphs_compiled(), compilation.graph_breaks()
+    if breaks is not None and breaks_before is not None:
+        breaks -= breaks_before
+    _, h2d, forward, post = work.run(work.batch(1))
+    return FirstCalls(compile_s, (h2d + forward + post) / 1e3, graphs, breaks)
 
 
 def warm_up(work: Workload) -> tuple[float | None, int]:
@@ -151,7 +187,8 @@ def end_to_end(work: Workload) -> tuple[float, int]:
 
 
 def measure_case(work: Workload, watch: Watch | None = None) -> Measurement:
-    """Warm-up, the timed loop (watched by `watch`, if given) and the end-to-end passes.
+    """The first calls of a compiled model, warm-up, the timed loop (watched by `watch`, if
+    given) and the end-to-end passes.
 
     On CUDA, the warm-up's peak memory and the timed loop's are each measured from an
     emptied cache (segtasks.measure.memory); one untimed batch after the second reset lets
@@ -164,6 +201,8 @@ def measure_case(work: Workload, watch: Watch | None = None) -> Measurement:
     with torch.inference_mode():
         if cuda:
             memory.fresh_peaks()
+        # compiling belongs to what a deployment must fit: inside the warm-up's peak
+        compiled = first_calls(work) if case.compile != "none" else None
         cold, index = warm_up(work)
         warmup_peaks = memory.cuda_peaks() if cuda else None
         if cuda:
@@ -175,5 +214,8 @@ def measure_case(work: Workload, watch: Watch | None = None) -> Measurement:
         steady_peaks = memory.cuda_peaks() if cuda else None
         watched = watch.summary(len(latencies) * case.batch_size) if watch else None
         e2e_s, e2e_images = end_to_end(work)
+    if compiled is not None and compiled.graphs_after_compile is not None:
+        now = compilation.graphs_compiled()
+        compiled.recompiles = None if now is None else now - compiled.graphs_after_compile
     return Measurement(latencies, phases, cold if cold is not None else latencies[0], stop,
-                       e2e_s, e2e_images, warmup_peaks, steady_peaks, watched)
+                       e2e_s, e2e_images, warmup_peaks, steady_peaks, watched, compiled)

@@ -1,11 +1,11 @@
 """A case: one measurement of the grid, and the run parameters that make it.
 
 A case's identity (its `key`, and so its history) is what changes the work done: device,
-batch size, precision, memory format, CPU threads and the cores it is pinned to. How long
-it is measured, and the limits of a valid measurement, are recorded with the result but are
-not part of the identity. A new option left at its default leaves the key as it was, so
-that history stays joinable. Every field is also a stored column of
-`results` and a run parameter, declared right here (see segtasks.plan.declare).
+batch size, precision, memory format, compilation, CPU threads and the cores it is pinned
+to. How long it is measured, and the limits of a valid measurement, are recorded with the
+result but are not part of the identity. A new option left at its default leaves the key
+as it was, so that history stays joinable. Every field is also a stored column of `results`
+and a run parameter, declared right here (see segtasks.plan.declare).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ DEVICES = ("cpu", "cuda")
 # fp32 is strict IEEE fp32 (TF32 off for cuDNN convolutions and cuBLAS matmuls, set
 # explicitly); tf32 lets both use TF32 tensor cores; bf16 / fp16 are autocast.
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+# torch.compile modes; "none" runs the model eagerly. reduce-overhead captures CUDA graphs,
+# so a CPU case asking for it is recorded as skipped with the reason (as fp16 on the CPU).
+COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
 MAX_BATCH_SIZE = 1024
 MAX_THREADS = 256
 MAX_CORE = 4095
@@ -53,6 +56,14 @@ class Case:
         axis=True, default=[False], title="channels_last",
         description="Memory formats to try: [false], [true] or [false, true].",
         schema=_list_of({"type": "boolean"})))
+    compile: str = field(default="none", metadata=parameter(
+        axis=True, default=["none"], title="torch.compile",
+        description="torch.compile modes to try after loading, precision and memory format: "
+                    "none (eager), default, max-autotune, reduce-overhead (CUDA graphs: CUDA "
+                    "only; a CPU case is recorded as skipped). The first call (compilation) "
+                    "and the first compiled call are stored apart from the steady state.",
+        schema=_list_of({"type": "string", "enum": list(COMPILE_MODES)},
+                        examples=list(COMPILE_MODES))))
     threads: int | None = field(default=None, metadata=parameter(
         name="cpu_threads", axis=True, devices=("cpu",), default=[], title="CPU threads",
         description="torch intra-op thread counts for CPU cases; [] keeps torch's default.",
@@ -145,6 +156,8 @@ class Case:
         key = f"{self.device}-bs{self.batch_size}-{self.precision}"
         if self.channels_last:
             key += "-cl"
+        if self.compile != "none":  # eager keeps the key it had before compilation existed
+            key += "-compile" if self.compile == "default" else f"-compile-{self.compile}"
         if self.threads is not None:
             key += f"-t{self.threads}"
         if self.cpu_affinity:
@@ -182,4 +195,5 @@ def cores_text(cores: tuple[int, ...]) -> str:
 
 # A case key as `Case.key` writes it; series_thresholds are checked against it.
 CASE_KEY_PATTERN = (rf"^({'|'.join(DEVICES)})-bs[0-9]+-({'|'.join(PRECISIONS)})"
-                    r"(-cl)?(-t[0-9]+)?(-pin[0-9][0-9.,]*)?$")
+                    r"(-cl)?(-compile(-max-autotune|-reduce-overhead)?)?(-t[0-9]+)?"
+                    r"(-pin[0-9][0-9.,]*)?$")

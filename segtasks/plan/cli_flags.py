@@ -65,6 +65,8 @@ def add_parameter_flags(parser: argparse.ArgumentParser) -> None:
                         help="a run conf as JSON, or @FILE; flags override its keys")
     for p in PARAMETERS:
         kind = p.schema["type"]
+        if isinstance(kind, list):  # an optional value: ["number", "null"]
+            kind = next(k for k in kind if k != "null")
         options: dict[str, Any] = {"dest": f"param__{p.name}", "default": argparse.SUPPRESS,
                                    # argparse formats help with %: a literal one is %%
                                    "help": f"{p.description} (default: "

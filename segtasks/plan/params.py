@@ -2,7 +2,8 @@
 
 - `Case` (segtasks.plan.case): the grid's axes and how each case is measured;
 - `JudgeSettings`: the thresholds a night is judged with;
-- `NightOptions`: what the night does with its verdicts.
+- `NightOptions`: what the night does with its verdicts;
+- `RecommendSettings`: the constraints the recommendation picks a configuration under.
 
 `PARAMETERS` lists them all; Airflow's trigger form (`SCHEMAS`), the CLI's flags
 (segtasks.plan.cli_flags) and the validation of a run conf (segtasks.plan.validate) are
@@ -72,8 +73,29 @@ class NightOptions:
         schema={"type": "boolean"}))
 
 
+# A number, or null for "no constraint": Airflow's form shows it as an optional field.
+_OPTIONAL_POSITIVE = {"type": ["number", "null"], "exclusiveMinimum": 0}
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    memory_budget_gib: float | None = field(default=None, metadata=parameter(
+        title="Memory budget (GiB)", default=None,
+        description="The recommendation's best configuration must fit this peak memory "
+                    "(CUDA: steady-state peak reserved by PyTorch; CPU: the process's peak "
+                    "RSS); null: no budget.",
+        schema=_OPTIONAL_POSITIVE))
+    latency_target_ms: float | None = field(default=None, metadata=parameter(
+        title="p90 latency target (ms)", default=None,
+        description="The recommendation's best configuration must have a p90 batch latency "
+                    "at most this (cases with too few batches for a p90 cannot show it); "
+                    "null: no target.",
+        schema=_OPTIONAL_POSITIVE))
+
+
 PARAMETERS: tuple[Parameter, ...] = (
-    *declared(Case), *declared(JudgeSettings), *declared(NightOptions))
+    *declared(Case), *declared(JudgeSettings), *declared(NightOptions),
+    *declared(RecommendSettings))
 BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 SCHEMAS: dict[str, dict[str, Any]] = {p.name: p.param_schema() for p in PARAMETERS}
 DEFAULTS: dict[str, Any] = {p.name: schema["default"] for p, schema in

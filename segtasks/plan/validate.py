@@ -21,6 +21,7 @@ from segtasks.plan.params import (
     PARAMETERS,
     JudgeSettings,
     NightOptions,
+    RecommendSettings,
 )
 
 
@@ -36,6 +37,7 @@ class NightParams:
     cases: tuple[Case, ...]
     judging: JudgeSettings
     options: NightOptions
+    recommending: RecommendSettings
 
 
 def _schema_errors(name: str, value: Any) -> None:
@@ -79,4 +81,5 @@ def validate(conf: Mapping[str, Any] | None) -> NightParams:
             f"bad parameter series_thresholds: {', '.join(strangers)} is not a case of this "
             f"grid (its cases: {', '.join(keys)}); metrics: {', '.join(METRIC_NAMES)}")
     return NightParams(conf=full, cases=tuple(cases), judging=_owned(JudgeSettings, full),
-                       options=_owned(NightOptions, full))
+                       options=_owned(NightOptions, full),
+                       recommending=_owned(RecommendSettings, full))

@@ -6,11 +6,12 @@ import base64
 import html
 from collections.abc import Sequence
 
-from segtasks.report import plots
+from segtasks.report import plots, recommend
 from segtasks.report.model import RunReport
 from segtasks.report.tables import (
     NOTES,
     activation_lines,
+    compile_rows,
     phase_rows,
     seed_rows,
     telemetry_rows,
@@ -78,8 +79,15 @@ def render_html(report: RunReport) -> str:
         parts += ["<h2>Phases (mean per timed batch)</h2>", _table(phase_rows(report.results))]
         parts += ["<h2>Validity and telemetry (timed loop)</h2>",
                   _table(telemetry_rows(report.results))]
+    if compiled := compile_rows(report.results):
+        parts += ["<h2>torch.compile (one-off costs, apart from the steady state)</h2>",
+                  _table(compiled)]
     if report.verdicts:
         parts += ["<h2>Verdicts</h2>", _table(verdict_rows(report.verdicts))]
+    if report.recommendations:
+        parts.append("<h2>Recommendation</h2>")
+        for rec in report.recommendations:
+            parts += [f"<p>{html.escape(rec.text)}</p>", _table(recommend.front_rows(rec))]
     if shown := figures(report):
         parts.append("<h2>Plots</h2>")
         parts += [f'<img alt="{html.escape(alt)}" title="{html.escape(alt)}" '
@@ -88,6 +96,7 @@ def render_html(report: RunReport) -> str:
     if warnings := warning_lines(report.results):
         parts += ["<h2>Warnings</h2>",
                   "<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>"]
-    parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in NOTES) + "</ul>")
+    parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>"
+                                  for n in (*NOTES, recommend.NOTE)) + "</ul>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}"
             f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")

@@ -6,10 +6,12 @@ import csv
 import io
 from collections.abc import Sequence
 
+from segtasks.report import recommend
 from segtasks.report.model import RunReport
 from segtasks.report.tables import (
     NOTES,
     activation_lines,
+    compile_rows,
     phase_rows,
     seed_rows,
     telemetry_rows,
@@ -59,11 +61,18 @@ def render_markdown(report: RunReport) -> str:
         parts += ["## Phases (mean per timed batch)", markdown_table(phase_rows(report.results))]
         parts += ["## Validity and telemetry (timed loop)",
                   markdown_table(telemetry_rows(report.results))]
+    if compiled := compile_rows(report.results):
+        parts += ["## torch.compile (one-off costs, apart from the steady state)",
+                  markdown_table(compiled)]
     if report.verdicts:
         parts += ["## Verdicts", markdown_table(verdict_rows(report.verdicts))]
+    if report.recommendations:
+        parts.append("## Recommendation")
+        for rec in report.recommendations:
+            parts += [rec.text, markdown_table(recommend.front_rows(rec))]
     if warnings := warning_lines(report.results):
         parts += ["## Warnings", "\n".join(f"- {w}" for w in warnings)]
-    parts.append("\n".join(f"- {note}" for note in NOTES))
+    parts.append("\n".join(f"- {note}" for note in (*NOTES, recommend.NOTE)))
     return "\n\n".join(parts) + "\n"
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.report.recommend import Constraints, Recommendation, recommend
 from segtasks.store.repository import Night, Series
 
 
@@ -31,6 +32,7 @@ class RunReport:
     results: Sequence[Any]  # results rows
     verdicts: Sequence[Any]  # Verdict values or stored comparisons rows: same attributes
     trends: list[Trend] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Any]:
@@ -59,4 +61,5 @@ def build(run: Any, results: Sequence[Any], verdicts: Sequence[Any],
         trends.append(Trend(v.case_key, v.metric,
                             [(at, value) for at, value in nights if value is not None],
                             run.started_at, v.baseline))
-    return RunReport(run.id, title_of(run), database, results, verdicts, trends)
+    return RunReport(run.id, title_of(run), database, results, verdicts, trends,
+                     recommend(results, Constraints.from_conf(run.params)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from segtasks.plan.case import DEVICES, PRECISIONS
+from segtasks.plan.case import COMPILE_MODES, DEVICES, PRECISIONS
 
 GIB = 2**30
 
@@ -52,6 +52,8 @@ def variant(r: Any) -> str:
     parts = [r.device.upper(), r.precision]
     if r.channels_last:
         parts.append("channels_last")
+    if (mode := getattr(r, "compile", "none")) != "none":
+        parts.append(f"compile {mode}")
     if r.threads is not None:
         parts.append(f"{r.threads} threads")
     return " ".join(parts)
@@ -128,7 +130,10 @@ def _seed_row(r: Any) -> dict[str, str]:
 
 def _order(r: Any) -> tuple:
     precision = PRECISIONS.index(r.precision) if r.precision in PRECISIONS else len(PRECISIONS)
-    return (DEVICES.index(r.device), precision, r.channels_last, r.threads or 0, r.batch_size)
+    mode = getattr(r, "compile", "none")
+    compiled = COMPILE_MODES.index(mode) if mode in COMPILE_MODES else len(COMPILE_MODES)
+    return (DEVICES.index(r.device), precision, r.channels_last, compiled, r.threads or 0,
+            r.batch_size)
 
 
 def by_variant(results: Sequence[Any]) -> dict[str, list[Any]]:
@@ -173,6 +178,23 @@ def phase_rows(results: Sequence[Any]) -> list[dict[str, str]]:
             "Stopped": r.stop_reason or "-",
         }
         for r in sorted(results, key=_order) if r.status == "ok"
+    ]
+
+
+def compile_rows(results: Sequence[Any]) -> list[dict[str, str]]:
+    """torch.compile's one-off costs per compiled case, beside its steady state."""
+    return [
+        {
+            "Case": r.case_key,
+            "Status": r.status if r.status == "ok" else f"{r.status}: {r.reason}",
+            "Compile, first call (s)": _fmt(r.compile_seconds, ".2f"),
+            "First compiled call (s)": _fmt(r.first_call_seconds, ".3f"),
+            "Steady batch (ms)": _fmt(r.latency_p50_ms, ".2f"),
+            "Recompiles": _fmt(r.recompiles, "d"),
+            "Graph breaks": _fmt(r.graph_breaks, "d"),
+        }
+        for r in sorted(results, key=_order)
+        if getattr(r, "compile", "none") != "none" and r.status != "skipped"
     ]
 
 

@@ -99,6 +99,7 @@ class Result(Base):
     batch_size: Mapped[int] = mapped_column(Integer)
     precision: Mapped[str] = mapped_column(String(8))
     channels_last: Mapped[bool] = mapped_column(Boolean)
+    compile: Mapped[str] = mapped_column(String(32), server_default="none")  # torch.compile mode
     threads: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -188,6 +189,11 @@ class Result(Base):
     first_attempt_reason: Mapped[str | None] = mapped_column(Text)
     first_attempt_interference: Mapped[float | None] = mapped_column(Float)
     first_attempt_steal: Mapped[float | None] = mapped_column(Float)
+    # torch.compile's one-off costs, apart from the steady state (NULL: eager)
+    compile_seconds: Mapped[float | None] = mapped_column(Float)
+    first_call_seconds: Mapped[float | None] = mapped_column(Float)
+    recompiles: Mapped[int | None] = mapped_column(Integer)
+    graph_breaks: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     run: Mapped[Run] = relationship(back_populates="results")

@@ -6,8 +6,14 @@ from typing import Any
 
 from segtasks.judge.evidence import NOISE_NIGHTS
 from segtasks.judge.metrics import METRIC_NAMES
-from segtasks.report import model
-from segtasks.report.tables import NOTES, phase_rows, verdict_rows, warning_lines
+from segtasks.report import model, recommend
+from segtasks.report.tables import (
+    NOTES,
+    compile_rows,
+    phase_rows,
+    verdict_rows,
+    warning_lines,
+)
 from segtasks.store import repository
 from segtasks.ui import charts, queries
 from segtasks.ui.pages.common import (
@@ -48,11 +54,18 @@ def run_page(ctx: PageContext, run: Any) -> dict[str, Any]:
                         for v in report.regressions],
         "tables": result_tables(results, verdicts, links),
         "phases": report_table("Phases (mean per timed batch)", phase_rows(results)),
+        "compiled": report_table("torch.compile (one-off costs, apart from the steady state)",
+                                 compile_rows(results)),
+        "recommendations": [{"device": rec.device, "hardware_key": rec.hardware_key,
+                             "hardware": rec.hardware, "text": rec.text,
+                             "best_case": rec.best.result.case_key if rec.best else None,
+                             "front": report_table(None, recommend.front_rows(rec))}
+                            for rec in report.recommendations],
         "verdicts": report_table("Verdicts", verdict_rows(verdicts)),
         "warnings": warning_lines(results),
         "charts": chart_list,
         "environments": environments(results),
-        "notes": list(NOTES),
+        "notes": [*NOTES, recommend.NOTE],
         "results": [raw(r) for r in results],
         "verdicts_stored": [raw(v) for v in verdicts],
     }
