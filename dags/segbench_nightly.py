@@ -52,14 +52,15 @@ def _validated(params: dict[str, Any] | None, context: str = "") -> Any:
 
 
 @contextmanager
-def _not_retried_when_outdated() -> Iterator[None]:
-    """An outdated schema stays outdated until someone runs `segbench db upgrade`: fail at
-    once with the message instead of retrying it like an unreachable database."""
-    from segtasks.store import SchemaOutdated
+def _not_retried() -> Iterator[None]:
+    """An outdated schema stays outdated until someone runs `segbench db upgrade`, and a
+    bad results URL stays bad: fail at once with the message instead of retrying them like
+    an unreachable database."""
+    from segtasks.store import BadDatabaseUrl, SchemaOutdated
 
     try:
         yield
-    except SchemaOutdated as exc:
+    except (SchemaOutdated, BadDatabaseUrl) as exc:
         raise AirflowFailException(str(exc)) from None
 
 
@@ -88,7 +89,7 @@ def segbench_nightly() -> None:
     def open_run(params: dict[str, Any] | None = None, dag_run: Any = None) -> int:
         from segtasks.nightly import open_run as open_stored_run
 
-        with _not_retried_when_outdated():
+        with _not_retried():
             return open_stored_run(
                 db_url=results_db_url(), dag_id=dag_run.dag_id, run_id=dag_run.run_id,
                 trigger=getattr(dag_run.run_type, "value", str(dag_run.run_type)),
@@ -101,7 +102,7 @@ def segbench_nightly() -> None:
         from segtasks.plan.case import Case
 
         get_current_context()["case_label"] = Case.from_dict(case).label
-        with _not_retried_when_outdated():
+        with _not_retried():
             summary = bench_case(case, run_pk, db_url=results_db_url())
         if summary["status"] == "skipped":
             raise AirflowSkipException(summary["reason"])
@@ -117,7 +118,7 @@ def segbench_nightly() -> None:
         # a skipped leaf counts as success: every way the night broke fails this task
         night = _validated(params, "planning failed, nothing was measured: ")
         db_url = results_db_url()
-        with _not_retried_when_outdated():
+        with _not_retried():
             run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
             if run_pk is None:
                 raise AirflowFailException("no run was opened (planning or open_run failed): "

@@ -1,6 +1,7 @@
 """The results database: tables, migrations, connection handling and repository functions."""
 
 from segtasks.store.database import (
+    BadDatabaseUrl,
     SchemaOutdated,
     StoreUnavailable,
     connect,
@@ -9,4 +10,5 @@ from segtasks.store.database import (
     upgrade,
 )
 
-__all__ = ["SchemaOutdated", "StoreUnavailable", "connect", "masked", "resolve_url", "upgrade"]
+__all__ = ["BadDatabaseUrl", "SchemaOutdated", "StoreUnavailable", "connect", "masked",
+           "resolve_url", "upgrade"]
