@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 
 EXIT_CLEAN, EXIT_PROBLEMS = 0, 1
 CLI_DAG_ID = "segbench-cli"
-# the store may be away for a moment (a restart): wait this long before giving up the night
-CLOSE_RETRY_S = (2.0, 5.0, 10.0, 20.0)
+# the store may be away for a moment (a restart): pauses before giving up on it
+STORE_RETRY_S = (2.0, 5.0, 10.0, 20.0)
 
 
 class Interrupted(BaseException):
@@ -138,18 +138,35 @@ def _measure_grid(params: NightParams, run_pk: int, db_url: str | None) -> None:
     started, total = time.monotonic(), len(params.cases)
     for done, case in enumerate(params.cases, start=1):
         try:
-            summary = nightly.bench(case.to_dict(), run_pk, db_url=db_url)
+            summary = _bench_when_the_store_answers(case.to_dict(), run_pk, db_url)
         except store.StoreUnavailable as exc:
-            # spooled when it was measured, or not measured because the store was away:
-            # either way the grid goes on, and judging replays the spool
+            # spooled when it was measured (judging replays the spool), or the store stayed
+            # away: either way the grid goes on
             say(f"segbench: warning: {exc}")
             summary = {"case_key": case.key, "status": "not stored", "reason": None}
         say(progress_line(done, total, summary, started))
 
 
+def _bench_when_the_store_answers(case: dict[str, Any], run_pk: int, db_url: str | None
+                                  ) -> dict[str, Any]:
+    """A store that went away for a moment (a restart) is waited for before measuring."""
+    for pause in (*STORE_RETRY_S, None):
+        try:
+            return nightly.bench(case, run_pk, db_url=db_url)
+        except store.ResultSpooled:
+            raise
+        except store.StoreUnavailable as exc:
+            if pause is None:
+                raise
+            say(f"segbench: {exc}; trying again in {pause:g} s")
+            store.database.dispose(store.resolve_url(db_url))
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
 def _judged(params: NightParams, run_pk: int, db_url: str | None) -> nightly.NightOutcome:
     """The night judged and closed, waiting a little for a store that went away."""
-    for pause in (*CLOSE_RETRY_S, None):
+    for pause in (*STORE_RETRY_S, None):
         try:
             return nightly.judge_and_close(run_pk, params, db_url=db_url)
         except store.StoreUnavailable as exc:

@@ -80,7 +80,7 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
         repository.save_result(engine, run_pk, result)
     except DBAPIError as exc:
         kept = spool.keep(url, run, result)
-        raise store.StoreUnavailable(
+        raise store.ResultSpooled(
             f"the results database at {store.masked(url)} failed while storing "
             f"{the_case.key} ({str(exc.orig).strip().splitlines()[0]}); the result is kept "
             f"in {kept} and will be stored by the next attempt or the next run"

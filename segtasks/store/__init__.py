@@ -2,6 +2,7 @@
 
 from segtasks.store.database import (
     BadDatabaseUrl,
+    ResultSpooled,
     SchemaOutdated,
     StoreUnavailable,
     connect,
@@ -10,5 +11,5 @@ from segtasks.store.database import (
     upgrade,
 )
 
-__all__ = ["BadDatabaseUrl", "SchemaOutdated", "StoreUnavailable", "connect", "masked",
-           "resolve_url", "upgrade"]
+__all__ = ["BadDatabaseUrl", "ResultSpooled", "SchemaOutdated", "StoreUnavailable", "connect",
+           "masked", "resolve_url", "upgrade"]

@@ -23,6 +23,11 @@ class StoreUnavailable(RuntimeError):
     """The results database cannot be reached (down, wrong URL, wrong credentials)."""
 
 
+class ResultSpooled(StoreUnavailable):
+    """The case was measured, but the database failed while storing it: the result waits in
+    the spool (segtasks.store.spool) for the next attempt or run."""
+
+
 class SchemaOutdated(RuntimeError):
     """The results database exists but its schema is not the one this code writes."""
 
