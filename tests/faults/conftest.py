@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fault_tools import Bench
+
+from faults.fault_tools import Bench
 
 
 @pytest.fixture

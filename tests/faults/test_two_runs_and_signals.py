@@ -7,9 +7,9 @@ import signal
 
 import psutil
 import pytest
-from fault_tools import wait_for
 from sqlalchemy import text
 
+from faults.fault_tools import wait_for
 from segtasks import store
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
