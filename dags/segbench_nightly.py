@@ -103,7 +103,9 @@ def segbench_nightly() -> None:
 
         get_current_context()["case_label"] = Case.from_dict(case).label
         with _not_retried():
-            summary = bench_case(case, run_pk, db_url=results_db_url())
+            # the task's supervisor: if it is killed, the case must not measure on
+            summary = bench_case(case, run_pk, db_url=results_db_url(),
+                                 watch_pid=os.getppid())
         if summary["status"] == "skipped":
             raise AirflowSkipException(summary["reason"])
         if summary["status"] == "error":

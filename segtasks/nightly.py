@@ -56,8 +56,11 @@ def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
 
 def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
           inputs: Path | None = None, weights: Path | None = None,
-          timeout_s: float | None = None) -> dict[str, Any]:
+          timeout_s: float | None = None, watch_pid: int | None = None) -> dict[str, Any]:
     """Measure one case in its own process and store it; returns a small summary.
+
+    `watch_pid`: the process the case is measured for (Airflow's task supervisor); the case
+    stops when it dies (segtasks.launch.process.run_streamed).
 
     When the database fails while storing, the result is spooled (segtasks.store.spool) and
     StoreUnavailable is raised: the next attempt of the task, or the next run, stores it.
@@ -75,7 +78,8 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
         row = repository.run_result(engine, run_pk, the_case.key)
         return _summary(row.case_key, row.status, row.reason, row.images_per_s, row.stable)
     result = run_case_checked(the_case, inputs or paths.inputs_dir(),
-                              weights or paths.weights_path(), timeout_s=timeout_s)
+                              weights or paths.weights_path(), timeout_s=timeout_s,
+                              watch_pid=watch_pid)
     try:
         repository.save_result(engine, run_pk, result)
     except DBAPIError as exc:

@@ -123,3 +123,25 @@ def test_no_case_folder_is_left_behind_even_by_a_killed_parent(tmp_path, monkeyp
     crash = isolated.run_case_isolated(result().case, tiny_inputs, weights_file, timeout_s=0.01)
     assert crash.status == "error" and "did not finish within" in crash.reason
     assert sorted(p.name for p in tmp_path.iterdir()) == [other.name]
+
+
+def test_the_case_stops_when_the_process_it_was_measured_for_dies(tmp_path):
+    """Airflow's task supervisor killed outright leaves its task process alive: the task
+    process watches the supervisor and stops its case."""
+    from segtasks.launch.process import LauncherOrphaned
+
+    pid_file = tmp_path / "pid"
+    script = (f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+              "time.sleep(600)\n")
+    supervisor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    threading.Thread(target=lambda: _wait_for(pid_file.exists) and supervisor.kill(),
+                     daemon=True).start()
+    try:
+        with pytest.raises(LauncherOrphaned, match=f"process {supervisor.pid}, which this "
+                                                    "case was measured for, is gone"):
+            run_streamed([sys.executable, "-c", script], label="x", timeout_s=120,
+                         watch_pid=supervisor.pid)
+    finally:
+        supervisor.kill()
+        supervisor.wait()
+    assert _wait_for(lambda: _gone(int(pid_file.read_text())), 10)

@@ -46,9 +46,11 @@ def _hardware_of_this_machine() -> tuple[str, dict]:
 
 
 def run_case_isolated(
-    case: Case, inputs: Path, weights: Path, timeout_s: float | None = None
+    case: Case, inputs: Path, weights: Path, timeout_s: float | None = None,
+    watch_pid: int | None = None,
 ) -> CaseResult:
-    """Run the case in a fresh Python process and return its result, whatever happened."""
+    """Run the case in a fresh Python process and return its result, whatever happened
+    (but the death of `watch_pid`: see segtasks.launch.process.run_streamed)."""
     remove_stale_case_folders()
     with tempfile.TemporaryDirectory(prefix=f"{CASE_FOLDER_PREFIX}{os.getpid()}-") as tmp:
         job, out = Path(tmp) / "case.json", Path(tmp) / "result.json"
@@ -56,7 +58,8 @@ def run_case_isolated(
             {"case": case.to_dict(), "inputs": str(inputs), "weights": str(weights)}
         ))
         cmd = [sys.executable, "-m", WORKER, str(job), str(out)]
-        finished = run_streamed(cmd, label=case.key, timeout_s=timeout_s)
+        finished = run_streamed(cmd, label=case.key, timeout_s=timeout_s,
+                                watch_pid=watch_pid)
         if out.is_file():
             return CaseResult.from_dict(json.loads(out.read_text()))
     hardware_key, env = _hardware_of_this_machine()

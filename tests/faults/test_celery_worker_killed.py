@@ -28,7 +28,14 @@ def _case_workers(root_pid: int) -> list[psutil.Process]:
         children = psutil.Process(root_pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    return [c for c in children if "segtasks.launch.worker" in " ".join(c.cmdline())]
+    return [c for c in children if "segtasks.launch.worker" in _command_line(c)]
+
+
+def _command_line(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # gone, or a zombie, since it was listed
+        return ""
 
 
 def _alive(process: psutil.Process) -> bool:

@@ -21,7 +21,14 @@ def _workers(proc) -> list[psutil.Process]:
         children = psutil.Process(proc.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    return [c for c in children if "segtasks.launch.worker" in " ".join(c.cmdline())]
+    return [c for c in children if "segtasks.launch.worker" in _command_line(c)]
+
+
+def _command_line(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # gone, or a zombie, since it was listed
+        return ""
 
 
 def _run_states(url):
