@@ -84,3 +84,14 @@ def test_a_regression_fails_the_run_only_with_fail_on_regression(
     tolerated = dag.test(run_conf={**CPU_ONLY, "fail_on_regression": False})
     assert tolerated.state == "success"
     assert len(_reports(tmp_path)) == 2  # written for both nights
+
+
+def test_an_outdated_schema_fails_at_once_without_retries(dag, airflow_db, sqlite_url,  # noqa: F811
+                                                          monkeypatch, capfd):
+    monkeypatch.setenv("SEGBENCH_DB_URL", sqlite_url)  # never upgraded: no segbench tables
+    dag_run = dag.test(run_conf=CPU_ONLY)
+    assert dag_run.state == "failed"
+    states = _states(dag_run)
+    assert states[("open_run", -1)] == ("failed", 1)  # retrying would not upgrade it
+    assert states[("compare", -1)] == ("failed", 1)
+    assert "has no segbench tables yet: run `segbench db upgrade`" in capfd.readouterr().out
