@@ -1,8 +1,10 @@
 """segbench_nightly: time UNet++/ResNet-34 inference per device and batch size, store, compare.
 
 plan -> open_run -> bench_cpu[...] / bench_cuda[...] (one mapped task per case, each
-measured in its own process) -> compare (verdicts against earlier nights; fails the
-run on a regression when `fail_on_regression` is set).
+measured in its own process) -> compare (verdicts against earlier nights, the report).
+compare is the leaf Airflow judges the run by: it fails, naming the cases and reasons,
+whenever the night is not clean (planning failed, a case errored, nothing was measured,
+or a regression with `fail_on_regression`), so the run's colour and alerts tell the truth.
 
 Results go to the Airflow connection `segbench_db` when defined, else to
 $SEGBENCH_DB_URL, else to the embedded SQLite file var/segbench.db.
@@ -13,6 +15,8 @@ inside the bench tasks' own case processes.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +41,7 @@ def results_db_url() -> str | None:
         return None
 
 
-def _validated(params: dict[str, Any] | None) -> Any:
+def _validated(params: dict[str, Any] | None, context: str = "") -> Any:
     """The run's parameters, checked as a whole; a bad one fails the task, not retried."""
     from segtasks.nightly import plan
     from segtasks.plan import ParamError
@@ -45,6 +49,19 @@ def _validated(params: dict[str, Any] | None) -> Any:
     try:
         return plan(dict(params or {}))
     except ParamError as exc:
+        raise AirflowFailException(context + str(exc)) from None
+
+
+@contextmanager
+def _not_retried() -> Iterator[None]:
+    """An outdated schema stays outdated until someone runs `segbench db upgrade`, and a
+    bad results URL stays bad: fail at once with the message instead of retrying them like
+    an unreachable database."""
+    from segtasks.store import BadDatabaseUrl, SchemaOutdated
+
+    try:
+        yield
+    except (SchemaOutdated, BadDatabaseUrl) as exc:
         raise AirflowFailException(str(exc)) from None
 
 
@@ -73,11 +90,12 @@ def segbench_nightly() -> None:
     def open_run(params: dict[str, Any] | None = None, dag_run: Any = None) -> int:
         from segtasks.nightly import open_run as open_stored_run
 
-        return open_stored_run(
-            db_url=results_db_url(), dag_id=dag_run.dag_id, run_id=dag_run.run_id,
-            trigger=getattr(dag_run.run_type, "value", str(dag_run.run_type)),
-            params=_validated(params), logical_date=dag_run.logical_date,
-        )
+        with _not_retried():
+            return open_stored_run(
+                db_url=results_db_url(), dag_id=dag_run.dag_id, run_id=dag_run.run_id,
+                trigger=getattr(dag_run.run_type, "value", str(dag_run.run_type)),
+                params=_validated(params), logical_date=dag_run.logical_date,
+            )
 
     @task(map_index_template="{{ case_label }}", execution_timeout=timedelta(hours=2))
     def bench(case: dict[str, Any], run_pk: int) -> dict[str, Any]:
@@ -85,7 +103,10 @@ def segbench_nightly() -> None:
         from segtasks.plan.case import Case
 
         get_current_context()["case_label"] = Case.from_dict(case).label
-        summary = bench_case(case, run_pk, db_url=results_db_url())
+        with _not_retried():
+            # the task's supervisor: if it is killed, the case must not measure on
+            summary = bench_case(case, run_pk, db_url=results_db_url(),
+                                 watch_pid=os.getppid())
         if summary["status"] == "skipped":
             raise AirflowSkipException(summary["reason"])
         if summary["status"] in FAILED_STATUSES:
@@ -97,18 +118,18 @@ def segbench_nightly() -> None:
     def compare(params: dict[str, Any] | None = None, dag_run: Any = None) -> dict[str, Any]:
         from segtasks.nightly import find_run, judge_and_close
 
+        # a skipped leaf counts as success: every way the night broke fails this task
+        night = _validated(params, "planning failed, nothing was measured: ")
         db_url = results_db_url()
-        run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
-        if run_pk is None:
-            raise AirflowSkipException("no run was opened (plan or open_run failed): "
-                                       "nothing to judge")
-        night = _validated(params)
-        outcome = judge_and_close(run_pk, night, db_url=db_url)
+        with _not_retried():
+            run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
+            if run_pk is None:
+                raise AirflowFailException("no run was opened (planning or open_run failed): "
+                                           "nothing was measured")
+            outcome = judge_and_close(run_pk, night, db_url=db_url)
         print(outcome.text)
-        if outcome.regressions and night.options.fail_on_regression:
-            cases = ", ".join(f"{v.case_key} ({v.relative_change or 0:+.1%})"
-                              for v in outcome.regressions)
-            raise AirflowFailException(f"regression in {cases}")
+        if not outcome.clean:
+            raise AirflowFailException(outcome.failure_message)
         return {"run_pk": run_pk, "verdicts": {v.case_key: v.verdict for v in outcome.verdicts}}
 
     cpu_cases = plan.override(task_id="plan_cpu")("cpu")

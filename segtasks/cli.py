@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from segtasks import nightly, paths, store
@@ -17,11 +17,15 @@ from segtasks.store.access import AccessError
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Failures a user can act on: one line, no traceback. Imported late: they live in
     the measuring package, which the commands that don't measure never load."""
+    from segtasks.launch.device_lock import DeviceBusy
     from segtasks.measure.data import DataError
     from segtasks.measure.model import WeightsError
+    from segtasks.report.files import ReportNotWritten
+    from segtasks.store.export import ExportError
 
     return (ParamError, DataError, WeightsError, AccessError, store.StoreUnavailable,
-            store.SchemaOutdated, LookupError, ValueError)
+            store.SchemaOutdated, DeviceBusy, ExportError, ReportNotWritten, LookupError,
+            ValueError)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -65,17 +69,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    params = nightly.plan(conf_from_args(args))
-    run_pk = nightly.open_run(db_url=args.url, dag_id="segbench-cli",
-                              run_id=f"cli__{datetime.now(UTC).isoformat()}", trigger="cli",
-                              params=params)
-    for case in params.cases:
-        nightly.bench(case.to_dict(), run_pk, db_url=args.url)
-    outcome = nightly.judge_and_close(run_pk, params, db_url=args.url)
-    print(outcome.text)
-    print(f"report: {outcome.html_path}")
-    print(f"stored as run {run_pk} in {store.masked(store.resolve_url(args.url))}")
-    return 1 if outcome.regressions and params.options.fail_on_regression else 0
+    from segtasks.cli_run import run_night
+
+    return run_night(conf_from_args(args), args.url)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -142,12 +138,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     report = nightly.stored_report(args.run, db_url=args.url)
     if args.format == "html":
-        folder = Path(args.output) if args.output else files.default_folder(report.run_pk)
-        print(f"wrote {files.write(report, folder)}")
+        folder = Path(args.output) if args.output else files.default_folder(report.run_pk,
+                                                                              report.database)
+        try:
+            print(f"wrote {files.write(report, folder)}")
+        except OSError as exc:
+            raise files.ReportNotWritten(
+                f"cannot write the report to {folder}: {exc.strerror or exc}") from None
         return 0
     text = render(report, args.format)
     if args.output:
-        Path(args.output).write_text(text)
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:
+            raise files.ReportNotWritten(
+                f"cannot write {args.output}: {exc.strerror or exc}") from None
         print(f"wrote {args.output}")
     else:
         print(text)
@@ -251,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["markdown", "csv", "html"], default="markdown",
                    help="html writes report.html (with plots) and report.md to a folder")
     p.add_argument("--output", help="file (markdown, csv) or folder (html) instead of stdout "
-                                     "(default for html: var/reports/run-N)")
+                                     "(default for html: var/reports/<database>/run-N)")
     p.add_argument("--url", help=url_help)
     p.set_defaults(func=cmd_report)
 
@@ -269,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done (for `run`: a clean night); 1 `run` found problems (a case
+    errored, nothing was measured, a regression with fail_on_regression); 2 a user error
+    (one line, no traceback); 130 Ctrl-C; 143 SIGTERM."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -277,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as exc:
         print(f"segbench: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a command other than `run`, which handles its own signals
+        print("segbench: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ process boundaries through XCom; the data itself lives in the results database.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,25 +57,35 @@ def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
 
 def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
           inputs: Path | None = None, weights: Path | None = None,
-          timeout_s: float | None = None) -> dict[str, Any]:
-    """Measure one case in its own process and store it; returns a small summary."""
+          timeout_s: float | None = None, watch_pid: int | None = None) -> dict[str, Any]:
+    """Measure one case in its own process and store it; returns a small summary.
+
+    `watch_pid`: the process the case is measured for (Airflow's task supervisor); the case
+    stops when it dies (segtasks.launch.process.run_streamed).
+
+    When the database fails while storing, the result is spooled (segtasks.store.spool) and
+    StoreUnavailable is raised: the next attempt of the task, or the next run, stores it.
+    """
     from segtasks.launch.attempts import run_case_checked
 
     # Fail before minutes of measuring, not after, when the database is not there.
     engine = store.connect(db_url)
     url = store.resolve_url(db_url)
     the_case = Case.from_dict(case)
+    stored_run = repository.get_run(engine, run_pk)
+    run = spool.RunIdentity(stored_run.dag_id, stored_run.run_id)
     if (run_pk, the_case.key) in spool.flush(engine, url):
         # an earlier attempt measured it and only the write failed: do not measure again
         row = repository.run_result(engine, run_pk, the_case.key)
-        return _summary(row.case_key, row.status, row.reason, row.images_per_s)
+        return _summary(row.case_key, row.status, row.reason, row.images_per_s, row.stable)
     result = run_case_checked(the_case, inputs or paths.inputs_dir(),
-                              weights or paths.weights_path(), timeout_s=timeout_s)
+                              weights or paths.weights_path(), timeout_s=timeout_s,
+                              watch_pid=watch_pid)
     try:
         repository.save_result(engine, run_pk, result)
     except DBAPIError as exc:
-        kept = spool.keep(url, run_pk, result)
-        raise store.StoreUnavailable(
+        kept = spool.keep(url, run, result)
+        raise store.ResultSpooled(
             f"the results database at {store.masked(url)} failed while storing "
             f"{the_case.key} ({str(exc.orig).strip().splitlines()[0]}); the result is kept "
             f"in {kept} and will be stored by the next attempt or the next run"
@@ -81,14 +93,15 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
     images_per_s = result.throughput.images_per_s if result.throughput else None
     log.info("%s: %s%s", the_case.key, result.status,
              f" ({images_per_s:.3f} images/s)" if images_per_s else f" ({result.reason})")
-    return _summary(the_case.key, result.status, result.reason, images_per_s)
+    stable = result.latency.stable if result.latency else None
+    return _summary(the_case.key, result.status, result.reason, images_per_s, stable)
 
 
 def _summary(case_key: str, status: str, reason: str | None,
-             images_per_s: float | None) -> dict[str, Any]:
+             images_per_s: float | None, stable: bool | None = None) -> dict[str, Any]:
     """What a bench task hands to XCom: small, and enough for a log line."""
     return {"case_key": case_key, "status": status, "reason": reason,
-            "images_per_s": images_per_s}
+            "images_per_s": images_per_s, "stable": stable}
 
 
 @dataclass(frozen=True)
@@ -96,30 +109,94 @@ class NightOutcome:
     run_pk: int
     verdicts: list[Verdict]
     text: str
-    html_path: Path
+    html_path: Path | None  # None when the report could not be written (see problems)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.verdict == "regression"]
+
+    @property
+    def clean(self) -> bool:
+        """Nothing broke and nothing regressed that should fail the night."""
+        return not self.problems
+
+    @property
+    def failure_message(self) -> str:
+        return (f"run {self.run_pk} has {len(self.problems)} "
+                f"problem{'s' if len(self.problems) != 1 else ''}: " + "; ".join(self.problems))
+
+
+def night_problems(*, planned: Sequence[str], results: Sequence[Any],
+                   verdicts: Sequence[Verdict], fail_on_regression: bool) -> list[str]:
+    """What makes a night fail, one line each: a case that errored (with its reason), a
+    planned case with no stored result, nothing measured at all, and, when the night is
+    to fail on them, regressions. `oom` and `skipped` alone are not failures (an `oom` of
+    a case that used to fit is a regression verdict, so it is one)."""
+    problems = []
+    stored = {r.case_key for r in results}
+    errored = [r for r in results if r.status in FAILED_STATUSES]
+    problems += [f"{r.case_key} errored: {_first_line(r.reason)}" for r in errored]
+    problems += [f"{key}: no result stored (its task failed before storing one)"
+                 for key in planned if key not in stored]
+    if not any(r.status == "ok" for r in results):
+        counts = Counter(r.status for r in results)
+        what = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no case"
+        problems.append(f"nothing was measured ({what})")
+    if fail_on_regression:
+        failed = {r.case_key for r in errored}
+        problems += [f"{v.case_key} regressed: {_change(v)}" for v in verdicts
+                     if v.verdict == "regression" and v.case_key not in failed]
+    return problems
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else "no reason recorded"
+
+
+def _change(v: Verdict) -> str:
+    """A regression in a few words: a metric's change, or what happened to the status."""
+    if v.relative_change is not None:
+        return f"{v.metric} {v.relative_change:+.1%}"
+    return v.detail or v.metric
+
+
+def _night_state(problems_besides_regressions: bool, verdicts: Sequence[Verdict]) -> str:
+    if any(v.verdict == "regression" for v in verdicts):
+        return "regressed"
+    return "failed" if problems_besides_regressions else "success"
 
 
 def judge_and_close(run_pk: int, params: NightParams, *, db_url: str | None) -> NightOutcome:
     """Judge the run against its history, store the verdicts, close the run, write the report.
 
     Tonight's results and the history of every series are loaded once; the report is made
-    from the same values, not read back.
+    from the same values, not read back. The run is closed and judged even when the report
+    cannot be written: that is one more problem of the night, naming the folder.
     """
     engine = store.connect(db_url)
+    url = store.resolve_url(db_url)
+    spool.flush(engine, url)  # results of this run (or earlier ones) kept while it was away
     loaded, verdicts = judge_run(engine, run_pk, params.judging)
-    failed = any(r.status in FAILED_STATUSES for r in loaded.results)
-    state = "regressed" if any(v.verdict == "regression" for v in verdicts) else (
-        "failed" if failed else "success")
-    repository.finish_run(engine, run_pk, state)
+    planned = [case.key for case in params.cases]
+    broke = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
+                           fail_on_regression=False)
+    problems = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
+                              fail_on_regression=params.options.fail_on_regression)
+    repository.finish_run(engine, run_pk, _night_state(bool(broke), verdicts))
     run = repository.get_run(engine, run_pk)  # with its final state and finish time
-    report = model.build(run, loaded.results, verdicts, loaded.history, _database(db_url))
-    html_path = files.write(report, files.default_folder(run_pk))
-    log.info("report of run %d: %s", run_pk, html_path)
-    return NightOutcome(run_pk, verdicts, render(report), html_path)
+    report = model.build(run, loaded.results, verdicts, loaded.history, store.masked(url),
+                         problems=problems)
+    folder = files.default_folder(run_pk, store.masked(url))
+    html_path: Path | None = None
+    try:
+        html_path = files.write(report, folder)
+        log.info("report of run %d: %s", run_pk, html_path)
+    except OSError as exc:
+        problems.append(f"the report could not be written to {folder}: "
+                        f"{exc.strerror or exc}")
+    return NightOutcome(run_pk, verdicts, render(report), html_path, problems)
 
 
 def find_run(dag_id: str, run_id: str, *, db_url: str | None) -> int | None:

@@ -7,6 +7,7 @@ is stopped by `stop()`, whatever happened.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -17,6 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +89,14 @@ class Cluster:
             start_new_session=True,  # its own process group: stop() reaches its children
         )
 
+    def start_worker(self, queue: str, name: str | None = None) -> str:
+        """A Celery worker of one slot on `queue`; returns its process name."""
+        kind = "gpu" if queue == "gpu" else "cpu"
+        name = name or f"worker-{kind}"
+        self.start(name, "celery", "worker", "-q", queue, "-c", "1",
+                   "-H", f"{name}@%h", "--skip-serve-logs")
+        return name
+
     def log(self, name: str) -> str:
         return (self.home / f"{name}.log").read_text(errors="replace")
 
@@ -126,3 +137,55 @@ class Cluster:
                 last_error = exc
             time.sleep(every_s)
         raise TimeoutError(f"{what} not reached within {timeout_s:.0f} s (last: {last_error})")
+
+
+def redis_url() -> str:
+    """The local Redis, database 7, emptied: no message of an earlier run is picked up."""
+    import pytest
+    import redis
+
+    url = "redis://127.0.0.1:6379/7"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
+    except redis.exceptions.ConnectionError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis at {url} is not reachable: {exc}")
+        pytest.skip(f"Redis at {url} is not reachable: {exc}")
+    return url
+
+
+@contextlib.contextmanager
+def celery_cluster(home: Path, results_url: str, extra_env: dict[str, str],
+                   queues: tuple[str, ...] = ("default", "gpu")) -> Iterator[Cluster]:
+    """api-server, scheduler, dag-processor and one Celery worker per queue (named
+    `worker-cpu` for `default`, `worker-gpu` for `gpu`), on a fresh PostgreSQL metadata
+    database and the local Redis; all stopped and the database dropped afterwards."""
+    from conftest import PG_ADMIN_URL, _pg_admin
+
+    from segtasks import store
+
+    broker = redis_url()
+    metadata = f"segbench_test_airflow_{uuid.uuid4().hex[:8]}"
+    admin = _pg_admin()
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{metadata}"')
+    store.upgrade(results_url)
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://")
+    home.mkdir(exist_ok=True)
+    cluster = Cluster(home=home, metadata_url=f"{base}/{metadata}", results_url=results_url,
+                      broker_url=broker, extra_env=extra_env)
+    try:
+        cluster.run("db", "migrate")
+        cluster.run("pools", "set", "cpu_bench", "1", "one CPU benchmark at a time")
+        cluster.run("pools", "set", "gpu_bench", "1", "one benchmark per GPU")
+        cluster.start("api-server", "api-server", "--port", str(cluster.port))
+        cluster.start("scheduler", "scheduler")
+        cluster.start("dag-processor", "dag-processor")
+        for queue in queues:
+            cluster.start_worker(queue)
+        yield cluster
+    finally:
+        cluster.stop()
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{metadata}" WITH (FORCE)')
+        admin.close()

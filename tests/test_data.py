@@ -58,3 +58,15 @@ def test_folder_without_any_readable_image_is_an_error(tmp_path):
         load_images(tmp_path)
     with pytest.raises(DataError, match="does not exist"):
         load_images(tmp_path / "missing")
+
+
+def test_skipped_files_are_named_in_the_stored_warning_first_ten_then_a_count(tmp_path):
+    from segtasks.measure.case_runner import _skipped_inputs
+
+    make_synthetic(tmp_path, count=1, size=32)
+    for i in range(12):
+        (tmp_path / f"bad_{i:02d}.png").write_bytes(b"")
+    (warning,) = _skipped_inputs(load_images(tmp_path))
+    named = ", ".join(f"bad_{i:02d}.png (empty file)" for i in range(10))
+    assert warning == (f"12 unreadable input files left out of {tmp_path}: {named}, "
+                       "and 2 more")

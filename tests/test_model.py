@@ -69,6 +69,37 @@ def test_missing_corrupt_and_pickled_weights_are_clear_errors(tmp_path):
         load_model(pickled, "cpu")
 
 
+def test_an_empty_weights_file_says_it_is_empty(tmp_path):
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(WeightsError) as err:
+        load_model(empty, "cpu")
+    assert str(err.value) == (f"weights file {empty} is empty (0 bytes): run `segbench "
+                              "weights`, or drop a trained state dict there (see "
+                              "weights/README.md)")
+
+
+def test_a_file_that_is_not_a_state_dict_says_why_without_torchs_unsafe_advice(tmp_path):
+    import argparse
+
+    pickled = tmp_path / "object.pt"
+    torch.save({"args": argparse.Namespace(lr=0.1)}, pickled)
+    text_file = tmp_path / "text.pt"
+    text_file.write_text("hello")
+    with pytest.raises(WeightsError) as err:
+        load_model(pickled, "cpu")
+    message = str(err.value)
+    assert message == (f"weights file {pickled} cannot be read as a state dict: it holds a "
+                       "Python object (argparse.Namespace), not only tensors; segbench loads "
+                       "plain state dicts only")
+    with pytest.raises(WeightsError) as err:
+        load_model(text_file, "cpu")
+    assert str(err.value).startswith(f"weights file {text_file} cannot be read as a state "
+                                     "dict: not a PyTorch file, or cut short (")
+    for error in (message, str(err.value)):
+        assert "weights_only" not in error and "\n" not in error
+
+
 @pytest.mark.slow
 def test_wrapped_checkpoints_load_to_the_same_weights(tmp_path, weights_file):
     state = torch.load(weights_file, weights_only=True)

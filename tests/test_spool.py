@@ -50,7 +50,7 @@ def test_a_result_outlives_the_database_and_is_stored_by_the_retry(pg_url, monke
     monkeypatch.setattr(launch, "run_case_isolated", must_not_measure_again)
     summary = nightly.bench(case.to_dict(), run_pk, db_url=pg_url)  # Airflow's retry
     assert summary == {"case_key": "cpu-bs1-fp32", "status": "ok", "reason": None,
-                       "images_per_s": 7.5}
+                       "images_per_s": 7.5, "stable": True}
     (row,) = repository.run_results(store.connect(pg_url), run_pk)
     assert [s.latency_ms for s in row.samples] == [130.0, 135.0]
     assert list(spool.spool_dir().glob("*.json")) == []
@@ -60,10 +60,77 @@ def test_the_next_run_stores_what_an_earlier_run_spooled(pg_url, sqlite_url):
     store.upgrade(pg_url)
     first = nightly.open_run(db_url=pg_url, dag_id="d", run_id="night-1", trigger="scheduled",
                              params=nightly.plan({}))
-    spool.keep(store.resolve_url(pg_url), first, result(images_per_s=3.0))
-    spool.keep(store.resolve_url(sqlite_url), 99, result())  # another database's: left alone
+    spool.keep(store.resolve_url(pg_url), spool.RunIdentity("d", "night-1"),
+               result(images_per_s=3.0))
+    # another database's: left alone
+    spool.keep(store.resolve_url(sqlite_url), spool.RunIdentity("d", "x"), result())
     nightly.open_run(db_url=pg_url, dag_id="d", run_id="night-2", trigger="scheduled",
                      params=nightly.plan({}))
     (row,) = repository.run_results(store.connect(pg_url), first)
     assert row.images_per_s == 3.0
     assert len(list(spool.spool_dir().glob("*.json"))) == 1
+
+
+def _recreate(pg_url):
+    from conftest import _pg_admin
+
+    from segtasks.store import database
+
+    name = pg_url.rsplit("/", 1)[1]
+    database.dispose(pg_url)
+    admin = _pg_admin()
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    store.upgrade(pg_url)
+
+
+def test_a_spooled_result_of_a_dropped_database_is_moved_aside_never_stored_elsewhere(
+    pg_url, caplog
+):
+    store.upgrade(pg_url)
+    old = nightly.open_run(db_url=pg_url, dag_id="d", run_id="old-night", trigger="scheduled",
+                           params=nightly.plan({}))
+    spool.keep(store.resolve_url(pg_url), spool.RunIdentity("d", "old-night"),
+               result(images_per_s=999.0))
+    _recreate(pg_url)  # same URL, empty: primary keys start again at 1
+
+    new = nightly.open_run(db_url=pg_url, dag_id="d", run_id="new-night", trigger="scheduled",
+                           params=nightly.plan({}))
+
+    assert new == old  # the same primary key, handed to another run
+    assert repository.run_results(store.connect(pg_url), new) == []  # nothing misfiled
+    assert list(spool.spool_dir().glob("*.json")) == []
+    (moved,) = spool.orphaned_dir().glob("*.json")
+    assert "its run (d / old-night) is not in this database" in caplog.text
+    assert str(moved) in caplog.text
+
+
+def test_a_spool_file_that_names_its_run_by_primary_key_only_is_moved_aside(pg_url):
+    import json
+
+    store.upgrade(pg_url)
+    run_pk = nightly.open_run(db_url=pg_url, dag_id="d", run_id="n", trigger="scheduled",
+                              params=nightly.plan({}))
+    spool.spool_dir().mkdir(parents=True)
+    old_format = spool.spool_dir() / f"{spool._prefix(store.resolve_url(pg_url))}-run1-x.json"
+    old_format.write_text(json.dumps({"run_pk": run_pk, "result": result().to_dict()}))
+    nightly.open_run(db_url=pg_url, dag_id="d", run_id="n2", trigger="scheduled",
+                     params=nightly.plan({}))
+    assert repository.run_results(store.connect(pg_url), run_pk) == []
+    assert [p.name for p in spool.orphaned_dir().iterdir()] == [old_format.name]
+
+
+def test_a_spooled_result_whose_case_is_stored_already_is_dropped_not_stored_twice(pg_url):
+    store.upgrade(pg_url)
+    run_pk = nightly.open_run(db_url=pg_url, dag_id="d", run_id="n", trigger="scheduled",
+                              params=nightly.plan({}))
+    engine = store.connect(pg_url)
+    repository.save_result(engine, run_pk, result(images_per_s=5.0))
+    spool.keep(store.resolve_url(pg_url), spool.RunIdentity("d", "n"),
+               result(images_per_s=1.0))
+    assert spool.flush(engine, store.resolve_url(pg_url)) == [(run_pk, "cpu-bs1-fp32")]
+    (row,) = repository.run_results(engine, run_pk)
+    assert row.images_per_s == 5.0
+    assert list(spool.spool_dir().rglob("*.json")) == []

@@ -21,17 +21,19 @@ log = logging.getLogger(__name__)
 
 
 def run_case_checked(case: Case, inputs: Path, weights: Path,
-                     timeout_s: float | None = None) -> CaseResult:
+                     timeout_s: float | None = None, watch_pid: int | None = None
+                     ) -> CaseResult:
     """The case measured in its own process, and once more if that attempt was disturbed."""
     from segtasks import launch  # looked up at call time, so that tests can stand in for it
 
-    first = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s)
+    watching = {"watch_pid": watch_pid} if watch_pid is not None else {}
+    first = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s, **watching)
     if not first.disturbed:
         return first
     assert first.validity is not None
     log.warning("%s was disturbed (%s): measuring it again in a fresh process", case.key,
                 first.validity.validity_reason)
-    second = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s)
+    second = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s, **watching)
     return combine(first, second)
 
 

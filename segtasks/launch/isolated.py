@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from segtasks.launch.process import run_streamed
 from segtasks.plan.case import Case
 from segtasks.result import CaseResult
 
 log = logging.getLogger(__name__)
 WORKER = "segtasks.launch.worker"
+CASE_FOLDER_PREFIX = "segbench-case-"
 
 
 def crash_reason(returncode: int, stderr_tail: str) -> str:
@@ -42,35 +46,38 @@ def _hardware_of_this_machine() -> tuple[str, dict]:
 
 
 def run_case_isolated(
-    case: Case, inputs: Path, weights: Path, timeout_s: float | None = None
+    case: Case, inputs: Path, weights: Path, timeout_s: float | None = None,
+    watch_pid: int | None = None,
 ) -> CaseResult:
-    """Run the case in a fresh Python process and return its result, whatever happened."""
-    with tempfile.TemporaryDirectory(prefix="segbench-case-") as tmp:
+    """Run the case in a fresh Python process and return its result, whatever happened
+    (but the death of `watch_pid`: see segtasks.launch.process.run_streamed)."""
+    remove_stale_case_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{CASE_FOLDER_PREFIX}{os.getpid()}-") as tmp:
         job, out = Path(tmp) / "case.json", Path(tmp) / "result.json"
         job.write_text(json.dumps(
             {"case": case.to_dict(), "inputs": str(inputs), "weights": str(weights)}
         ))
         cmd = [sys.executable, "-m", WORKER, str(job), str(out)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-            returncode, output = proc.returncode, proc.stdout + proc.stderr
-        except subprocess.TimeoutExpired as exc:
-            returncode, output = None, _text(exc.stdout) + _text(exc.stderr)
-        for line in output.splitlines():
-            log.info("[%s] %s", case.key, line)
+        finished = run_streamed(cmd, label=case.key, timeout_s=timeout_s,
+                                watch_pid=watch_pid)
         if out.is_file():
             return CaseResult.from_dict(json.loads(out.read_text()))
     hardware_key, env = _hardware_of_this_machine()
     reason = (
         f"case did not finish within {timeout_s:g} s"
-        if returncode is None
-        else crash_reason(returncode, output.strip()[-500:])
+        if finished.returncode is None
+        else crash_reason(finished.returncode, finished.tail.strip()[-500:])
     )
     return CaseResult(case=case, status="error", reason=reason, hardware_key=hardware_key,
                       environment=env)
 
 
-def _text(value: bytes | str | None) -> str:
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return value or ""
+def remove_stale_case_folders() -> None:
+    """The folders of cases whose parent was killed outright (SIGKILL gives it no chance to
+    clean up): named with the parent's pid, removed once that process is gone."""
+    import psutil
+
+    for folder in Path(tempfile.gettempdir()).glob(f"{CASE_FOLDER_PREFIX}*-*"):
+        owner = folder.name[len(CASE_FOLDER_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -275,7 +275,17 @@ def _compile_warnings(run: Measurement) -> list[str]:
     return found
 
 
+SKIPPED_NAMED = 10  # input files named in a warning; the rest are counted
+
+
 def _skipped_inputs(image_set: ImageSet) -> list[str]:
-    if not image_set.skipped:
+    """One warning naming the files left out (the first ten, then how many more), so that
+    the stored result and the report say which files, not only how many."""
+    skipped = image_set.skipped
+    if not skipped:
         return []
-    return [f"{len(image_set.skipped)} unreadable input files left out"]
+    named = ", ".join(f"{name} ({why})" for name, why in skipped[:SKIPPED_NAMED])
+    more = (f", and {len(skipped) - SKIPPED_NAMED} more" if len(skipped) > SKIPPED_NAMED
+            else "")
+    return [f"{len(skipped)} unreadable input files left out of {image_set.folder}: "
+            f"{named}{more}"]

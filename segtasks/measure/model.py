@@ -89,6 +89,25 @@ def check_state_dict(model: torch.nn.Module, state: dict, path: Path) -> None:
         )
 
 
+def why_unreadable(exc: BaseException) -> str:
+    """torch's reason, without its advice to load with weights_only=False: that runs any
+    code the file holds, and segbench never does it."""
+    import re
+
+    text = str(exc)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return (f"it holds a Python object ({found.group(1)}), not only tensors; "
+                "segbench loads plain state dicts only")
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and "weights_only" not in line]
+    detail = lines[0] if lines else ""
+    if isinstance(exc, EOFError | KeyError) or not detail:
+        what = type(exc).__name__ + (f" {detail}" if detail else "")
+        return f"not a PyTorch file, or cut short ({what})"
+    return detail
+
+
 def load_model(path: Path, device: str) -> torch.nn.Module:
     """The model in eval mode on `device`, with the state dict at `path` loaded safely."""
     import pickle
@@ -101,10 +120,14 @@ def load_model(path: Path, device: str) -> torch.nn.Module:
             f"weights file {path} not found: run `segbench weights`, or drop a trained "
             "state dict there (see weights/README.md)"
         )
+    if path.stat().st_size == 0:
+        raise WeightsError(f"weights file {path} is empty (0 bytes): run `segbench weights`, "
+                           "or drop a trained state dict there (see weights/README.md)")
     try:
         obj = torch.load(path, map_location=device, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        raise WeightsError(f"weights file {path} cannot be read as a state dict: {exc}") from exc
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError) as exc:
+        raise WeightsError(f"weights file {path} cannot be read as a state dict: "
+                           f"{why_unreadable(exc)}") from None
     state = _unwrap(obj)
     model = build_model()
     check_state_dict(model, state, path)

@@ -67,6 +67,10 @@ def render_html(report: RunReport) -> str:
     title = html.escape(report.title)
     parts = [f"<h1>{title}</h1>",
              f"<p>Results database: {html.escape(report.database)}</p>"]
+    if report.problems:
+        parts += ["<h2>Problems</h2>",
+                  "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in report.problems)
+                  + "</ul>"]
     if report.regressions:
         names = ", ".join(f"{v.case_key} ({v.metric})" for v in report.regressions)
         parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')

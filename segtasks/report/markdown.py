@@ -46,6 +46,8 @@ def render_csv(report: RunReport) -> str:
 
 def render_markdown(report: RunReport) -> str:
     parts = [f"# {report.title}", f"Results database: {report.database}"]
+    if report.problems:
+        parts += ["## Problems", "\n".join(f"- {p}" for p in report.problems)]
     activation = activation_lines(report.results)
     for name, rows in seed_rows(report.results).items():
         statuses = {row["Status"] for row in rows}

@@ -33,6 +33,7 @@ class RunReport:
     verdicts: Sequence[Any]  # Verdict values or stored comparisons rows: same attributes
     trends: list[Trend] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why the night failed, if it did
 
     @property
     def regressions(self) -> list[Any]:
@@ -45,7 +46,8 @@ def title_of(run: Any) -> str:
 
 
 def build(run: Any, results: Sequence[Any], verdicts: Sequence[Any],
-          history: Mapping[Series, list[Night]], database: str) -> RunReport:
+          history: Mapping[Series, list[Night]], database: str,
+          problems: Sequence[str] = ()) -> RunReport:
     """The report of `run`; `history` (newest first, as the judge loaded it) gives the trend
     of every regressed series."""
     tonight = {(r.case_key, r.hardware_key): r for r in results}
@@ -62,4 +64,4 @@ def build(run: Any, results: Sequence[Any], verdicts: Sequence[Any],
                             [(at, value) for at, value in nights if value is not None],
                             run.started_at, v.baseline))
     return RunReport(run.id, title_of(run), database, results, verdicts, trends,
-                     recommend(results, Constraints.from_conf(run.params)))
+                     recommend(results, Constraints.from_conf(run.params)), list(problems))

@@ -1,6 +1,8 @@
 """The results database: tables, migrations, connection handling and repository functions."""
 
 from segtasks.store.database import (
+    BadDatabaseUrl,
+    ResultSpooled,
     SchemaOutdated,
     StoreUnavailable,
     connect,
@@ -9,4 +11,5 @@ from segtasks.store.database import (
     upgrade,
 )
 
-__all__ = ["SchemaOutdated", "StoreUnavailable", "connect", "masked", "resolve_url", "upgrade"]
+__all__ = ["BadDatabaseUrl", "ResultSpooled", "SchemaOutdated", "StoreUnavailable", "connect",
+           "masked", "resolve_url", "upgrade"]

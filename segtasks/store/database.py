@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from segtasks import paths
 
@@ -23,8 +23,17 @@ class StoreUnavailable(RuntimeError):
     """The results database cannot be reached (down, wrong URL, wrong credentials)."""
 
 
+class ResultSpooled(StoreUnavailable):
+    """The case was measured, but the database failed while storing it: the result waits in
+    the spool (segtasks.store.spool) for the next attempt or run."""
+
+
 class SchemaOutdated(RuntimeError):
     """The results database exists but its schema is not the one this code writes."""
+
+
+class BadDatabaseUrl(ValueError):
+    """The results URL is not a URL, or names a driver that is not installed."""
 
 
 def normalize(url: str) -> str:
@@ -74,13 +83,26 @@ def engine(url: str) -> Engine:
     """One pooled engine per URL per process."""
     url = normalize(url)
     if url not in _engines:
-        if url.startswith("sqlite"):
-            eng = create_engine(url, connect_args={"timeout": 30})
-            event.listen(eng, "connect", _sqlite_pragmas)
-        else:
-            eng = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        try:
+            if url.startswith("sqlite"):
+                eng = create_engine(url, connect_args={"timeout": 30})
+                event.listen(eng, "connect", _sqlite_pragmas)
+            else:
+                eng = create_engine(url, pool_pre_ping=True,
+                                    connect_args={"connect_timeout": 10})
+        except ArgumentError as exc:  # NoSuchModuleError (unknown dialect) is one too
+            raise BadDatabaseUrl(f"the results URL {masked(url)} is not usable: "
+                                 f"{_first_line(exc)}") from None
+        except ImportError as exc:  # the dialect is known, its driver is not installed
+            raise BadDatabaseUrl(f"the results URL {masked(url)} needs the Python package "
+                                 f"{exc.name or exc}, which is not installed") from None
         _engines[url] = eng
     return _engines[url]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def dispose(url: str) -> None:
@@ -154,7 +176,23 @@ def upgrade(url: str | None = None, revision: str = "head") -> str:
     from alembic import command
 
     url = resolve_url(url)
-    with _connect(url):
-        pass
+    with _connect(url) as conn:
+        _refuse_foreign_tables(conn, url)
     command.upgrade(alembic_config(url), revision)
     return masked(url)
+
+
+def _refuse_foreign_tables(conn, url: str) -> None:  # type: ignore[no-untyped-def]
+    """A database without segbench's migration history but with tables of the names it
+    would create belongs to something else: say so rather than fail half-way in Alembic."""
+    from alembic.runtime.migration import MigrationContext
+
+    if MigrationContext.configure(conn).get_current_revision() is not None:
+        return
+    ours = {"runs", "environments", "results", "samples", "comparisons", "baseline_levels"}
+    clash = sorted(ours & set(inspect(conn).get_table_names()))
+    if clash:
+        raise SchemaOutdated(
+            f"the results database at {masked(url)} already holds tables named "
+            f"{', '.join(clash)} that segbench did not create (no migration history): "
+            "use an empty database for segbench's results")

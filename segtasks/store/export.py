@@ -11,6 +11,10 @@ from sqlalchemy import Engine, text
 FORMATS = ("csv", "parquet")
 
 
+class ExportError(RuntimeError):
+    """The export file cannot be written where the user asked."""
+
+
 def export(engine: Engine, since: date, fmt: str, output: Path) -> int:
     """Write v_results rows of runs started on or after `since`; returns the row count."""
     if fmt not in FORMATS:
@@ -24,7 +28,15 @@ def export(engine: Engine, since: date, fmt: str, output: Path) -> int:
         )
         columns = list(rows.keys())
         records = [tuple(r) for r in rows]
-    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _write(fmt, output, columns, records)
+    except OSError as exc:  # pyarrow's file errors are OSErrors too
+        raise ExportError(f"cannot write {output}: {exc.strerror or exc}") from None
+    return len(records)
+
+
+def _write(fmt: str, output: Path, columns: list[str], records: list[tuple]) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made
     if fmt == "csv":
         with open(output, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -38,4 +50,3 @@ def export(engine: Engine, since: date, fmt: str, output: Path) -> int:
         if not records:
             table = pa.table({name: pa.array([], pa.null()) for name in columns})
         pq.write_table(table, output)
-    return len(records)

@@ -142,6 +142,12 @@ def run_result(engine: Engine, run_pk: int, case_key: str) -> Result:
         ).one()
 
 
+def has_result(engine: Engine, run_pk: int, case_key: str) -> bool:
+    with _session(engine) as session:
+        return session.scalar(select(Result.id).where(
+            Result.run_pk == run_pk, Result.case_key == case_key)) is not None
+
+
 def run_results(engine: Engine, run_pk: int) -> list[Result]:
     with _session(engine) as session:
         return list(session.scalars(

@@ -7,10 +7,8 @@ metadata database. The DAG is triggered through the REST API with a tiny CPU+CUD
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from airflow_cluster import Cluster
+from airflow_cluster import celery_cluster
 from sqlalchemy import text
 
 from segtasks import store
@@ -21,57 +19,12 @@ GRID = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 2], "n_images": 1,
         "warmup_batches": 0, "warmup_seconds": 0, "min_seconds": 0.01, "max_seconds": 0.3}
 
 
-def _redis_url() -> str:
-    import redis
-
-    url = "redis://127.0.0.1:6379/7"
-    try:
-        # a database of its own, emptied: no message left by an earlier run is picked up
-        redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
-    except redis.exceptions.ConnectionError as exc:
-        import os
-
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis at {url} is not reachable: {exc}")
-        pytest.skip(f"Redis at {url} is not reachable: {exc}")
-    return url
-
-
 @pytest.fixture
 def cluster(tmp_path, pg_url, tiny_inputs, weights_file):
-    from conftest import PG_ADMIN_URL, _pg_admin
-
-    broker = _redis_url()
-    metadata = f"segbench_test_airflow_{uuid.uuid4().hex[:8]}"
-    admin = _pg_admin()
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{metadata}"')
-    store.upgrade(pg_url)
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://")
-    home = tmp_path / "airflow"
-    home.mkdir()
-    the_cluster = Cluster(
-        home=home, metadata_url=f"{base}/{metadata}", results_url=pg_url, broker_url=broker,
-        extra_env={"SEGBENCH_INPUTS": str(tiny_inputs), "SEGBENCH_WEIGHTS": str(weights_file),
-                   "SEGBENCH_HOME": str(tmp_path)},
-    )
-    try:
-        the_cluster.run("db", "migrate")
-        the_cluster.run("pools", "set", "cpu_bench", "1", "one CPU benchmark at a time")
-        the_cluster.run("pools", "set", "gpu_bench", "1", "one benchmark per GPU")
-        the_cluster.start("api-server", "api-server", "--port", str(the_cluster.port))
-        the_cluster.start("scheduler", "scheduler")
-        the_cluster.start("dag-processor", "dag-processor")
-        the_cluster.start("worker-cpu", "celery", "worker", "-q", "default", "-c", "1",
-                          "-H", "cpu-worker@%h", "--skip-serve-logs")
-        the_cluster.start("worker-gpu", "celery", "worker", "-q", "gpu", "-c", "1",
-                          "-H", "gpu-worker@%h", "--skip-serve-logs")
+    with celery_cluster(tmp_path / "airflow", pg_url, {
+        "SEGBENCH_INPUTS": str(tiny_inputs), "SEGBENCH_WEIGHTS": str(weights_file),
+        "SEGBENCH_HOME": str(tmp_path)}) as the_cluster:
         yield the_cluster
-    finally:
-        the_cluster.stop()
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{metadata}" WITH (FORCE)')
-        admin.close()
 
 
 def test_celery_workers_run_the_grid_and_the_gpu_queue_records_cuda_as_skipped(cluster,

@@ -1,0 +1,189 @@
+"""`segbench run`: a night without Airflow, that a person can follow and that ends honestly.
+
+- One line per case as it finishes: n of N, the case, its status, images/s, stable or not,
+  elapsed time and an estimate of the time left.
+- A case whose result cannot be stored is spooled (segtasks.store.spool) and the grid goes
+  on; the results are replayed before the night is judged.
+- The run is closed with a state whatever happens: `failed` when the command breaks,
+  `interrupted` on Ctrl-C or SIGTERM, which also stop the case's worker process.
+- The devices of the grid are locked for the whole night (segtasks.launch.device_lock).
+
+Exit codes: 0 the night is clean; 1 it has problems (a case errored, nothing was measured,
+a regression with fail_on_regression); 2 a user error; 130 Ctrl-C; 143 SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from segtasks import nightly, store
+from segtasks.plan import NightParams
+
+log = logging.getLogger(__name__)
+
+EXIT_CLEAN, EXIT_PROBLEMS = 0, 1
+CLI_DAG_ID = "segbench-cli"
+# the store may be away for a moment (a restart): pauses before giving up on it
+STORE_RETRY_S = (2.0, 5.0, 10.0, 20.0)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: stop measuring, close the run, exit 128 + the signal number.
+    A BaseException, like KeyboardInterrupt, so no `except Exception` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted in the main thread; the launcher kills the
+    worker's process group on the way out (segtasks.launch.process)."""
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def progress_line(done: int, total: int, summary: dict[str, Any], started: float) -> str:
+    elapsed = time.monotonic() - started
+    left = elapsed / done * (total - done)
+    fps = summary.get("images_per_s")
+    stable = summary.get("stable")
+    parts = [f"[{done}/{total}] {summary['case_key']}: {summary['status']}"]
+    if fps:
+        parts.append(f"{fps:.2f} images/s")
+    if stable is not None:
+        parts.append("stable" if stable else "not stable")
+    if summary["status"] not in ("ok",) and summary.get("reason"):
+        parts.append(_short(summary["reason"]))
+    parts.append(f"{_duration(elapsed)} elapsed, about {_duration(left)} left")
+    return ", ".join(parts)
+
+
+def _short(text: str, limit: int = 120) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def run_night(conf: dict[str, Any], db_url: str | None) -> int:
+    from segtasks.launch.device_lock import devices_locked
+
+    params = nightly.plan(conf)
+    with signals_interrupt():
+        try:
+            with devices_locked([c.device for c in params.cases],
+                                waiting=lambda line: say(f"segbench: {line}")):
+                return _locked_night(params, db_url)
+        except Interrupted as stop:
+            say(f"segbench: stopped by {stop}")
+            return 128 + stop.signum
+
+
+def _locked_night(params: NightParams, db_url: str | None) -> int:
+    run_pk = nightly.open_run(db_url=db_url, dag_id=CLI_DAG_ID,
+                              run_id=f"cli__{datetime.now(UTC).isoformat()}", trigger="cli",
+                              params=params)
+    say(f"run {run_pk}: {len(params.cases)} cases, results to "
+        f"{store.masked(store.resolve_url(db_url))}")
+    try:
+        _measure_grid(params, run_pk, db_url)
+        outcome = _judged(params, run_pk, db_url)
+    except Interrupted:
+        _close_anyway(run_pk, db_url, "interrupted")
+        raise
+    except BaseException:
+        _close_anyway(run_pk, db_url, "failed")
+        raise
+    print(outcome.text)
+    if outcome.html_path is not None:
+        say(f"report: {outcome.html_path}")
+    say(f"stored as run {run_pk} in {store.masked(store.resolve_url(db_url))}")
+    if outcome.clean:
+        return EXIT_CLEAN
+    print(f"segbench: {outcome.failure_message}", file=sys.stderr)
+    return EXIT_PROBLEMS
+
+
+def _measure_grid(params: NightParams, run_pk: int, db_url: str | None) -> None:
+    started, total = time.monotonic(), len(params.cases)
+    for done, case in enumerate(params.cases, start=1):
+        try:
+            summary = _bench_when_the_store_answers(case.to_dict(), run_pk, db_url)
+        except store.StoreUnavailable as exc:
+            # spooled when it was measured (judging replays the spool), or the store stayed
+            # away: either way the grid goes on
+            say(f"segbench: warning: {exc}")
+            summary = {"case_key": case.key, "status": "not stored", "reason": None}
+        say(progress_line(done, total, summary, started))
+
+
+def _bench_when_the_store_answers(case: dict[str, Any], run_pk: int, db_url: str | None
+                                  ) -> dict[str, Any]:
+    """A store that went away for a moment (a restart) is waited for before measuring."""
+    for pause in (*STORE_RETRY_S, None):
+        try:
+            return nightly.bench(case, run_pk, db_url=db_url)
+        except store.ResultSpooled:
+            raise
+        except store.StoreUnavailable as exc:
+            if pause is None:
+                raise
+            say(f"segbench: {exc}; trying again in {pause:g} s")
+            store.database.dispose(store.resolve_url(db_url))
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _judged(params: NightParams, run_pk: int, db_url: str | None) -> nightly.NightOutcome:
+    """The night judged and closed, waiting a little for a store that went away."""
+    for pause in (*STORE_RETRY_S, None):
+        try:
+            return nightly.judge_and_close(run_pk, params, db_url=db_url)
+        except store.StoreUnavailable as exc:
+            if pause is None:
+                raise
+            say(f"segbench: {exc}; trying again in {pause:g} s")
+            store.database.dispose(store.resolve_url(db_url))
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _close_anyway(run_pk: int, db_url: str | None, state: str) -> None:
+    """Record how the run ended; if even that fails, say so (the run stays `running`)."""
+    from segtasks.store import repository
+
+    try:
+        repository.finish_run(store.connect(db_url), run_pk, state)
+        say(f"run {run_pk} closed as {state}")
+    except Exception as exc:  # noqa: BLE001 - the original failure is what propagates
+        say(f"segbench: warning: run {run_pk} could not be closed as {state}: {exc}")
