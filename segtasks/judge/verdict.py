@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from segtasks.judge.decide import METHOD
 
-VERDICTS = ("regression", "improvement", "unchanged", "insufficient_history", "new",
-            "missing", "failed", "disturbed")
+VERDICTS = ("regression", "improvement", "unchanged", "unconfirmed", "insufficient_history",
+            "new", "missing", "failed", "disturbed")
 
 
 @dataclass(frozen=True)
@@ -30,3 +30,15 @@ class Verdict:
     software_changes: list[str] | None = None
     detail: str | None = None
     method: str = METHOD
+    mde: float | None = None  # the smallest relative change this series sees (90% of the time)
+    screened: bool | None = None  # close enough to the criterion to be measured again
+    confirmed: bool | None = None  # None: not measured again
+    first_value: float | None = None  # the first measurement alone
+    process_values: list[float] | None = None  # every measuring process's value
+    began_run_pk: int | None = None  # the night the change began
+    alerted: bool | None = None  # a regression newly alerted tonight (not an ongoing one)
+
+    @property
+    def sees(self) -> str | None:
+        """What the series can see, in words: 'sees changes of 3.1% or more'."""
+        return None if self.mde is None else f"sees changes of {self.mde:.1%} or more"
