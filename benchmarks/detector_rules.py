@@ -44,8 +44,10 @@ def settings(**conf: object) -> JudgeSettings:
     return validate(conf).judging
 
 
-def segbench(judging: JudgeSettings, *, steps: bool = True, confirmation: bool = True
-             ) -> Callable[[np.ndarray, np.ndarray, int], Walk]:
+Rule = Callable[[np.ndarray, np.ndarray, int], Walk]
+
+
+def segbench(judging: JudgeSettings, *, steps: bool = True, confirmation: bool = True) -> Rule:
     """The nightly's decision: first measurement, screening, confirmation, step test."""
     threshold = night_thresholds(judging).of("cpu-bs1-fp32", SPEED.name)
     k, repeats = judging.baseline_runs, judging.confirm_repeats if confirmation else 0
