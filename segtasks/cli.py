@@ -71,6 +71,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                               params=params)
     for case in params.cases:
         nightly.bench(case.to_dict(), run_pk, db_url=args.url)
+    # the screened cases measured again, interleaved, as the DAG's confirm tasks do
+    for job in nightly.screen(run_pk, params, db_url=args.url):
+        nightly.confirm(job, run_pk, db_url=args.url,
+                        budget_s=params.options.confirm_budget_s)
     outcome = nightly.judge_and_close(run_pk, params, db_url=args.url)
     print(outcome.text)
     print(f"report: {outcome.html_path}")

@@ -36,7 +36,16 @@ def test_cases_are_mapped_per_device_with_exclusive_pools_and_the_gpu_queue(dag)
     assert (cuda.pool, cuda.queue) == ("gpu_bench", "gpu")
     assert cpu.map_index_template == cuda.map_index_template == "{{ case_label }}"
     assert compare.trigger_rule == "all_done"
-    assert {"bench_cpu", "bench_cuda"} <= compare.upstream_task_ids
+    assert {"confirm_cpu", "confirm_cuda"} == compare.upstream_task_ids
+    for device, pool, queue in (("cpu", "cpu_bench", "default"), ("cuda", "gpu_bench", "gpu")):
+        screen, confirm = dag.get_task(f"screen_{device}"), dag.get_task(f"confirm_{device}")
+        # screening waits for every case, whatever became of them
+        assert screen.trigger_rule == "all_done"
+        assert screen.upstream_task_ids == {"bench_cpu", "bench_cuda"}
+        # the re-measuring is mapped, on the device's own pool and queue
+        assert (confirm.pool, confirm.queue) == (pool, queue)
+        assert confirm.upstream_task_ids == {f"screen_{device}", "open_run"}
+        assert confirm.map_index_template == "{{ case_label }}"
     assert dag.get_task("plan_cpu").downstream_task_ids == {"open_run", "bench_cpu"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from segtasks.judge.decide import METHOD
 
@@ -38,7 +39,12 @@ class Verdict:
     began_run_pk: int | None = None  # the night the change began
     alerted: bool | None = None  # a regression newly alerted tonight (not an ongoing one)
 
-    @property
-    def sees(self) -> str | None:
-        """What the series can see, in words: 'sees changes of 3.1% or more'."""
-        return None if self.mde is None else f"sees changes of {self.mde:.1%} or more"
+
+
+def described(verdict: Any) -> str:
+    """A verdict in words with what its series can see, e.g. 'unchanged (this series sees
+    changes of 3.1% or more)'; works on Verdict values and stored comparisons alike."""
+    mde = getattr(verdict, "mde", None)
+    if mde is None:
+        return verdict.verdict
+    return f"{verdict.verdict} (this series sees changes of {mde:.1%} or more)"

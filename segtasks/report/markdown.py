@@ -44,6 +44,8 @@ def render_csv(report: RunReport) -> str:
 
 def render_markdown(report: RunReport) -> str:
     parts = [f"# {report.title}", f"Results database: {report.database}"]
+    if report.notes:
+        parts += ["## Notes of this night", "\n".join(f"- {n}" for n in report.notes)]
     activation = activation_lines(report.results)
     for name, rows in seed_rows(report.results).items():
         statuses = {row["Status"] for row in rows}

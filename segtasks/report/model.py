@@ -31,6 +31,7 @@ class RunReport:
     results: Sequence[Any]  # results rows
     verdicts: Sequence[Any]  # Verdict values or stored comparisons rows: same attributes
     trends: list[Trend] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the run's notes
 
     @property
     def regressions(self) -> list[Any]:
@@ -59,4 +60,5 @@ def build(run: Any, results: Sequence[Any], verdicts: Sequence[Any],
         trends.append(Trend(v.case_key, v.metric,
                             [(at, value) for at, value in nights if value is not None],
                             run.started_at, v.baseline))
-    return RunReport(run.id, title_of(run), database, results, verdicts, trends)
+    return RunReport(run.id, title_of(run), database, results, verdicts, trends,
+                     list(run.notes or []))
