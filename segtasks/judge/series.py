@@ -35,9 +35,20 @@ PROCESS_METRICS = ("images_per_s", "latency_p90_ms")
 STEP_WINDOW = 21
 
 
-def _values(nights: list[Night], metric: str) -> list[tuple[int, float]]:
+def _night_value(night: Night, metric: Metric) -> float | None:
+    """A night's value: its processes pooled when it measured several (a confirmed night,
+    or `repeats`), so that a one-off slow first process does not stay in the history;
+    else its one measurement."""
+    if metric.name in PROCESS_METRICS and len(night.processes) > 1:
+        pooled = _pooled(metric, night.processes)
+        if pooled is not None:
+            return pooled.value
+    return getattr(night.result, metric.name)
+
+
+def _values(nights: list[Night], metric: Metric) -> list[tuple[int, float]]:
     """(run id, value) of the nights that have the metric, newest first."""
-    values = ((night.run_pk, getattr(night.result, metric)) for night in nights)
+    values = ((night.run_pk, _night_value(night, metric)) for night in nights)
     return [(run_pk, v) for run_pk, v in values if v is not None]
 
 
@@ -54,7 +65,7 @@ def judge_metric(metric: Metric, threshold: Threshold, settings: JudgeSettings,
     """`nights`: the series' good nights, newest first; `processes`: tonight's measuring
     processes of the case (rows with role, status, figures); `last`: the series' previous
     verdict on this metric; `common`: case, hardware and baseline runs of the verdict."""
-    history = _values(nights, metric.name)
+    history = _values(nights, metric)
     past = [v for _, v in history[:settings.baseline_runs]]
     noise_values = [v for _, v in history]
     if metric.name not in PROCESS_METRICS:

@@ -75,8 +75,8 @@ class JudgeSettings:
                     "an improvement (one that does not hold is `unconfirmed`). 0 turns "
                     "confirmation off.",
         schema={"type": "integer", "minimum": 0, "maximum": 10}))
-    step_z_threshold: float = field(default=4.0, metadata=parameter(
-        title="Step threshold (nights pooled)", default=4.0,
+    step_z_threshold: float = field(default=3.5, metadata=parameter(
+        title="Step threshold (nights pooled)", default=3.5,
         description="The test that pools the nights since a suspected change (a step too "
                     "small for one night, caught within days) flags it at this robust z.",
         schema={"type": "number", "minimum": 1, "maximum": 20}))

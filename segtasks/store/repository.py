@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -251,6 +251,8 @@ class Night:
     started_at: datetime
     code_version: str | None
     result: Result
+    # its measuring processes (several when it ran `repeats` or confirmed a change)
+    processes: list[Process] = field(default_factory=list)
 
 
 Series = tuple[str, str | None]  # (case key, hardware key)
@@ -306,10 +308,18 @@ def series_history(engine: Engine, tonight: Run, series: list[Series], limit: in
             .options(selectinload(night_result.environment))
             .order_by(Run.started_at.desc(), Run.id.desc())
         ).all()
+        pairs = [(run_pk, result.case_key) for run_pk, _, _, result in rows]
+        processes: dict[tuple[int, str], list[Process]] = {}
+        if pairs:
+            for row in session.scalars(select(Process).where(
+                    tuple_(Process.run_pk, Process.case_key).in_(pairs))
+                    .order_by(Process.process)):
+                processes.setdefault((row.run_pk, row.case_key), []).append(row)
     history: dict[Series, list[Night]] = {key: [] for key in series}
     for run_pk, started_at, code_version, result in rows:
         history[(result.case_key, result.hardware_key)].append(
-            Night(run_pk, started_at, code_version, result))
+            Night(run_pk, started_at, code_version, result,
+                  processes.get((run_pk, result.case_key), [])))
     return history
 
 
