@@ -13,8 +13,9 @@ step of 5, 10 or 20% (or none) and 7 nights after it.
     .venv/bin/python benchmarks/detector_eval.py [--series 200] [--cvs 0.01,0.02,0.03,0.08]
         [--drift 0.5] [--process-ratio 0.25] [--seed 0] [--no-reference-tools]
 
-Otava and asv are optional benchmark dependencies: `pip install 'segbench[bench]'`
-(i.e. `pip install asv` and `pip install --no-deps apache-otava`).
+Otava and asv are optional benchmark dependencies: `pip install -e '.[bench]'` (asv) and
+`pip install --no-deps apache-otava` (its own metadata would downgrade numpy and scipy:
+see pyproject.toml).
 
 Prints per rule and CV: alerts per series-night on nights without a step (each rule's
 own alerts: a flagged night for the per-night rules, a newly placed change point for
@@ -51,9 +52,9 @@ def optional_tools() -> dict:
         return {"Apache Otava (defaults)": otava(), "asv step_detect (5%)": asv_steps()}
     except ImportError as exc:
         sys.exit(f"detector_eval: {exc.name} is not installed; install the optional benchmark "
-                 "dependencies with `pip install asv` and `pip install --no-deps "
-                 "apache-otava` (or `pip install -e '.[bench]'`), or run with "
-                 "--no-reference-tools")
+                 "dependencies with `.venv/bin/pip install -e '.[bench]'` (asv) and "
+                 "`.venv/bin/pip install --no-deps apache-otava` (its metadata would "
+                 "downgrade numpy and scipy), or run with --no-reference-tools")
 
 
 def clean(series: Series) -> tuple[np.ndarray, np.ndarray, int]:

@@ -4,8 +4,8 @@ Each rule walks one series night by night (disturbed nights already left out) an
 its alerts as (night, where): the night the alert is raised and the night it says the
 change began (the same night for per-night rules; Otava and asv place change points back
 in the history). segbench's own rule calls the nightly's pure functions (decide, confirm,
-pooling, steps); Apache Otava and asv are the real packages (optional: `pip install
-'segbench[bench]'`), not re-implementations.
+pooling, steps); Apache Otava and asv are the real packages (optional: `pip install -e
+'.[bench]'` and `pip install --no-deps apache-otava`), not re-implementations.
 """
 
 from __future__ import annotations

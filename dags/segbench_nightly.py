@@ -54,7 +54,7 @@ class SegbenchAlert(BaseNotifier):
         from segtasks.nightly import find_run
 
         try:
-            target = Connection.get("segbench_alerts").get_uri()
+            uri = Connection.get("segbench_alerts").get_uri()
         except AirflowNotFoundException:
             return
         dag_run = context["dag_run"]
@@ -62,7 +62,8 @@ class SegbenchAlert(BaseNotifier):
         run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
         if run_pk is None:
             return
-        send.send(target, message.from_store(store.connect(db_url), run_pk))
+        send.send(send.target_from_connection(uri),
+                  message.from_store(store.connect(db_url), run_pk))
 
 
 def _validated(params: dict[str, Any] | None) -> Any:

@@ -57,6 +57,13 @@ def test_the_mail_names_the_cases_in_its_subject_and_the_context_in_its_body(db_
     assert "torch 2.15.0 -> 2.16.0" in mail.get_payload(decode=True).decode()
 
 
+def test_a_connection_uri_gives_back_the_webhook_path_airflow_encoded():
+    assert send.target_from_connection("https://hooks.example.com:8443/hooks%2Fsegbench") == \
+        "https://hooks.example.com:8443/hooks/segbench"
+    mail = "smtp://mail:25/?to=a%40b.c"
+    assert send.target_from_connection(mail) == mail
+
+
 def test_an_unreachable_or_unknown_target_says_where_in_one_line():
     alert = message.Alert("s", "t", {"text": "t"})
     with pytest.raises(send.AlertError, match=r"webhook http://127\.0\.0\.1:1 failed"):

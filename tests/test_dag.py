@@ -207,3 +207,66 @@ def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thres
                                            series_thresholds=tolerant)}
     assert (rejudged["images_per_s"].verdict, rejudged["images_per_s"].min_effect) == (
         "unchanged", 0.9)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_screened_cases_are_measured_again_a_one_off_is_unconfirmed_a_slowdown_confirmed(
+    dag, nights_in_postgres, monkeypatch, tmp_path
+):
+    """Three ordinary nights; then a night whose first process alone is slow (a planted
+    one-off: unconfirmed, the run succeeds); then a night slow in every process (confirmed:
+    a regression, the run fails and the notifier posts the alert to a local webhook)."""
+    from datetime import UTC, datetime, timedelta
+
+    from receivers import webhook
+
+    pg_url = nights_in_postgres
+    # Thresholds that a 1.5 s slower batch passes and an ordinary night on this busy shared
+    # machine does not: at least half the throughput gone, at z >= 1.
+    conf = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
+            "min_batches": 8, "min_effect": 0.5, "z_threshold": 1}
+    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    for night in range(3):
+        assert dag.test(run_conf=conf, logical_date=start + timedelta(days=night)).state == \
+            "success"
+    one_off = tmp_path / "one-off-delay-ms"
+    one_off.write_text("1500")
+    monkeypatch.setenv("SEGBENCH_TEST_ONE_OFF_DELAY_FILE", str(one_off))
+    passing = dag.test(run_conf=conf, logical_date=start + timedelta(days=3))
+    monkeypatch.delenv("SEGBENCH_TEST_ONE_OFF_DELAY_FILE")
+    assert not one_off.exists()  # the first process took it
+    monkeypatch.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "1500")
+    with webhook() as (url, received):
+        monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_ALERTS", url)
+        slow = dag.test(run_conf=conf, logical_date=start + timedelta(days=4))
+
+    assert passing.state == "success" and slow.state == "failed"
+    for dag_run in (passing, slow):
+        tis = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+        # the screened case was measured again, twice, each in its own mapped task
+        assert tis[("confirm_cpu", 0)] == tis[("confirm_cpu", 1)] == "success"
+    with store.connect(pg_url).connect() as conn:
+        verdicts = conn.execute(text(
+            "SELECT r.run_id, c.verdict, c.confirmed, c.first_value, c.process_values, "
+            "c.tonight, c.mde, c.alerted FROM comparisons c JOIN runs r ON r.id = c.run_pk "
+            "WHERE c.metric = 'images_per_s' AND r.run_id IN (:a, :b) ORDER BY r.started_at"),
+            {"a": passing.run_id, "b": slow.run_id}).all()
+        processes = conn.execute(text(
+            "SELECT r.run_id, p.process, p.role FROM processes p JOIN runs r ON r.id = p.run_pk "
+            "ORDER BY r.started_at, p.process")).all()
+    unconfirmed, regression = verdicts
+    assert (unconfirmed.verdict, unconfirmed.confirmed) == ("unconfirmed", False)
+    first, *confirming = unconfirmed.process_values
+    # both measurements are kept: the slow first process and the two that did not confirm
+    assert first == unconfirmed.first_value and len(confirming) == 2
+    assert all(value > 2 * first for value in confirming)
+    assert (regression.verdict, regression.confirmed, regression.alerted) == (
+        "regression", True, True)
+    assert regression.mde is not None and regression.mde >= 0.5
+    assert [(p.process, p.role) for p in processes if p.run_id == slow.run_id] == [
+        (0, "first"), (1, "confirm"), (2, "confirm")]
+    [alert] = received
+    assert alert["body"]["run_id"] == slow.run_id
+    [regressed] = [r for r in alert["body"]["regressions"] if r["metric"] == "images_per_s"]
+    assert regressed["confirmed"] is True and regressed["effect"] < -0.5

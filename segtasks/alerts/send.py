@@ -15,7 +15,7 @@ import smtplib
 import urllib.request
 from email.message import EmailMessage
 from urllib.error import URLError
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from segtasks.alerts.message import Alert
 
@@ -24,6 +24,16 @@ TIMEOUT_S = 30
 
 class AlertError(RuntimeError):
     """The alert could not be delivered."""
+
+
+def target_from_connection(uri: str) -> str:
+    """The target an Airflow connection's URI stands for. Airflow keeps a URL's path as the
+    connection's schema and writes it back percent-encoded (/hooks/segbench becomes
+    /hooks%2Fsegbench), which a webhook would not recognise: decode the path again."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() not in ("http", "https"):
+        return uri
+    return urlunsplit(parts._replace(path=unquote(parts.path)))
 
 
 def send(target: str, alert: Alert) -> None:
