@@ -42,6 +42,16 @@ def test_the_webhook_gets_the_regressions_with_effect_z_mde_software_and_report(
     assert "software changes since the baseline: torch 2.15.0 -> 2.16.0" in body["text"]
 
 
+def test_the_other_cases_are_named_with_what_their_series_can_see(db_url):
+    engine = store.connect(db_url)
+    runs = _nights(engine, [*USUAL, 10.02])
+    [speed] = [v for v in judge(engine, runs[-1]) if v.metric == "images_per_s"]
+    alert = message.from_store(engine, runs[-1])
+    assert alert.payload["regressions"] == []
+    assert (f"- cpu-bs1-fp32: unchanged (this series sees changes of {speed.mde:.1%} or more)"
+            in alert.text)
+
+
 def test_the_mail_names_the_cases_in_its_subject_and_the_context_in_its_body(db_url):
     engine = store.connect(db_url)
     runs = _regressed_night(engine)

@@ -222,10 +222,11 @@ def test_screened_cases_are_measured_again_a_one_off_is_unconfirmed_a_slowdown_c
     from receivers import webhook
 
     pg_url = nights_in_postgres
-    # Thresholds that a 1.5 s slower batch passes and an ordinary night on this busy shared
-    # machine does not: at least half the throughput gone, at z >= 1.
+    # Thresholds that a 1.5 s slower batch passes (about 40% of the throughput gone on
+    # this busy shared machine) and an ordinary night does not: 20% at z >= 1; host memory,
+    # not this test's subject, is let be (it moves by a few % from process to process).
     conf = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
-            "min_batches": 8, "min_effect": 0.5, "z_threshold": 1}
+            "min_batches": 8, "min_effect": 0.2, "z_threshold": 1, "memory_min_effect": 0.5}
     start = datetime(2026, 11, 1, 2, tzinfo=UTC)
     for night in range(3):
         assert dag.test(run_conf=conf, logical_date=start + timedelta(days=night)).state == \
@@ -263,10 +264,10 @@ def test_screened_cases_are_measured_again_a_one_off_is_unconfirmed_a_slowdown_c
     assert all(value > 2 * first for value in confirming)
     assert (regression.verdict, regression.confirmed, regression.alerted) == (
         "regression", True, True)
-    assert regression.mde is not None and regression.mde >= 0.5
+    assert regression.mde is not None and regression.mde >= 0.2
     assert [(p.process, p.role) for p in processes if p.run_id == slow.run_id] == [
         (0, "first"), (1, "confirm"), (2, "confirm")]
     [alert] = received
     assert alert["body"]["run_id"] == slow.run_id
     [regressed] = [r for r in alert["body"]["regressions"] if r["metric"] == "images_per_s"]
-    assert regressed["confirmed"] is True and regressed["effect"] < -0.5
+    assert regressed["confirmed"] is True and regressed["effect"] < -0.2

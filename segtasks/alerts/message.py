@@ -1,7 +1,8 @@
 """The alert of a night, from its stored verdicts: a subject, a plain text and a JSON body.
 
-Only regressions newly alerted tonight are in it (an ongoing regression was alerted on the
-night it was found); each names its effect, z, the smallest change its series sees, the
+Regressions newly alerted tonight are listed (an ongoing regression was alerted on the
+night it was found), then every other case's throughput verdict with what its series can
+see; each regression names its effect, z, the smallest change its series sees, the
 night the change began when the step test found it, and the software changes since the
 series' last baseline night.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from segtasks.judge.verdict import described
 from segtasks.report import files
 from segtasks.store import repository
 
@@ -59,9 +61,13 @@ def build(run: Any, verdicts: list[Any], report: str) -> Alert:
     subject = (f"segbench: {len(regressed)} regression{'s' if len(regressed) != 1 else ''} "
                f"in run {run.id} ({run.run_id}): {cases}")
     notes = list(getattr(run, "notes", None) or [])
+    # the other series, so that a quiet night's reader knows what "unchanged" could see
+    others = [f"- {v.case_key}: {described(v)}" for v in verdicts
+              if v.metric == "images_per_s" and v.verdict != "regression"]
     text = "\n".join([
         subject, "",
         *(_line(r) for r in regressed),
+        *(["", "Throughput of the other cases:", *others] if others else []),
         *(["", "Notes:", *(f"- {n}" for n in notes)] if notes else []),
         "", f"Run state: {run.state}; code {run.code_version}", f"Report: {report}",
     ])
