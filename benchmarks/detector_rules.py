@@ -19,6 +19,7 @@ import numpy as np
 from segtasks.judge.confirm import CHANGES, confirm
 from segtasks.judge.decide import decide
 from segtasks.judge.metrics import BY_NAME
+from segtasks.judge.series import STEP_WINDOW
 from segtasks.judge.steps import find_step
 from segtasks.judge.thresholds import night_thresholds
 from segtasks.plan import validate
@@ -27,7 +28,6 @@ from segtasks.pooling import ProcessValue, pool
 
 SPEED = BY_NAME["images_per_s"]
 NOISE_NIGHTS = 30  # as segtasks.judge.evidence
-STEP_WINDOW = 21  # nights the step test looks at: 7 after a split, 14 before it
 
 Alert = tuple[int, int]
 
@@ -47,7 +47,8 @@ def settings(**conf: object) -> JudgeSettings:
 Rule = Callable[[np.ndarray, np.ndarray, int], Walk]
 
 
-def segbench(judging: JudgeSettings, *, steps: bool = True, confirmation: bool = True) -> Rule:
+def segbench(judging: JudgeSettings, *, steps: bool = True, confirmation: bool = True,
+             span: int = STEP_WINDOW) -> Rule:
     """The nightly's decision: first measurement, screening, confirmation, step test."""
     threshold = night_thresholds(judging).of("cpu-bs1-fp32", SPEED.name)
     k, repeats = judging.baseline_runs, judging.confirm_repeats if confirmation else 0
@@ -75,7 +76,7 @@ def segbench(judging: JudgeSettings, *, steps: bool = True, confirmation: bool =
                 stored = pooled.value if pooled else stored
             verdict, began = final.verdict, t
             if steps and verdict not in CHANGES:
-                window = [*history[-STEP_WINDOW + 1:], stored]
+                window = [*history[-span + 1:], stored]
                 step = find_step(window, higher_is_better=True, threshold=threshold,
                                  step_z_threshold=judging.step_z_threshold)
                 if step is not None and step.z > 0:

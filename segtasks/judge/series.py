@@ -31,8 +31,9 @@ from segtasks.store.repository import Night
 
 # the metrics each measuring process stores (segtasks.store.schema.Process)
 PROCESS_METRICS = ("images_per_s", "latency_p90_ms")
-# nights the step test looks at: up to 7 since the split and 14 before it
-STEP_WINDOW = 21
+# nights the step test looks at: up to 7 since the split and 28 before it (the history
+# loaded holds 30: segtasks.judge.evidence.NOISE_NIGHTS)
+STEP_WINDOW = 35
 
 
 def _night_value(night: Night, metric: Metric) -> float | None:

@@ -4,10 +4,12 @@ Each night alone is judged against the median of the K nights before it; a 5% st
 series whose nights spread by 3% is seen on its first night only sometimes, and the nights
 after it soon sit in the baseline themselves. This test looks at the recent nights as one
 sample instead: for every split of the last `max_after` nights (tonight included, at least
-`min_after` of them after the split) against the up to `max_before` nights before the
-split, it takes the split whose means differ most in units of their standard error (the
-classic single change-point scan), then tests that split on medians, so that one odd
-night on either side does not make or break it:
+`min_after` of them after the split) against the up to `max_before` (28) nights before
+the split (the judge's whole noise window: with 14, a 20% step at CV 8% was caught within
+a week 78% of the time, with 28, 85%: benchmarks/detector_eval.py), it takes the split
+whose means differ most in units of their standard error (the classic single change-point
+scan), then tests that split on medians, so that one odd night on either side does not
+make or break it:
 
     z = (median(after) - median(before)) / (sigma * sqrt(f_a^2 / a + f_b^2 / b))
 
@@ -15,15 +17,14 @@ where sigma is one night's noise (segtasks.judge.decide.series_noise over the wh
 window: a step adds one large successive difference, which the trimming leaves out) and
 f_n the standard deviation of a median of n normal values in units of sigma / sqrt(n)
 (of two nights, the one nearer the level before stands for both: a conservative choice).
-Testing the means instead has more power (detector_eval, CV 8%: 82% of 20% steps within a
-week against 78%), but then one odd night in the history, a whole night slower that the
-checks did not see, reads as a step for a week; medians shrug it off once three nights
-follow it. The scan looks at several splits, so its threshold (`step_z_threshold`, 3.5)
-is set above the single night's; benchmarks/detector_eval.py measures the false alarms it
-adds. The
-change must also be large (as for a single night, segtasks.judge.decide.flagged, with the
-standard error of the split in place of the night's noise). The step's first night is
-named in the verdict (`began_run_pk`).
+Testing the means instead had more power (detector_eval, CV 8%, 14 nights before: 82% of
+20% steps within a week against 78%), but then one odd night in the history, a whole
+night slower that the checks did not see, reads as a step for a week; medians shrug it
+off once three nights follow it. The scan looks at several splits, so its threshold
+(`step_z_threshold`, 3.5) is set above the single night's; detector_eval measures the
+false alarms it adds. The change must also be large (as for a single night,
+segtasks.judge.decide.flagged, with the split's standard error in place of the night's
+noise). The step's first night is named in the verdict (`began_run_pk`).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _robust_centre(tail: list[float], reference: float) -> float:
 
 
 def find_step(values: list[float], *, higher_is_better: bool, threshold: Threshold,
-              step_z_threshold: float, max_after: int = 7, max_before: int = 14,
+              step_z_threshold: float, max_after: int = 7, max_before: int = 28,
               min_after: int = 2, min_before: int = 3) -> Step | None:
     """The step that ends in the newest value (`values` oldest first, tonight last), if
     the recent nights show one beyond the noise; None otherwise."""
