@@ -1,148 +1,151 @@
-"""How often does the detector cry wolf, and how fast does it catch a real step?
+"""How often does each rule cry wolf, and how fast does it catch a real step?
 
-Simulates nightly series: each night is 30 batch latencies (lognormal, coefficient of
-variation CV) around the series' level, times a night-to-night drift of the same CV, with
-an occasional outlier night (0.5% of nights, 15-30% slower: a busy machine). Steps of 2,
-5, 10 and 20% slower are planted after 30 ordinary nights. segbench's own decision code
-(segtasks.judge.decide, with the thresholds a default night builds, and tonight's
-median interval from segtasks.measure.stats) judges
-every night, beside a fixed 7% gate (TorchBench) and a z > 5 rule (Conbench), on the
-same series.
+All rules run side by side on the same simulated series (benchmarks/detector_model.py:
+within-process batch noise, night-to-night drift, process-to-process variation, one-off
+outlier processes, disturbed nights): segbench's nightly decision (first measurement,
+same-night confirmation of screened changes, the step test that pools nights;
+benchmarks/detector_rules.py calls the nightly's own functions with the defaults a night
+is run with), TorchBench's fixed 7% gate and its two-consecutive-nights rule, Conbench's
+z > 5, and the real Apache Otava (change-point detection, its defaults) and asv
+(asv.step_detect, its default 5% threshold). Each series has 30 ordinary nights, then a
+step of 5, 10 or 20% (or none) and 7 nights after it.
 
-    .venv/bin/python benchmarks/detector_eval.py [--series 300] [--cvs 0.01,0.02,0.03,0.08]
+    .venv/bin/python benchmarks/detector_eval.py [--series 200] [--cvs 0.01,0.02,0.03,0.08]
+        [--drift 0.5] [--process-ratio 0.25] [--seed 0] [--no-reference-tools]
 
-Prints, per rule and CV: false alarms per series-night (outlier nights counted as false
-alarms too, then without them), detection on the step's first night, and the mean nights
-until detection within a week. Targets for ours at CV <= 3%: false alarms <= 1%,
-detection >= 95% at a 10% step on the first night, >= 80% at 5%.
+Otava and asv are optional benchmark dependencies: `pip install -e '.[bench]'` (asv) and
+`pip install --no-deps apache-otava` (its own metadata would downgrade numpy and scipy:
+see pyproject.toml).
+
+Prints per rule and CV: alerts per series-night on nights without a step (each rule's
+own alerts: a flagged night for the per-night rules, a newly placed change point for
+Otava and asv, a newly alerted regression for segbench, whose ongoing regressions are not
+alerted again), first-night detection and within-a-week detection (change placed at most
+2 nights from the step) with the mean nights until then; for segbench also the median
+minimum detectable effect of its first-night decision and the machine time confirmation
+costs on nights without a step, as a fraction of the grid's time.
 """
 
 from __future__ import annotations
 
 import argparse
+import platform
 import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
-from segtasks.judge.decide import decide
-from segtasks.judge.metrics import BY_NAME
-from segtasks.judge.thresholds import Threshold, night_thresholds
-from segtasks.measure.stats import median_ci
-from segtasks.plan import validate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from detector_model import NoiseModel, Series, simulate  # noqa: E402
+from detector_rules import Walk, asv_steps, conbench, fixed_gate, otava, segbench, settings  # noqa: E402,I001
 
-SPEED = BY_NAME["images_per_s"]
-
-
-def thresholds(**conf: float) -> Threshold:
-    """Images/s thresholds of a night run with these parameters, built as the nightly does."""
-    return night_thresholds(validate(conf).judging).of("cpu-bs1-fp32", SPEED.name)
-K, HISTORY, AFTER, BATCHES, NOISE_WINDOW = 7, 30, 7, 30, 30
-OUTLIER_P = 0.005
+HISTORY, AFTER, START = 30, 7, 7
+STEPS = (0.0, 0.05, 0.10, 0.20)
+PLACED_WITHIN = 2  # a change point this close to the step counts as catching it
 
 
-def night(rng: np.random.Generator, level: float, cv: float, drift_ratio: float
-          ) -> tuple[float, float, bool]:
-    """(images/s, relative half-width of the median's interval, outlier?) for one night."""
-    outlier = rng.random() < OUTLIER_P
-    drift = (1 + rng.normal(0, cv * drift_ratio)) * (rng.uniform(1.15, 1.30) if outlier else 1.0)
-    latencies = (100.0 / level) * drift * rng.lognormal(0, cv, BATCHES)
-    median = float(np.median(latencies))
-    low, high = median_ci(latencies)
-    return 100.0 / median, max(median - low, high - median) / median, outlier
+def optional_tools() -> dict:
+    try:
+        return {"Apache Otava (defaults)": otava(), "asv step_detect (5%)": asv_steps()}
+    except ImportError as exc:
+        sys.exit(f"detector_eval: {exc.name} is not installed; install the optional benchmark "
+                 "dependencies with `.venv/bin/pip install -e '.[bench]'` (asv) and "
+                 "`.venv/bin/pip install --no-deps apache-otava` (its metadata would "
+                 "downgrade numpy and scipy), or run with --no-reference-tools")
 
 
-def series(rng: np.random.Generator, cv: float, step: float, drift_ratio: float
-           ) -> list[tuple[float, float, bool]]:
-    nights = [night(rng, 1.0, cv, drift_ratio) for _ in range(HISTORY)]
-    return nights + [night(rng, 1.0 - step, cv, drift_ratio) for _ in range(AFTER)]
+def clean(series: Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """The series without its disturbed nights, and where its step now is."""
+    keep = ~series.disturbed
+    step_at = int(keep[:HISTORY].sum())
+    return series.images_per_s[keep], series.ci_rel[keep], step_at
 
 
-def ours(threshold: Threshold, noise_window: int = NOISE_WINDOW):
-    def flag(history: list[float], tonight: float, ci_rel: float) -> bool:
-        newest_first = history[::-1]
-        return decide(SPEED, threshold, tonight, newest_first[:K],
-                      noise_values=newest_first[:noise_window],
-                      tonight_ci_rel=ci_rel).verdict == "regression"
-    return flag
-
-
-def fixed_gate(history: list[float], tonight: float, _ci: float) -> bool:
-    return tonight < statistics.median(history[-K:]) * (1 - 0.07)
-
-
-def conbench(history: list[float], tonight: float, _ci: float) -> bool:
-    window = history[-HISTORY:]
-    mean, std = statistics.fmean(window), statistics.stdev(window)
-    return std > 0 and (mean - tonight) / std > 5
-
-
-def evaluate(rule, runs: dict[float, list[list[tuple[float, float, bool]]]]) -> dict:
-    false, false_clean, nights, clean_nights = 0, 0, 0, 0
-    for s in runs[0.0]:
-        for t in range(K, len(s)):
-            flagged = rule([v for v, _, _ in s[:t]], s[t][0], s[t][1])
-            nights += 1
-            false += flagged
-            if not s[t][2]:
-                clean_nights += 1
-                false_clean += flagged
-    out = {"fa": false / nights, "fa_clean": false_clean / clean_nights}
+def evaluate(rule, runs: dict[float, list[Series]]) -> dict:
+    alerts, nights, cost, first_procs, mdes = 0, 0, 0, 0, []
+    caught: dict[float, tuple[int, list[int], int]] = {}
     for step, all_series in runs.items():
-        if step == 0.0:
-            continue
-        first, delays = 0, []
+        first_night, delays = 0, []
         for s in all_series:
-            for d in range(AFTER):
-                t = HISTORY + d
-                if rule([v for v, _, _ in s[:t]], s[t][0], s[t][1]):
-                    first += d == 0
-                    delays.append(d + 1)
-                    break
-        out[step] = (first / len(all_series), statistics.fmean(delays) if delays else None,
-                     len(delays) / len(all_series))
-    return out
+            ips, ci, step_at = clean(s)
+            walk: Walk = rule(ips, ci, START)
+            quiet_end = len(ips) if step == 0.0 else step_at
+            alerts += sum(1 for night, _ in walk.alerts if night < quiet_end)
+            nights += quiet_end - START
+            if step == 0.0:
+                cost += walk.confirm_processes
+                first_procs += walk.first_processes
+                mdes += walk.mdes
+                continue
+            found = [night - step_at for night, where in walk.alerts
+                     if night >= step_at and abs(where - step_at) <= PLACED_WITHIN
+                     and night - step_at < AFTER]
+            if found:
+                first_night += found[0] == 0
+                delays.append(found[0] + 1)
+        if step:
+            caught[step] = (first_night, delays, len(all_series))
+    return {"fa": alerts / nights, "caught": caught,
+            "cost": cost / first_procs if first_procs else None,
+            "mde": statistics.median(mdes) if mdes else None}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--series", type=int, default=300)
-    parser.add_argument("--cvs", default="0.01,0.02,0.03")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--series", type=int, default=200, help="series per step and CV")
+    parser.add_argument("--cvs", default="0.01,0.02,0.03,0.08")
     parser.add_argument("--drift", type=float, default=0.5,
-                        help="night-to-night drift as a fraction of the within-run CV")
+                        help="night-to-night sd as a multiple of the within-process CV")
+    parser.add_argument("--process-ratio", type=float, default=0.25,
+                        help="process-to-process sd as a multiple of the within-process CV")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-reference-tools", action="store_true",
+                        help="leave out Otava and asv (not installed, or to run faster)")
     args = parser.parse_args()
-    from _common import banner
-
-    banner("regression detector: false alarms and detection on simulated nightly series")
-    steps = (0.0, 0.02, 0.05, 0.10, 0.20)
+    judging = settings()
     rules = {
-        "segbench (min effect 5%, z >= 3)": ours(thresholds()),
-        "segbench, min effect 4%": ours(thresholds(min_effect=0.04)),
-        "segbench, min effect 4%, z >= 2.5": ours(thresholds(min_effect=0.04, z_threshold=2.5)),
-        "segbench, noise from the K baseline nights only": ours(thresholds(), noise_window=K),
-        "fixed 7% gate (TorchBench)": fixed_gate,
-        "z > 5 over 30 nights (Conbench)": conbench,
+        "segbench (defaults)": segbench(judging),
+        "segbench, no confirmation": segbench(judging, confirmation=False),
+        "segbench, no step test": segbench(judging, steps=False),
+        "fixed 7% gate (TorchBench)": fixed_gate(),
+        "7% gate two nights in a row (TorchBench)": fixed_gate(nights_in_a_row=2),
+        "z > 5 over 30 nights (Conbench)": conbench(),
     }
-    print(f"# {args.series} series per step and CV; {HISTORY} nights of history, baseline "
-          f"K={K}, noise window {NOISE_WINDOW}; {BATCHES} batches a night; night-to-night "
-          f"drift {args.drift:g} x CV; outlier nights {OUTLIER_P:.1%}")
-    print("| rule | CV | false alarms / series-night | (without outlier nights) | "
+    if not args.no_reference_tools:
+        rules.update(optional_tools())
+    print("# regression detectors side by side on simulated nightly series")
+    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, python "
+          f"{platform.python_version()}; command: {' '.join(sys.argv)}")
+    print(f"# {args.series} series per step and CV; {HISTORY} nights then a step and {AFTER} "
+          f"nights; segbench: {judging}")
+    print("| rule | CV | alerts / series-night without a step | "
           + " | ".join(f"{s:.0%} step: first night (within a week, mean nights)"
-                       for s in steps[1:]) + " |")
-    print("|---|---|---|---|" + "---|" * (len(steps) - 1))
+                       for s in STEPS[1:]) + " | MDE first night | confirmation cost |")
+    print("|---|---|---|" + "---|" * (len(STEPS) - 1) + "---|---|")
     for cv in (float(c) for c in args.cvs.split(",")):
+        model = NoiseModel(cv=cv, drift=args.drift, process_ratio=args.process_ratio)
         rng = np.random.default_rng([args.seed, int(cv * 1e4)])
-        runs = {step: [series(rng, cv, step, args.drift) for _ in range(args.series)]
-                for step in steps}
+        runs = {step: simulate(rng, model, series=args.series, nights=HISTORY + AFTER,
+                               step_night=HISTORY, step=step,
+                               processes=1 + judging.confirm_repeats)
+                for step in STEPS}
         for name, rule in rules.items():
+            started = time.monotonic()
             r = evaluate(rule, runs)
             cells = []
-            for step in steps[1:]:
-                first, mean_delay, caught = r[step]
-                delay = "-" if mean_delay is None else f"{mean_delay:.1f}"
-                cells.append(f"{first:.0%} ({caught:.0%}, {delay})")
-            print(f"| {name} | {cv:.0%} | {r['fa']:.2%} | {r['fa_clean']:.2%} | "
-                  + " | ".join(cells) + " |")
+            for step in STEPS[1:]:
+                first, delays, n = r["caught"][step]
+                mean = f"{statistics.fmean(delays):.1f}" if delays else "-"
+                cells.append(f"{first / n:.1%} ({len(delays) / n:.1%}, {mean})")
+            mde = f"{r['mde']:.1%}" if r["mde"] is not None and "segbench" in name else ""
+            cost = f"{r['cost']:.1%}" if r["cost"] is not None and "segbench" in name else ""
+            print(f"| {name} | {cv:.0%} | {r['fa']:.2%} | " + " | ".join(cells)
+                  + f" | {mde} | {cost} |", flush=True)
+            print(f"#   ({time.monotonic() - started:.0f} s)", file=sys.stderr)
 
 
 if __name__ == "__main__":

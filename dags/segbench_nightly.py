@@ -1,10 +1,14 @@
 """segbench_nightly: time UNet++/ResNet-34 inference per device and batch size, store, compare.
 
 plan -> open_run -> bench_cpu[...] / bench_cuda[...] (one mapped task per case, each
-measured in its own process) -> compare (verdicts against earlier nights, the report).
-compare is the leaf Airflow judges the run by: it fails, naming the cases and reasons,
-whenever the night is not clean (planning failed, a case errored, nothing was measured,
-or a regression with `fail_on_regression`), so the run's colour and alerts tell the truth.
+measured in its own process) -> screen_cpu / screen_cuda (which changes to measure again
+tonight) -> confirm_cpu[...] / confirm_cuda[...] (one mapped task per screened case and
+repeat, in fresh processes, interleaved) -> compare (verdicts against earlier nights, pooled
+with the confirming processes, and the report). compare is the leaf Airflow judges the run
+by: it fails, naming the cases and reasons, whenever the night is not clean (planning
+failed, a case errored, nothing was measured, or a new regression with
+`fail_on_regression`), so the run's colour and alerts tell the truth; the `segbench_alerts`
+connection, when defined, then gets the alert with its context.
 
 Results go to the Airflow connection `segbench_db` when defined, else to
 $SEGBENCH_DB_URL, else to the embedded SQLite file var/segbench.db.
@@ -20,7 +24,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import BaseNotifier, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from segtasks.plan.params import SCHEMAS
@@ -39,6 +43,33 @@ def results_db_url() -> str | None:
         return Connection.get("segbench_db").get_uri()
     except AirflowNotFoundException:
         return None
+
+
+class SegbenchAlert(BaseNotifier):
+    """Sends the night's alert (regressed cases, effect, z, what each series can see,
+    software changes since the baseline, where the report is) to the target of the Airflow
+    connection `segbench_alerts`: an http(s) webhook URL or an smtp(s):// mail server (see
+    segtasks.alerts.send). Without that connection it does nothing."""
+
+    def notify(self, context: Any) -> None:
+        from airflow.sdk import Connection
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from segtasks import store
+        from segtasks.alerts import message, send
+        from segtasks.nightly import find_run
+
+        try:
+            uri = Connection.get("segbench_alerts").get_uri()
+        except AirflowNotFoundException:
+            return
+        dag_run = context["dag_run"]
+        db_url = results_db_url()
+        run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
+        if run_pk is None:
+            return
+        send.send(send.target_from_connection(uri),
+                  message.from_store(store.connect(db_url), run_pk))
 
 
 def _validated(params: dict[str, Any] | None, context: str = "") -> Any:
@@ -115,6 +146,34 @@ def segbench_nightly() -> None:
         return summary
 
     @task(trigger_rule="all_done")
+    def screen(device: str, params: dict[str, Any] | None = None, dag_run: Any = None
+               ) -> list[dict[str, Any]]:
+        """This device's cases whose change passes the screening criterion, one job per
+        confirming process (mapping cannot filter by key, as for plan)."""
+        from segtasks.nightly import find_run
+        from segtasks.nightly import screen as screen_run
+
+        db_url = results_db_url()
+        run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
+        jobs = [] if run_pk is None else screen_run(run_pk, _validated(params), db_url=db_url)
+        return [job for job in jobs if job["case"]["device"] == device]
+
+    @task(map_index_template="{{ case_label }}", execution_timeout=timedelta(hours=2))
+    def confirm(job: dict[str, Any], run_pk: int, params: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+        from segtasks.nightly import confirm as confirm_case
+        from segtasks.plan.case import Case
+
+        get_current_context()["case_label"] = (
+            f"{Case.from_dict(job['case']).label} (confirm, process {job['process']})")
+        night = _validated(params)
+        summary = confirm_case(job, run_pk, db_url=results_db_url(),
+                               budget_s=night.options.confirm_budget_s)
+        if summary["status"] == "skipped":
+            raise AirflowSkipException(summary["reason"])
+        return summary
+
+    @task(trigger_rule="all_done", on_failure_callback=[SegbenchAlert()])
     def compare(params: dict[str, Any] | None = None, dag_run: Any = None) -> dict[str, Any]:
         from segtasks.nightly import find_run, judge_and_close
 
@@ -140,9 +199,19 @@ def segbench_nightly() -> None:
     # also go to the `gpu` queue, which only GPU workers consume.
     bench_cpu = bench.override(task_id="bench_cpu", pool="cpu_bench")
     bench_cuda = bench.override(task_id="bench_cuda", pool="gpu_bench", queue="gpu")
+    # Screening waits for every case of both devices: the suspicious ones are then
+    # re-measured together, interleaved, after the grid.
+    screen_cpu = screen.override(task_id="screen_cpu")("cpu")
+    screen_cuda = screen.override(task_id="screen_cuda")("cuda")
+    benches = [bench_cpu.partial(run_pk=run_pk).expand(case=cpu_cases),
+               bench_cuda.partial(run_pk=run_pk).expand(case=cuda_cases)]
+    benches >> screen_cpu
+    benches >> screen_cuda
+    confirm_cpu = confirm.override(task_id="confirm_cpu", pool="cpu_bench")
+    confirm_cuda = confirm.override(task_id="confirm_cuda", pool="gpu_bench", queue="gpu")
     [
-        bench_cpu.partial(run_pk=run_pk).expand(case=cpu_cases),
-        bench_cuda.partial(run_pk=run_pk).expand(case=cuda_cases),
+        confirm_cpu.partial(run_pk=run_pk).expand(job=screen_cpu),
+        confirm_cuda.partial(run_pk=run_pk).expand(job=screen_cuda),
     ] >> compare()
 
 

@@ -4,6 +4,8 @@
   elapsed time and an estimate of the time left.
 - A case whose result cannot be stored is spooled (segtasks.store.spool) and the grid goes
   on; the results are replayed before the night is judged.
+- Cases whose change passes screening are measured again in fresh processes, interleaved,
+  before the night is judged (as the DAG's confirm tasks do).
 - The run is closed with a state whatever happens: `failed` when the command breaks,
   `interrupted` on Ctrl-C or SIGTERM, which also stop the case's worker process.
 - The devices of the grid are locked for the whole night (segtasks.launch.device_lock).
@@ -26,6 +28,7 @@ from typing import Any
 
 from segtasks import nightly, store
 from segtasks.plan import NightParams
+from segtasks.plan.case import Case
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,7 @@ def _locked_night(params: NightParams, db_url: str | None) -> int:
         f"{store.masked(store.resolve_url(db_url))}")
     try:
         _measure_grid(params, run_pk, db_url)
+        _confirm_screened(params, run_pk, db_url)
         outcome = _judged(params, run_pk, db_url)
     except Interrupted:
         _close_anyway(run_pk, db_url, "interrupted")
@@ -145,6 +149,32 @@ def _measure_grid(params: NightParams, run_pk: int, db_url: str | None) -> None:
             say(f"segbench: warning: {exc}")
             summary = {"case_key": case.key, "status": "not stored", "reason": None}
         say(progress_line(done, total, summary, started))
+
+
+def _confirm_screened(params: NightParams, run_pk: int, db_url: str | None) -> None:
+    """The screened cases measured again in fresh processes, interleaved, as the DAG's
+    confirm tasks do; a store failure here costs the confirmation, not the night."""
+    try:
+        jobs = nightly.screen(run_pk, params, db_url=db_url)
+    except store.StoreUnavailable as exc:
+        say(f"segbench: warning: no confirmation tonight: {exc}")
+        return
+    if not jobs:
+        return
+    say(f"confirming {len({Case.from_dict(job['case']).key for job in jobs})} screened "
+        f"case(s) "
+        f"in {len(jobs)} fresh process(es)")
+    started = time.monotonic()
+    for done, job in enumerate(jobs, start=1):
+        try:
+            summary = nightly.confirm(job, run_pk, db_url=db_url,
+                                      budget_s=params.options.confirm_budget_s)
+        except store.StoreUnavailable as exc:
+            say(f"segbench: warning: {exc}")
+            continue
+        say(progress_line(done, len(jobs), {**summary, "case_key":
+                          f"{summary['case_key']} (confirm, process {job['process']})"},
+                          started))
 
 
 def _bench_when_the_store_answers(case: dict[str, Any], run_pk: int, db_url: str | None

@@ -7,6 +7,7 @@ process boundaries through XCom; the data itself lives in the results database.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from segtasks import paths, store
 from segtasks.judge import evidence as judge_evidence
+from segtasks.judge.night import judge_night
 from segtasks.judge.stored import judge_run
 from segtasks.judge.verdict import Verdict
 from segtasks.plan import NightParams, validate
@@ -26,7 +28,7 @@ from segtasks.plan.case import Case
 from segtasks.plan.params import DEFAULTS
 from segtasks.report import files, model
 from segtasks.report.markdown import render
-from segtasks.result import FAILED_STATUSES
+from segtasks.result import FAILED_STATUSES, CaseResult
 from segtasks.store import repository, spool
 
 log = logging.getLogger(__name__)
@@ -55,10 +57,24 @@ def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
     return run_pk
 
 
+def _measure(case: Case, inputs: Path | None, weights: Path | None,
+             timeout_s: float | None, watch_pid: int | None = None
+             ) -> tuple[CaseResult, float]:
+    """One fresh measuring process of the case (once more if disturbed), and its wall time."""
+    from segtasks.launch.attempts import run_case_checked
+
+    started = time.monotonic()
+    result = run_case_checked(case, inputs or paths.inputs_dir(),
+                              weights or paths.weights_path(), timeout_s=timeout_s,
+                              watch_pid=watch_pid)
+    return result, time.monotonic() - started
+
+
 def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
           inputs: Path | None = None, weights: Path | None = None,
           timeout_s: float | None = None, watch_pid: int | None = None) -> dict[str, Any]:
-    """Measure one case in its own process and store it; returns a small summary.
+    """Measure one case in its own process (`repeats` of them) and store it; returns a
+    small summary.
 
     `watch_pid`: the process the case is measured for (Airflow's task supervisor); the case
     stops when it dies (segtasks.launch.process.run_streamed).
@@ -66,8 +82,6 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
     When the database fails while storing, the result is spooled (segtasks.store.spool) and
     StoreUnavailable is raised: the next attempt of the task, or the next run, stores it.
     """
-    from segtasks.launch.attempts import run_case_checked
-
     # Fail before minutes of measuring, not after, when the database is not there.
     engine = store.connect(db_url)
     url = store.resolve_url(db_url)
@@ -78,11 +92,11 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
         # an earlier attempt measured it and only the write failed: do not measure again
         row = repository.run_result(engine, run_pk, the_case.key)
         return _summary(row.case_key, row.status, row.reason, row.images_per_s, row.stable)
-    result = run_case_checked(the_case, inputs or paths.inputs_dir(),
-                              weights or paths.weights_path(), timeout_s=timeout_s,
-                              watch_pid=watch_pid)
+    result, seconds = _measure(the_case, inputs, weights, timeout_s, watch_pid)
     try:
         repository.save_result(engine, run_pk, result)
+        repository.save_process(engine, run_pk, result, process=0, role="first",
+                                seconds=seconds)
     except DBAPIError as exc:
         kept = spool.keep(url, run, result)
         raise store.ResultSpooled(
@@ -90,6 +104,11 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
             f"{the_case.key} ({str(exc.orig).strip().splitlines()[0]}); the result is kept "
             f"in {kept} and will be stored by the next attempt or the next run"
         ) from None
+    if result.status == "ok":
+        for process in range(1, the_case.repeats):
+            again, took = _measure(the_case, inputs, weights, timeout_s, watch_pid)
+            repository.save_process(engine, run_pk, again, process=process, role="first",
+                                    seconds=took)
     images_per_s = result.throughput.images_per_s if result.throughput else None
     log.info("%s: %s%s", the_case.key, result.status,
              f" ({images_per_s:.3f} images/s)" if images_per_s else f" ({result.reason})")
@@ -104,6 +123,70 @@ def _summary(case_key: str, status: str, reason: str | None,
             "images_per_s": images_per_s, "stable": stable}
 
 
+def screen(run_pk: int, params: NightParams, *, db_url: str | None) -> list[dict[str, Any]]:
+    """The confirming processes to run tonight: one job per screened case and repeat,
+    interleaved (A B C A B C) so that a slow drift through the night hits every case alike.
+
+    A job is {"case": the case as a dict, "process": its process index}. Nothing is stored:
+    the verdicts are made once, at close, with every process measured by then.
+    """
+    judging = params.judging
+    if not judging.confirm_repeats:
+        return []
+    engine = store.connect(db_url)
+    loaded = judge_evidence.load(engine, run_pk, baseline_runs=judging.baseline_runs)
+    verdicts = judge_night(loaded, judging, samples_of=lambda _result_id: [])
+    screened = {v.case_key for v in verdicts if v.screened}
+    cases = [case for case in params.cases if case.key in screened]
+    if cases:
+        log.info("screened, to be measured again: %s", ", ".join(c.key for c in cases))
+    return [{"case": case.to_dict(), "process": case.repeats + repeat}
+            for repeat in range(judging.confirm_repeats) for case in cases]
+
+
+def confirm(job: dict[str, Any], run_pk: int, *, db_url: str | None, budget_s: float,
+            inputs: Path | None = None, weights: Path | None = None,
+            timeout_s: float | None = None) -> dict[str, Any]:
+    """Measure a screened case again in a fresh process and store it as a confirming
+    process; skipped (status "skipped") when the night's confirmation budget would be
+    exceeded. A retry finds the process stored and does not measure it again."""
+    engine = store.connect(db_url)
+    the_case, process = Case.from_dict(job["case"]), int(job["process"])
+    stored = repository.processes_of(engine, run_pk)
+    mine = {p.process: p for p in stored.get(the_case.key, [])}
+    if process in mine:
+        done = mine[process]
+        return _summary(the_case.key, done.status, done.reason, done.images_per_s)
+    spent = sum(p.seconds or 0.0 for rows in stored.values() for p in rows
+                if p.role == "confirm")
+    expected = mine[0].seconds if 0 in mine and mine[0].seconds else 0.0
+    if spent + expected > budget_s:
+        reason = (f"confirmation budget spent ({spent:.0f} s of {budget_s:g} s; this case "
+                  f"takes about {expected:.0f} s)")
+        log.warning("%s: not measured again: %s", the_case.key, reason)
+        return _summary(the_case.key, "skipped", reason, None)
+    result, seconds = _measure(the_case, inputs, weights, timeout_s)
+    repository.save_process(engine, run_pk, result, process=process, role="confirm",
+                            seconds=seconds)
+    images_per_s = result.throughput.images_per_s if result.throughput else None
+    log.info("%s (confirming process %d): %s%s", the_case.key, process, result.status,
+             f" ({images_per_s:.3f} images/s)" if images_per_s else f" ({result.reason})")
+    return _summary(the_case.key, result.status, result.reason, images_per_s)
+
+
+def budget_note(verdicts: list[Verdict], params: NightParams) -> str | None:
+    """A note for the run when screened cases were left unconfirmed for want of time."""
+    if not params.judging.confirm_repeats:
+        return None
+    screened = {v.case_key for v in verdicts if v.screened}
+    missed = {v.case_key for v in verdicts if v.screened and v.confirmed is None}
+    if not missed:
+        return None
+    return (f"confirmation budget ({params.options.confirm_budget_s:g} s) ran out after "
+            f"{len(screened) - len(missed)} of {len(screened)} screened cases; "
+            f"{', '.join(sorted(missed))} keep their first verdict")
+
+
 @dataclass(frozen=True)
 class NightOutcome:
     run_pk: int
@@ -114,7 +197,9 @@ class NightOutcome:
 
     @property
     def regressions(self) -> list[Verdict]:
-        return [v for v in self.verdicts if v.verdict == "regression"]
+        """Regressions to alert on tonight: new ones (an ongoing regression, alerted on an
+        earlier night, is in the verdicts and the report but not alerted again)."""
+        return [v for v in self.verdicts if v.verdict == "regression" and v.alerted is not False]
 
     @property
     def clean(self) -> bool:
@@ -145,8 +230,10 @@ def night_problems(*, planned: Sequence[str], results: Sequence[Any],
         problems.append(f"nothing was measured ({what})")
     if fail_on_regression:
         failed = {r.case_key for r in errored}
+        # an ongoing regression failed the night it began; it is reported, not re-alerted
         problems += [f"{v.case_key} regressed: {_change(v)}" for v in verdicts
-                     if v.verdict == "regression" and v.case_key not in failed]
+                     if v.verdict == "regression" and v.alerted is not False
+                     and v.case_key not in failed]
     return problems
 
 
@@ -179,6 +266,8 @@ def judge_and_close(run_pk: int, params: NightParams, *, db_url: str | None) -> 
     url = store.resolve_url(db_url)
     spool.flush(engine, url)  # results of this run (or earlier ones) kept while it was away
     loaded, verdicts = judge_run(engine, run_pk, params.judging)
+    if note := budget_note(verdicts, params):
+        repository.add_notes(engine, run_pk, [note])
     planned = [case.key for case in params.cases]
     broke = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
                            fail_on_regression=False)

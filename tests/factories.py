@@ -53,8 +53,10 @@ def result(device="cpu", batch_size=1, images_per_s=10.0, status="ok", hardware=
 
 def judge(engine, run_pk, **conf):
     """The verdicts of a stored run, with the thresholds production builds from `conf`
-    (the run parameters; defaults where left out), stored as the nightly stores them."""
+    (the run parameters; defaults where left out), stored as the nightly stores them.
+    Confirmation is off unless `confirm_repeats` is given: these stored nights have no
+    confirming processes, and the verdict should say it was not asked for."""
     from segtasks.judge.stored import judge_run
     from segtasks.plan import validate
 
-    return judge_run(engine, run_pk, validate(conf).judging)[1]
+    return judge_run(engine, run_pk, validate({"confirm_repeats": 0, **conf}).judging)[1]

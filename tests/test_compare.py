@@ -76,7 +76,7 @@ def test_a_planted_10_percent_slowdown_is_flagged_with_its_inputs(db_url):
     assert verdict.relative_change == pytest.approx(9.0 / 10.0 - 1)
     assert verdict.baseline_run_pks == list(reversed(runs[:-1]))[:7]
     assert sorted(verdict.baseline_values) == sorted(usual)
-    assert verdict.z > 3 and verdict.noise > 0 and verdict.method == "robust-z-v2"
+    assert verdict.z > 3 and verdict.noise > 0 and verdict.method == "robust-z-v3"
     stored = [c for c in repository.run_comparisons(engine, runs[-1])
               if c.metric == "images_per_s"]
     assert [(c.verdict, c.baseline, c.direction) for c in stored] == [

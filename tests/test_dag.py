@@ -36,7 +36,16 @@ def test_cases_are_mapped_per_device_with_exclusive_pools_and_the_gpu_queue(dag)
     assert (cuda.pool, cuda.queue) == ("gpu_bench", "gpu")
     assert cpu.map_index_template == cuda.map_index_template == "{{ case_label }}"
     assert compare.trigger_rule == "all_done"
-    assert {"bench_cpu", "bench_cuda"} <= compare.upstream_task_ids
+    assert {"confirm_cpu", "confirm_cuda"} == compare.upstream_task_ids
+    for device, pool, queue in (("cpu", "cpu_bench", "default"), ("cuda", "gpu_bench", "gpu")):
+        screen, confirm = dag.get_task(f"screen_{device}"), dag.get_task(f"confirm_{device}")
+        # screening waits for every case, whatever became of them
+        assert screen.trigger_rule == "all_done"
+        assert screen.upstream_task_ids == {"bench_cpu", "bench_cuda"}
+        # the re-measuring is mapped, on the device's own pool and queue
+        assert (confirm.pool, confirm.queue) == (pool, queue)
+        assert confirm.upstream_task_ids == {f"screen_{device}", "open_run"}
+        assert confirm.map_index_template == "{{ case_label }}"
     assert dag.get_task("plan_cpu").downstream_task_ids == {"open_run", "bench_cpu"}
 
 
@@ -191,10 +200,76 @@ def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thres
     # a p90 is not stored from a handful of batches (100 at least), so it is not judged
     assert "latency_p90_ms" not in by_metric
     assert [state for _, state in runs] == ["success", "success", "success", "regressed"]
-    # this series' own thresholds, tolerating any throughput loss below 90%, change the
-    # verdict on the same stored night
-    tolerant = {key: {"images_per_s": {"min_effect": 0.9}}}
+    # this series' own thresholds, far beyond what this night's noise allows (a 90% minimum
+    # effect at 20 noise units), change the verdict on the same stored night
+    tolerant = {key: {"images_per_s": {"min_effect": 0.9, "z_threshold": 20}}}
     rejudged = {v.metric: v for v in judge(engine, runs[-1].id, **conf, z_threshold=1,
                                            series_thresholds=tolerant)}
-    assert (rejudged["images_per_s"].verdict, rejudged["images_per_s"].min_effect) == (
-        "unchanged", 0.9)
+    speed = rejudged["images_per_s"]
+    assert (speed.verdict, speed.min_effect, speed.z_threshold) == ("unchanged", 0.9, 20)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_screened_cases_are_measured_again_a_one_off_is_unconfirmed_a_slowdown_confirmed(
+    dag, nights_in_postgres, monkeypatch, tmp_path
+):
+    """Three ordinary nights; then a night whose first process alone is slow (a planted
+    one-off: unconfirmed, the run succeeds); then a night slow in every process (confirmed:
+    a regression, the run fails and the notifier posts the alert to a local webhook)."""
+    from datetime import UTC, datetime, timedelta
+
+    from receivers import webhook
+
+    pg_url = nights_in_postgres
+    # Thresholds that a 10 s slower batch passes (over 90% of the throughput gone) and an
+    # ordinary process does not, even on this busy shared machine, where a process can be
+    # half as fast, or half again as fast, as the one before it with nothing planted: 90%
+    # at z >= 2. Host memory, not this test's subject, is let be (it moves by a few % from
+    # process to process).
+    conf = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
+            "min_batches": 6, "min_effect": 0.9, "z_threshold": 2, "memory_min_effect": 0.5}
+    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    for night in range(3):
+        assert dag.test(run_conf=conf, logical_date=start + timedelta(days=night)).state == \
+            "success"
+    one_off = tmp_path / "one-off-delay-ms"
+    one_off.write_text("10000")
+    monkeypatch.setenv("SEGBENCH_TEST_ONE_OFF_DELAY_FILE", str(one_off))
+    passing = dag.test(run_conf=conf, logical_date=start + timedelta(days=3))
+    monkeypatch.delenv("SEGBENCH_TEST_ONE_OFF_DELAY_FILE")
+    assert not one_off.exists()  # the first process took it
+    monkeypatch.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "10000")
+    with webhook() as (url, received):
+        monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_ALERTS", url)
+        slow = dag.test(run_conf=conf, logical_date=start + timedelta(days=4))
+
+    assert passing.state == "success" and slow.state == "failed"
+    for dag_run in (passing, slow):
+        tis = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+        # the screened case was measured again, twice, each in its own mapped task
+        assert tis[("confirm_cpu", 0)] == tis[("confirm_cpu", 1)] == "success"
+    with store.connect(pg_url).connect() as conn:
+        verdicts = conn.execute(text(
+            "SELECT r.run_id, c.verdict, c.confirmed, c.first_value, c.process_values, "
+            "c.tonight, c.mde, c.alerted FROM comparisons c JOIN runs r ON r.id = c.run_pk "
+            "WHERE c.metric = 'images_per_s' AND r.run_id IN (:a, :b) ORDER BY r.started_at"),
+            {"a": passing.run_id, "b": slow.run_id}).all()
+        processes = conn.execute(text(
+            "SELECT r.run_id, p.process, p.role FROM processes p JOIN runs r ON r.id = p.run_pk "
+            "ORDER BY r.started_at, p.process")).all()
+    unconfirmed, regression = verdicts
+    assert (unconfirmed.verdict, unconfirmed.confirmed) == ("unconfirmed", False)
+    first, *confirming = unconfirmed.process_values
+    # both measurements are kept: the slow first process and the two that did not confirm
+    assert first == unconfirmed.first_value and len(confirming) == 2
+    assert max(confirming) > 2 * first
+    assert (regression.verdict, regression.confirmed, regression.alerted) == (
+        "regression", True, True)
+    assert regression.mde is not None and regression.mde >= 0.9
+    assert [(p.process, p.role) for p in processes if p.run_id == slow.run_id] == [
+        (0, "first"), (1, "confirm"), (2, "confirm")]
+    [alert] = received
+    assert alert["body"]["run_id"] == slow.run_id
+    [regressed] = [r for r in alert["body"]["regressions"] if r["metric"] == "images_per_s"]
+    assert regressed["confirmed"] is True and regressed["effect"] < -0.85

@@ -1,12 +1,19 @@
 """The decision on one metric of one series: pure, no I/O.
 
-Method robust-z-v2, per metric and with its direction:
+Method robust-z-v3, per metric and with its direction:
 - the baseline is the median of the last K good nights of the series;
-- the noise is the series' night-to-night spread (robust, from successive differences),
-  combined with tonight's own uncertainty (the 95% interval of its median), and never
-  below the metric's floor;
-- a change is flagged only when it is both large (relative effect >= min_effect) and
-  outside the noise (robust z >= z_threshold).
+- the noise is the series' night-to-night spread (`series_noise`: a trimmed root mean
+  square of successive differences, so an earlier step or a slow drift does not inflate
+  it), combined with tonight's own uncertainty, and never below the metric's floor;
+- a change is flagged when it lies outside the noise (robust z >= z_threshold) and is large:
+  at least `min_effect - 1.2816 noise`. The minimum effect is the size of change a user
+  cares about; lowering its gate by 1.2816 noise units (the 90% quantile of a normal) makes
+  a true change of exactly `min_effect` flagged 90% of the time, where a plain gate at
+  `min_effect` would miss half of them by construction;
+- the smallest change the series can see (`minimum_detectable_effect`) follows from the
+  same rule and is stored with every verdict;
+- `screened` marks a change that passes `screen_factor` times both parts of the criterion:
+  the night re-measures it before it is called a regression (segtasks.judge.confirm).
 """
 
 from __future__ import annotations
@@ -19,8 +26,13 @@ from dataclasses import dataclass
 from segtasks.judge.metrics import Metric
 from segtasks.judge.thresholds import Threshold
 
-METHOD = "robust-z-v2"
-MAD_TO_SIGMA = 1.4826
+METHOD = "robust-z-v3"
+# z of the 90% quantile: a change this many noise units above the gate is caught 9 times
+# in 10, which is what "can see" means throughout (power 90%)
+POWER_Z = statistics.NormalDist().inv_cdf(0.90)
+# the largest successive differences left out of the noise estimate: a step, a disturbed
+# night that passed the validity checks, a software update
+TRIM = 0.2
 
 
 @dataclass(frozen=True)
@@ -30,30 +42,75 @@ class Decision:
     effect: float | None = None  # relative change tonight / baseline - 1
     noise: float | None = None  # relative standard deviation used for z
     z: float | None = None  # effect / noise, positive = worse
+    mde: float | None = None  # smallest relative change this series sees (90% of the time)
+    screened: bool = False  # close enough to the criterion to be measured again tonight
 
 
-def night_to_night_spread(values: list[float]) -> float:
-    """Robust standard deviation of one night's value, from a series in time order.
+def _trimmed_correction(kept_share: float) -> float:
+    """E[Z^2 | |Z| < q] for a standard normal Z, q the quantile that keeps `kept_share`:
+    the mean square of the smallest differences underestimates the full one by this."""
+    if kept_share >= 1.0:
+        return 1.0
+    q = statistics.NormalDist().inv_cdf((1 + kept_share) / 2)
+    density = math.exp(-q * q / 2) / math.sqrt(2 * math.pi)
+    return 1.0 - 2 * q * density / kept_share
 
-    From the median absolute difference of successive nights (divided by sqrt 2, since a
-    difference holds two nights' noise): unlike a MAD around the median, an earlier step
-    in the series does not inflate it, and it uses a longer window than the baseline.
+
+def series_noise(values: list[float]) -> float:
+    """Standard deviation of one night's value, from a series in time order (absolute units).
+
+    From successive differences (a difference holds two nights' noise, hence / sqrt 2),
+    which a level shift affects in one difference only and a slow drift hardly at all;
+    the largest 20% are left out and the mean square of the rest is scaled back to what a
+    normal series would give (`_trimmed_correction`).
     """
-    if len(values) < 3:
-        centre = statistics.median(values)
-        return MAD_TO_SIGMA * statistics.median(abs(v - centre) for v in values)
-    diffs = [abs(b - a) for a, b in itertools.pairwise(values)]
-    return MAD_TO_SIGMA * statistics.median(diffs) / math.sqrt(2)
+    diffs = sorted(abs(b - a) for a, b in itertools.pairwise(values))
+    if not diffs:
+        return 0.0
+    kept = diffs[:max(1, math.ceil(len(diffs) * (1 - TRIM)))]
+    mean_square = statistics.fmean(d * d for d in kept)
+    return math.sqrt(mean_square / _trimmed_correction(len(kept) / len(diffs)) / 2)
+
+
+def effect_gate(noise: float, threshold: Threshold) -> float:
+    """The smallest measured change (worse or better) that counts as large."""
+    return max(threshold.min_effect - POWER_Z * noise, 0.0)
+
+
+def minimum_detectable_effect(noise: float, threshold: Threshold) -> float:
+    """The smallest true relative change that is flagged with 90% probability.
+
+    A measured change is flagged when >= max(z_threshold * noise, effect_gate); a true
+    change c is measured about N(c, noise), so it passes 90% of the time when c is at least
+    that bound plus 1.2816 noise: max(min_effect, (z_threshold + 1.2816) noise). The false
+    alarm rate it goes with is the z threshold's (one-sided), after confirmation.
+    """
+    return max(threshold.min_effect, (threshold.z_threshold + POWER_Z) * noise)
+
+
+def flagged(worse: float, noise: float, threshold: Threshold, factor: float = 1.0) -> bool:
+    """Whether a change `worse` (relative, positive = worse) passes the criterion, or
+    `factor` times it (the screening)."""
+    return (worse >= factor * effect_gate(noise, threshold)
+            and worse >= factor * threshold.z_threshold * noise)
+
+
+def relative_noise(metric: Metric, spread: float, baseline: float,
+                   tonight_ci_rel: float | None) -> float:
+    """The series' spread relative to its baseline, combined with tonight's own interval."""
+    interval = (tonight_ci_rel or 0.0) / 1.96 if metric.uses_interval else 0.0
+    return max(math.hypot(spread / baseline, interval), metric.noise_floor)
 
 
 def decide(metric: Metric, threshold: Threshold, tonight: float, baseline_values: list[float],
            *, noise_values: list[float] | None = None, tonight_ci_rel: float | None = None,
-           min_history: int = 3) -> Decision:
+           min_history: int = 3, screen_factor: float | None = None) -> Decision:
     """The verdict on one metric of one case.
 
     `baseline_values` are the last K good nights, newest first; `noise_values` a longer
     stretch of the same series (newest first) to estimate its night-to-night noise from,
-    by default the baseline nights themselves.
+    by default the baseline nights themselves. `screen_factor` (e.g. 0.7) also marks a
+    change that passes that share of the criterion as `screened`.
     """
     if not baseline_values:
         return Decision("new")
@@ -61,15 +118,17 @@ def decide(metric: Metric, threshold: Threshold, tonight: float, baseline_values
     effect = tonight / baseline - 1.0
     if len(baseline_values) < min_history:
         return Decision("insufficient_history", baseline, effect)
-    spread = night_to_night_spread(list(reversed(noise_values or baseline_values)))
-    interval = (tonight_ci_rel or 0.0) / 1.96 if metric.uses_interval else 0.0
-    noise = max(math.hypot(spread / baseline, interval), metric.noise_floor)
+    spread = series_noise(list(reversed(noise_values or baseline_values)))
+    noise = relative_noise(metric, spread, baseline, tonight_ci_rel)
     worse = -effect if metric.higher_is_better else effect
-    z = worse / noise
-    if worse >= threshold.min_effect and z >= threshold.z_threshold:
+    if flagged(worse, noise, threshold):
         verdict = "regression"
-    elif -worse >= threshold.min_effect and -z >= threshold.z_threshold:
+    elif flagged(-worse, noise, threshold):
         verdict = "improvement"
     else:
         verdict = "unchanged"
-    return Decision(verdict, baseline, effect, noise, z)
+    screened = screen_factor is not None and (
+        flagged(worse, noise, threshold, screen_factor)
+        or flagged(-worse, noise, threshold, screen_factor))
+    return Decision(verdict, baseline, effect, noise, worse / noise,
+                    minimum_detectable_effect(noise, threshold), screened)

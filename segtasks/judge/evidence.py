@@ -1,9 +1,10 @@
-"""What a night is judged against, loaded in a few queries: the run, its results, the
-history of every series it measured (one query), and the previous run's results."""
+"""What a night is judged against, loaded in a few queries: the run, its results and
+measuring processes, the history of every series it measured (one query), the newest
+earlier verdict of each series, and the previous run's results."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,9 +23,19 @@ class Evidence:
     history: dict[Series, list[Night]]  # good nights of each series, newest first
     previous_run: Any | None  # the run of the same DAG before this one
     previous_results: list[Any]
+    processes: dict[str, list[Any]] = field(default_factory=dict)  # case key -> its processes
+    # (case key, hardware key, metric) -> the series' newest verdict before tonight
+    last_verdicts: dict[tuple[str, str | None, str], Any] = field(default_factory=dict)
 
     def nights(self, result: Any) -> list[Night]:
         return self.history.get((result.case_key, result.hardware_key), [])
+
+    def processes_of(self, result: Any) -> list[Any]:
+        return self.processes.get(result.case_key, [])
+
+    def last_verdict(self, result: Any, metric: str) -> str | None:
+        row = self.last_verdicts.get((result.case_key, result.hardware_key, metric))
+        return None if row is None else row.verdict
 
 
 def load(engine: Engine, run_pk: int, *, baseline_runs: int) -> Evidence:
@@ -35,4 +46,6 @@ def load(engine: Engine, run_pk: int, *, baseline_runs: int) -> Evidence:
                                         limit=max(baseline_runs, NOISE_NIGHTS))
     previous = repository.previous_run(engine, run)
     return Evidence(run, results, history, previous,
-                    repository.run_results(engine, previous.id) if previous else [])
+                    repository.run_results(engine, previous.id) if previous else [],
+                    repository.processes_of(engine, run_pk),
+                    repository.last_verdicts(engine, run, series))

@@ -7,23 +7,24 @@ with its cause, and is not compared at all: its figures say more about the machi
 about the code. Disturbed nights are not in any baseline or noise estimate either
 (segtasks.store.repository.series_history). A Mann-Whitney rank test of
 tonight's batch latencies against the last baseline night's is stored beside a flagged
-speed change as extra evidence, not as a gate.
+speed change as extra evidence, not as a gate. Each metric of a measured case is judged by
+segtasks.judge.series (first measurement, confirmation, the step test across nights).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from segtasks.judge.decide import decide
 from segtasks.judge.evidence import Evidence
 from segtasks.judge.metrics import METRICS
+from segtasks.judge.series import judge_metric
 from segtasks.judge.software import software_changes
 from segtasks.judge.thresholds import night_thresholds
 from segtasks.judge.verdict import Verdict
 from segtasks.plan.params import JudgeSettings
-from segtasks.store.repository import Night
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +59,21 @@ def judge_night(evidence: Evidence, settings: JudgeSettings,
                                     software_changes=changes, detail=_disturbed(result),
                                     **common))
             continue
+        processes = evidence.processes_of(result)
         for metric in METRICS:
             value = getattr(result, metric.name)
             if value is None:
                 continue
             threshold = thresholds.of(result.case_key, metric.name)
-            values = _values(past, metric.name)
-            decision = decide(metric, threshold, value, values,
-                              noise_values=_values(longer, metric.name),
-                              tonight_ci_rel=result.ci_rel, min_history=settings.min_history)
+            judged = judge_metric(metric, threshold, settings, value, result.ci_rel, longer,
+                                  processes, last=evidence.last_verdict(result, metric.name),
+                                  tonight_run_pk=run.id,
+                                  common={**common, "software_changes": changes})
             rank_p = None
-            if decision.verdict in ("regression", "improvement") and metric.uses_interval:
+            if judged.verdict in ("regression", "improvement") and metric.uses_interval:
                 rank_p = _rank_p([s.latency_ms for s in result.samples],
                                  samples_of(past[0].result.id))
-            verdicts.append(Verdict(
-                metric=metric.name, direction=metric.direction, verdict=decision.verdict,
-                min_effect=threshold.min_effect, z_threshold=threshold.z_threshold,
-                tonight=value, baseline=decision.baseline, relative_change=decision.effect,
-                noise=decision.noise, z=decision.z, rank_p=rank_p, baseline_values=values,
-                software_changes=changes, detail=f"{len(values)} baseline nights", **common))
+            verdicts.append(replace(judged, rank_p=rank_p))
     return verdicts + _missing(evidence)
 
 
@@ -84,11 +81,6 @@ def _disturbed(result: Any) -> str:
     tries = result.attempts or 1
     again = " (measured twice, disturbed both times)" if tries > 1 else ""
     return f"not compared: {result.validity_reason or 'disturbed'}{again}"
-
-
-def _values(nights: list[Night], metric: str) -> list[float]:
-    values = (getattr(night.result, metric) for night in nights)
-    return [v for v in values if v is not None]
 
 
 def _rank_p(tonight: list[float], before: list[float]) -> float | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from segtasks.judge.decide import METHOD
 
-VERDICTS = ("regression", "improvement", "unchanged", "insufficient_history", "new",
-            "missing", "failed", "disturbed")
+VERDICTS = ("regression", "improvement", "unchanged", "unconfirmed", "insufficient_history",
+            "new", "missing", "failed", "disturbed")
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,20 @@ class Verdict:
     software_changes: list[str] | None = None
     detail: str | None = None
     method: str = METHOD
+    mde: float | None = None  # the smallest relative change this series sees (90% of the time)
+    screened: bool | None = None  # close enough to the criterion to be measured again
+    confirmed: bool | None = None  # None: not measured again
+    first_value: float | None = None  # the first measurement alone
+    process_values: list[float] | None = None  # every measuring process's value
+    began_run_pk: int | None = None  # the night the change began
+    alerted: bool | None = None  # a regression newly alerted tonight (not an ongoing one)
+
+
+
+def described(verdict: Any) -> str:
+    """A verdict in words with what its series can see, e.g. 'unchanged (this series sees
+    changes of 3.1% or more)'; works on Verdict values and stored comparisons alike."""
+    mde = getattr(verdict, "mde", None)
+    if mde is None:
+        return verdict.verdict
+    return f"{verdict.verdict} (this series sees changes of {mde:.1%} or more)"

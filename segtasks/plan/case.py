@@ -138,6 +138,14 @@ class Case:
                     "pass for a regression); 1 turns the check off.",
         schema={"type": "number", "exclusiveMinimum": 0, "maximum": 1}))
 
+    repeats: int = field(default=1, metadata=parameter(
+        title="Processes per case", default=1,
+        description="Measure each case in this many fresh processes and pool them (median; "
+                    "the interval holds the process-to-process spread). Screened cases are "
+                    "measured again anyway (confirm_repeats), so 1 keeps an ordinary night "
+                    "short; more suits a series whose processes disagree.",
+        schema={"type": "integer", "minimum": 1, "maximum": 10}))
+
     def __post_init__(self) -> None:
         # a run conf (JSON) gives a list; the case keeps a sorted tuple, so it stays hashable
         # and [3, 2] and [2, 3] are the same case

@@ -63,6 +63,24 @@ class JudgeSettings:
         description="Fewer baseline nights than this give `insufficient_history`; at most "
                     "the baseline nights (K).",
         schema={"type": "integer", "minimum": 1, "maximum": 100}))
+    screen_factor: float = field(default=0.7, metadata=parameter(
+        title="Screening factor", default=0.7,
+        description="A change that passes this share of the alert criterion (both its "
+                    "minimum effect and its z) is measured again tonight before it is "
+                    "believed; 1 screens only what would be flagged.",
+        schema={"type": "number", "exclusiveMinimum": 0, "maximum": 1}))
+    confirm_repeats: int = field(default=2, metadata=parameter(
+        title="Confirming processes", default=2,
+        description="Fresh processes that re-measure each screened case the same night; "
+                    "pooled with the first, only a change they confirm is a regression or "
+                    "an improvement (one that does not hold is `unconfirmed`). 0 turns "
+                    "confirmation off.",
+        schema={"type": "integer", "minimum": 0, "maximum": 10}))
+    step_z_threshold: float = field(default=3.5, metadata=parameter(
+        title="Step threshold (nights pooled)", default=3.5,
+        description="The test that pools the nights since a suspected change (a step too "
+                    "small for one night, caught within days) flags it at this robust z.",
+        schema={"type": "number", "minimum": 1, "maximum": 20}))
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,11 @@ class NightOptions:
         title="Fail on regression", default=True,
         description="Fail the DAG run when a regression is found, so alerting fires.",
         schema={"type": "boolean"}))
+    confirm_budget_s: float = field(default=600.0, metadata=parameter(
+        title="Confirmation budget (s)", default=600.0,
+        description="Machine time the night may spend re-measuring screened cases; cases "
+                    "left when it runs out keep their first verdict, and the report says so.",
+        schema={"type": "number", "minimum": 0, "maximum": 86400}))
 
 
 # A number, or null for "no constraint": Airflow's form shows it as an optional field.

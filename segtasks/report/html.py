@@ -74,6 +74,8 @@ def render_html(report: RunReport) -> str:
     if report.regressions:
         names = ", ".join(f"{v.case_key} ({v.metric})" for v in report.regressions)
         parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')
+    for note in report.notes:
+        parts.append(f"<p class=\"note\">{html.escape(note)}</p>")
     activation = activation_lines(report.results)
     for name, rows in seed_rows(report.results).items():
         parts += [f"<h2>{html.escape(name)}</h2>", _table(rows)]

@@ -48,6 +48,8 @@ def render_markdown(report: RunReport) -> str:
     parts = [f"# {report.title}", f"Results database: {report.database}"]
     if report.problems:
         parts += ["## Problems", "\n".join(f"- {p}" for p in report.problems)]
+    if report.notes:
+        parts += ["## Notes of this night", "\n".join(f"- {n}" for n in report.notes)]
     activation = activation_lines(report.results)
     for name, rows in seed_rows(report.results).items():
         statuses = {row["Status"] for row in rows}

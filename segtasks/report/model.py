@@ -34,6 +34,7 @@ class RunReport:
     trends: list[Trend] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # why the night failed, if it did
+    notes: list[str] = field(default_factory=list)  # the run's notes
 
     @property
     def regressions(self) -> list[Any]:
@@ -64,4 +65,5 @@ def build(run: Any, results: Sequence[Any], verdicts: Sequence[Any],
                             [(at, value) for at, value in nights if value is not None],
                             run.started_at, v.baseline))
     return RunReport(run.id, title_of(run), database, results, verdicts, trends,
-                     recommend(results, Constraints.from_conf(run.params)), list(problems))
+                     recommend(results, Constraints.from_conf(run.params)), list(problems),
+                     list(run.notes or []))

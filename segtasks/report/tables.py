@@ -241,6 +241,8 @@ def telemetry_rows(results: Sequence[Any]) -> list[dict[str, str]]:
 QUIET = ("unchanged", "new", "insufficient_history")
 
 
+
+
 def _value(metric: str, value: float | None) -> str:
     if metric.endswith("_bytes"):
         return _fmt(value, ".3f", GIB) + (" GiB" if value is not None else "")
@@ -259,6 +261,9 @@ def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
             "Change": _fmt(v.relative_change, "+.1%"),
             "z": _fmt(v.z, ".1f"),
             "Min effect": _fmt(v.min_effect, ".0%"),
+            # the smallest change this series sees on one night (90% of the time)
+            "Sees": "-" if v.mde is None else f">= {v.mde:.1%}",
+            "Confirmed": {True: "yes", False: "no"}.get(v.confirmed, "-"),
             "Nights": str(len(v.baseline_run_pks)),
             "Software changes": ", ".join(v.software_changes or []) or "-",
             "Detail": v.detail or "",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from segtasks.plan.case import Case
 from segtasks.result import PHASES, CaseResult
 from segtasks.store.fingerprints import environment_columns
-from segtasks.store.schema import BaselineLevel, Comparison, Environment, Result, Run, Sample
+from segtasks.store.schema import (
+    BaselineLevel,
+    Comparison,
+    Environment,
+    Process,
+    Result,
+    Run,
+    Sample,
+)
 
 # Every field of a case is a column of `results` (the grid's axes and the protocol).
 CASE_COLUMNS = tuple(f.name for f in fields(Case))
@@ -112,14 +120,98 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
             setattr(row, name, value)
         session.flush()
         session.execute(delete(Sample).where(Sample.result_id == row.id))
-        unknown: list[float | None] = [None] * len(PHASES)
-        phases: list[Any] = result.phases_ms or [unknown] * len(result.latencies_ms)
-        session.add_all(
-            Sample(result_id=row.id, idx=i, latency_ms=_plain(ms),
-                   **{name: _plain(part) for name, part in zip(PHASES, parts, strict=True)})
-            for i, (ms, parts) in enumerate(zip(result.latencies_ms, phases, strict=True))
-        )
+        _add_samples(session, row.id, result, process=0, first_idx=0)
         return row.id
+
+
+def _add_samples(session: Session, result_id: int, result: CaseResult, *, process: int,
+                 first_idx: int) -> None:
+    unknown: list[float | None] = [None] * len(PHASES)
+    phases: list[Any] = result.phases_ms or [unknown] * len(result.latencies_ms)
+    session.add_all(
+        Sample(result_id=result_id, idx=first_idx + i, process=process, latency_ms=_plain(ms),
+               **{name: _plain(part) for name, part in zip(PHASES, parts, strict=True)})
+        for i, (ms, parts) in enumerate(zip(result.latencies_ms, phases, strict=True))
+    )
+
+
+def save_process(engine: Engine, run_pk: int, result: CaseResult, *, process: int, role: str,
+                 seconds: float | None) -> None:
+    """Insert or overwrite one measuring process of a case (idempotent on run, case and
+    process index); the batches of a process after the first join the case's samples."""
+    latency, throughput, validity = result.latency, result.throughput, result.validity
+    values = {
+        "role": role, "status": result.status, "reason": result.reason,
+        "images_per_s": _plain(throughput.images_per_s) if throughput else None,
+        "latency_p50_ms": _plain(latency.p50_ms) if latency else None,
+        "latency_p90_ms": _plain(latency.p90_ms) if latency else None,
+        "ci_rel": _plain(latency.ci_rel) if latency else None,
+        "n_batches": latency.n_batches if latency else None,
+        "valid": validity.valid if validity else None, "disturbed": result.disturbed,
+        "validity_reason": validity.validity_reason if validity else None,
+        "seconds": seconds, "created_at": _now(),
+    }
+    key = result.case.key
+    with _session(engine) as session, session.begin():
+        row = session.scalar(select(Process).where(
+            Process.run_pk == run_pk, Process.case_key == key, Process.process == process))
+        if row is None:
+            row = Process(run_pk=run_pk, case_key=key, process=process)
+            session.add(row)
+        for name, value in values.items():
+            setattr(row, name, value)
+        if process == 0:
+            return
+        result_id = session.scalar(select(Result.id).where(Result.run_pk == run_pk,
+                                                           Result.case_key == key))
+        if result_id is None:
+            return
+        session.execute(delete(Sample).where(Sample.result_id == result_id,
+                                             Sample.process == process))
+        last = session.scalar(select(func.max(Sample.idx)).where(Sample.result_id == result_id))
+        _add_samples(session, result_id, result, process=process,
+                     first_idx=0 if last is None else last + 1)
+
+
+def processes_of(engine: Engine, run_pk: int) -> dict[str, list[Process]]:
+    """Every measuring process of the run, per case key, in the order measured."""
+    with _session(engine) as session:
+        rows = session.scalars(select(Process).where(Process.run_pk == run_pk)
+                               .order_by(Process.case_key, Process.process))
+        found: dict[str, list[Process]] = {}
+        for row in rows:
+            found.setdefault(row.case_key, []).append(row)
+        return found
+
+
+def add_notes(engine: Engine, run_pk: int, notes: list[str]) -> None:
+    """Append notes to the run (each once: a retried task does not repeat them)."""
+    with _session(engine) as session, session.begin():
+        run = session.get_one(Run, run_pk)
+        run.notes = [*(run.notes or []), *(n for n in notes if n not in (run.notes or []))]
+
+
+def last_verdicts(engine: Engine, tonight: Run, series: list[Series]
+                  ) -> dict[tuple[str, str | None, str], Comparison]:
+    """The newest verdict of each (case, hardware, metric) of these series from a run
+    before tonight: whether a regression is new or ongoing."""
+    if not series:
+        return {}
+    newest_first = func.row_number().over(
+        partition_by=(Comparison.case_key, Comparison.hardware_key, Comparison.metric),
+        order_by=(Run.started_at.desc(), Run.id.desc()))
+    ranked = (
+        select(Comparison.id.label("id"), newest_first.label("rank"))
+        .join(Run, Run.id == Comparison.run_pk)
+        .where(tuple_(Comparison.case_key, Comparison.hardware_key).in_(series),
+               Run.started_at < tonight.started_at, Run.id != tonight.id,
+               Run.excluded.is_(False))
+        .subquery()
+    )
+    with _session(engine) as session:
+        rows = session.scalars(select(Comparison).join(ranked, ranked.c.id == Comparison.id)
+                               .where(ranked.c.rank == 1))
+        return {(c.case_key, c.hardware_key, c.metric): c for c in rows}
 
 
 def get_run(engine: Engine, run_pk: int) -> Run:
@@ -165,6 +257,8 @@ class Night:
     started_at: datetime
     code_version: str | None
     result: Result
+    # its measuring processes (several when it ran `repeats` or confirmed a change)
+    processes: list[Process] = field(default_factory=list)
 
 
 Series = tuple[str, str | None]  # (case key, hardware key)
@@ -220,10 +314,18 @@ def series_history(engine: Engine, tonight: Run, series: list[Series], limit: in
             .options(selectinload(night_result.environment))
             .order_by(Run.started_at.desc(), Run.id.desc())
         ).all()
+        pairs = [(run_pk, result.case_key) for run_pk, _, _, result in rows]
+        processes: dict[tuple[int, str], list[Process]] = {}
+        if pairs:
+            for row in session.scalars(select(Process).where(
+                    tuple_(Process.run_pk, Process.case_key).in_(pairs))
+                    .order_by(Process.process)):
+                processes.setdefault((row.run_pk, row.case_key), []).append(row)
     history: dict[Series, list[Night]] = {key: [] for key in series}
     for run_pk, started_at, code_version, result in rows:
         history[(result.case_key, result.hardware_key)].append(
-            Night(run_pk, started_at, code_version, result))
+            Night(run_pk, started_at, code_version, result,
+                  processes.get((run_pk, result.case_key), [])))
     return history
 
 

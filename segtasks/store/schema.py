@@ -51,6 +51,8 @@ class Run(Base):
     excluded_reason: Mapped[str | None] = mapped_column(Text)
     excluded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     excluded_by: Mapped[str | None] = mapped_column(String(250))
+    # what the night wants its readers to know, e.g. that the confirmation budget ran out
+    notes: Mapped[list[str] | None] = mapped_column(JsonType)
 
     results: Mapped[list[Result]] = relationship(back_populates="run")
 
@@ -122,6 +124,7 @@ class Result(Base):
     end_to_end_passes: Mapped[int | None] = mapped_column(Integer)
     max_interference: Mapped[float | None] = mapped_column(Float)
     max_steal: Mapped[float | None] = mapped_column(Float)
+    repeats: Mapped[int | None] = mapped_column(Integer)  # processes per case asked for
     n_images: Mapped[int | None] = mapped_column(Integer)
     n_batches: Mapped[int | None] = mapped_column(Integer)
     total_s: Mapped[float | None] = mapped_column(Float)
@@ -212,6 +215,8 @@ class Sample(Base):
         ForeignKey("results.id", ondelete="CASCADE"), primary_key=True
     )
     idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # which measuring process of the case timed it (0: the first; see `processes`)
+    process: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     latency_ms: Mapped[float] = mapped_column(Float)
     preprocess_ms: Mapped[float | None] = mapped_column(Float)
     h2d_ms: Mapped[float | None] = mapped_column(Float)
@@ -251,6 +256,43 @@ class Comparison(Base):
     software_changes: Mapped[list[str] | None] = mapped_column(JsonType)
     method: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+    # the smallest relative change this series sees (90% of the time) at its thresholds
+    mde: Mapped[float | None] = mapped_column(Float)
+    screened: Mapped[bool | None] = mapped_column(Boolean)  # close enough to measure again
+    confirmed: Mapped[bool | None] = mapped_column(Boolean)  # NULL: not measured again
+    first_value: Mapped[float | None] = mapped_column(Float)  # the first measurement alone
+    process_values: Mapped[list[float] | None] = mapped_column(JsonType)  # every process
+    began_run_pk: Mapped[int | None] = mapped_column(Integer)  # the night a change began
+    alerted: Mapped[bool | None] = mapped_column(Boolean)  # a new regression, not ongoing
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Process(Base):
+    """One measuring process of a case in a run: the first ones (`repeats`) and the ones
+    that confirmed a screened change. The case's `results` row holds the first process's
+    full measurement; the verdict pools these."""
+
+    __tablename__ = "processes"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "case_key", "process", name="uq_processes_run_case_process"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    case_key: Mapped[str] = mapped_column(String(64))
+    process: Mapped[int] = mapped_column(Integer)  # 0, 1, ... in the order measured
+    role: Mapped[str] = mapped_column(String(16))  # "first" or "confirm"
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    images_per_s: Mapped[float | None] = mapped_column(Float)
+    latency_p50_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p90_ms: Mapped[float | None] = mapped_column(Float)
+    ci_rel: Mapped[float | None] = mapped_column(Float)
+    n_batches: Mapped[int | None] = mapped_column(Integer)
+    valid: Mapped[bool | None] = mapped_column(Boolean)
+    disturbed: Mapped[bool] = mapped_column(Boolean)
+    validity_reason: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float | None] = mapped_column(Float)  # wall time of the process
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

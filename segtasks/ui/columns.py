@@ -18,14 +18,15 @@ from typing import Any
 GIB = 2**30
 
 # Verdicts that need nobody's attention; every other one is listed on the overview.
-QUIET = ("unchanged", "new", "insufficient_history", "improvement")
+# (`unconfirmed`: a first measurement the same night's re-measuring did not bear out)
+QUIET = ("unchanged", "new", "insufficient_history", "improvement", "unconfirmed")
 VERDICT_TONES = {
     "regression": "bad", "failed": "bad", "missing": "warn", "improvement": "good",
-    "unchanged": "ok", "new": "info", "insufficient_history": "info",
+    "unchanged": "ok", "new": "info", "insufficient_history": "info", "unconfirmed": "info",
 }
 UNKNOWN_TONE = "warn"
 # Most severe first; a verdict not listed ranks just after the listed failures.
-SEVERITY = ("regression", "failed", "missing", "improvement", "unchanged",
+SEVERITY = ("regression", "failed", "missing", "improvement", "unconfirmed", "unchanged",
             "insufficient_history", "new")
 
 
