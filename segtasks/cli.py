@@ -41,10 +41,56 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
     dest = Path(args.dest or paths.weights_path())
     if dest.exists() and not args.force:
-        print(f"weights already present at {dest} (use --force to rewrite)")
+        print(f"weights already present at {dest} ({_origin_text(dest)}; use --force to "
+              "rewrite)")
         return 0
     make_weights(dest, seed=args.seed)
     print(f"wrote seeded (untrained) weights to {dest}")
+    return 0
+
+
+def _origin_text(weights: Path) -> str:
+    from segtasks.measure import provenance
+    from segtasks.measure.model import file_sha256
+
+    record = provenance.read_record(weights) or {}
+    made = provenance.origin(weights, file_sha256(weights))
+    if made == provenance.TRAINED:
+        return (f"trained demo weights: {record.get('steps')} steps, held-out IoU "
+                f"{record.get('held_out_iou', float('nan')):.4f}")
+    if made == provenance.SEEDED:
+        return "seeded random weights, untrained"
+    return "weights of unrecorded origin"
+
+
+def cmd_train_demo(args: argparse.Namespace) -> int:
+    from segtasks.measure import provenance
+    from segtasks.measure.model import file_sha256
+    from segtasks.measure.train import train_demo
+    from segtasks.measure.train_settings import TrainSettings
+
+    dest = Path(args.dest or paths.weights_path())
+    if dest.exists() and not args.force:
+        made = provenance.origin(dest, file_sha256(dest))
+        if made == provenance.TRAINED:
+            print(f"reusing {dest} ({_origin_text(dest)}; --force trains again)")
+            return 0
+        if made == provenance.UNRECORDED:
+            raise ValueError(f"{dest} holds weights of unrecorded origin (yours?): not "
+                             "overwritten; use --force, or --dest another file")
+    settings = TrainSettings(seed=args.seed, max_steps=args.max_steps,
+                             max_seconds=args.max_seconds, target_iou=args.target_iou,
+                             threads=args.threads)
+    inputs = Path(args.inputs or paths.inputs_dir())
+    print(f"training the demo model on {inputs} (CPU; stops at held-out IoU >= "
+          f"{settings.target_iou}, {settings.max_steps} steps or {settings.max_seconds:g} s)")
+    record = train_demo(inputs, dest, settings, progress=print if args.verbose else None)
+    print(f"wrote {dest} and {provenance.record_path(dest).name}: {record['steps']} steps "
+          f"({record['stopped_because']}), held-out IoU {record['held_out_iou']:.4f} on "
+          f"{record['held_out_images']} images, {record['duration_s']:g} s")
+    if record["held_out_iou"] < settings.target_iou:
+        print(f"segbench: warning: the held-out IoU stayed below {settings.target_iou}",
+              file=sys.stderr)
     return 0
 
 
@@ -162,6 +208,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_defaults():  # type: ignore[no-untyped-def]
+    from segtasks.measure.train_settings import TrainSettings
+
+    return TrainSettings()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segbench", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -181,6 +233,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_weights)
+
+    defaults = _train_defaults()
+    p = sub.add_parser("train-demo", help="train the demo model on the synthetic set (CPU)",
+                       description="Trains UNet++ on inputs/ with its masks (segbench data), "
+                                   "holding the last images out, and writes the weights with "
+                                   "a record of how they were made (weights_001.json). "
+                                   "Reuses trained weights already there.")
+    p.add_argument("--inputs", help="images with a masks/ folder (default: inputs/)")
+    p.add_argument("--dest", help="file (default: weights/weights_001.pt)")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--max-steps", type=int, default=defaults.max_steps)
+    p.add_argument("--max-seconds", type=float, default=defaults.max_seconds)
+    p.add_argument("--target-iou", type=float, default=defaults.target_iou)
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    p.add_argument("--force", action="store_true", help="train again, overwriting the file")
+    p.set_defaults(func=cmd_train_demo)
 
     p = sub.add_parser("db", help="the results database: schema and access")
     db = p.add_subparsers(dest="action", required=True)
