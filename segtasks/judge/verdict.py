@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from segtasks.judge.decide import METHOD
 
 VERDICTS = ("regression", "improvement", "unchanged", "insufficient_history", "new",
-            "missing", "failed", "disturbed")
+            "missing", "failed", "disturbed",
+            # on outputs (segtasks.judge.outputs): parity, then the golden outputs
+            "outputs_differ", "outputs_match", "outputs_changed", "outputs_unchanged",
+            "golden_created")
 
 
 @dataclass(frozen=True)

@@ -62,18 +62,3 @@ def parity(probs: np.ndarray, masks: Sequence[np.ndarray], ref_probs: np.ndarray
            ref_masks: Sequence[np.ndarray]) -> Parity:
     return Parity(max_abs_diff(probs, ref_probs), mask_mismatch(masks, ref_masks),
                   iou(masks, ref_masks))
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """The most a configuration may differ from the fp32 eager reference and still count as
-    giving the same outputs (run parameter `output_tolerances`, per precision)."""
-
-    max_abs_diff: float
-    mask_mismatch: float
-
-    def admits(self, max_abs_diff: float, mask_mismatch: float) -> bool:
-        return max_abs_diff <= self.max_abs_diff and mask_mismatch <= self.mask_mismatch
-
-    def describe(self) -> str:
-        return f"max |dp| <= {self.max_abs_diff:g}, masks differing <= {self.mask_mismatch:.3%}"

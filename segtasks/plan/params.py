@@ -15,8 +15,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segtasks.judge.metrics import METRIC_NAMES
-from segtasks.plan.case import CASE_KEY_PATTERN, Case
+from segtasks.parity.tolerance import Tolerance
+from segtasks.plan.case import CASE_KEY_PATTERN, PRECISIONS, Case
 from segtasks.plan.declare import Parameter, declared, parameter
+
+# How far each precision's outputs may lie from the fp32 eager reference (and, for fp32,
+# the night's reference from the golden outputs). README "Output parity" gives the
+# measurements behind them.
+OUTPUT_TOLERANCES: dict[str, dict[str, float]] = {
+    "fp32": {"max_abs_diff": 1e-3, "mask_mismatch": 1e-4},
+    "tf32": {"max_abs_diff": 0.05, "mask_mismatch": 0.002},
+    "bf16": {"max_abs_diff": 0.25, "mask_mismatch": 0.005},
+    "fp16": {"max_abs_diff": 0.05, "mask_mismatch": 0.002},
+}
+_TOLERANCE = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {
+        "max_abs_diff": {"type": "number", "minimum": 0, "maximum": 1},
+        "mask_mismatch": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+}
 
 _THRESHOLD = {
     "type": "object", "additionalProperties": False, "minProperties": 1,
@@ -57,11 +75,27 @@ class JudgeSettings:
         description="How many earlier good nights of the same case and hardware form the "
                     "baseline.",
         schema={"type": "integer", "minimum": 1, "maximum": 100}))
+    output_tolerances: dict[str, Any] = field(default_factory=dict, metadata=parameter(
+        title="Output tolerances", default=OUTPUT_TOLERANCES,
+        description="Per precision, how far a case's outputs on the parity images may lie "
+                    "from the fp32 eager reference on the same device: max_abs_diff of the "
+                    "probabilities and mask_mismatch, the share of mask pixels that differ. "
+                    "Beyond either, the case gets the verdict outputs_differ; the fp32 "
+                    "tolerance also bounds the reference's drift from the golden outputs "
+                    "(outputs_changed). A precision or key left out keeps its default.",
+        schema={"type": "object", "additionalProperties": False,
+                "properties": dict.fromkeys(PRECISIONS, _TOLERANCE)}))
     min_history: int = field(default=3, metadata=parameter(
         title="Minimum history", default=3,
         description="Fewer baseline nights than this give `insufficient_history`; at most "
                     "the baseline nights (K).",
         schema={"type": "integer", "minimum": 1, "maximum": 100}))
+
+
+    def tolerance(self, precision: str) -> Tolerance:
+        """The output tolerance of a precision: the given keys over the defaults."""
+        given = (self.output_tolerances or {}).get(precision, {})
+        return Tolerance(**{**OUTPUT_TOLERANCES[precision], **given})
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,21 @@ from typing import Any
 GIB = 2**30
 
 # Verdicts that need nobody's attention; every other one is listed on the overview.
-QUIET = ("unchanged", "new", "insufficient_history", "improvement")
+QUIET = ("unchanged", "new", "insufficient_history", "improvement",
+         # outputs within tolerance (segtasks.judge.outputs)
+         "outputs_match", "outputs_unchanged", "golden_created")
 VERDICT_TONES = {
     "regression": "bad", "failed": "bad", "missing": "warn", "improvement": "good",
     "unchanged": "ok", "new": "info", "insufficient_history": "info",
+    "outputs_changed": "bad", "outputs_differ": "warn", "outputs_match": "ok",
+    "outputs_unchanged": "ok", "golden_created": "info",
 }
 UNKNOWN_TONE = "warn"
-# Most severe first; a verdict not listed ranks just after the listed failures.
-SEVERITY = ("regression", "failed", "missing", "improvement", "unchanged",
-            "insufficient_history", "new")
+# Most severe first; a verdict not listed ranks just after the listed failures. Quiet
+# verdicts on outputs rank last, so that a case's badge stays its speed verdict.
+SEVERITY = ("regression", "failed", "outputs_changed", "missing", "outputs_differ",
+            "improvement", "unchanged", "insufficient_history", "new", "golden_created",
+            "outputs_unchanged", "outputs_match")
 
 
 def tone(verdict: str | None) -> str | None:
