@@ -182,6 +182,34 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_golden(args: argparse.Namespace) -> int:
+    from segtasks.store import golden, repository
+
+    engine = store.connect(args.url)
+    if args.action == "accept":
+        done = golden.accept(engine, from_run=repository.find_run(engine, args.from_run),
+                             device_kind=args.device_kind, reason=args.reason, by=_who(args))
+        replaced = (f"; golden outputs {done.replaced.id} (run {done.replaced.run_pk}) "
+                    "retired" if done.replaced else "")
+        print(f"golden outputs {done.golden.id} on {done.golden.device_kind}: now those of run "
+              f"{done.golden.run_pk}{replaced}")
+    elif args.action == "undo":
+        done = golden.undo(engine, args.golden, by=_who(args))
+        print(f"golden outputs {args.golden} taken back: {done.golden.id} (run "
+              f"{done.golden.run_pk}) are the golden ones again on {done.golden.device_kind}")
+    else:
+        rows = golden.listing(engine, include_all=args.all)
+        if not rows:
+            print("no golden outputs yet (the first checked night makes them)")
+        for row in rows:
+            who = f", accepted by {row.accepted_by}" if row.accepted_by else ""
+            print(f"{row.id}: {row.state} on {row.device_kind}, weights "
+                  f"{row.weights_sha256[:12]}, data {row.dataset_fingerprint}, run "
+                  f"{row.run_pk} ({row.created_at:%Y-%m-%d %H:%M}){who}: "
+                  f"{row.reason or '-'}; {golden.summary_text(row)}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from segtasks.report import files
     from segtasks.report.markdown import render
@@ -313,6 +341,27 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--all", action="store_true", help="undone levels too")
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_baseline)
+
+    p = sub.add_parser("golden", help="the golden outputs tonight's fp32 outputs are held to")
+    goldens = p.add_subparsers(dest="action", required=True)
+    q = goldens.add_parser("accept", help="make the outputs a run computed the golden ones")
+    q.add_argument("--from", dest="from_run", required=True,
+                   help="the run whose fp32 eager outputs become golden (number or run id)")
+    q.add_argument("--device-kind", help="e.g. 'cuda: NVIDIA H100 80GB HBM3' (segbench golden "
+                                         "list); needed when the run checked several")
+    q.add_argument("--reason", required=True, help="why, e.g. 'torch 2.16 rounds differently'")
+    q.add_argument("--by", help=by_help)
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_golden)
+    q = goldens.add_parser("undo", help="take an accepted golden back; the one before returns")
+    q.add_argument("golden", type=int, help="its id (segbench golden list)")
+    q.add_argument("--by", help=by_help)
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_golden)
+    q = goldens.add_parser("list", help="the golden outputs, newest first")
+    q.add_argument("--all", action="store_true", help="candidates and retired ones too")
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_golden)
 
     p = sub.add_parser("report", help="print the seed-style tables and verdicts of a run")
     p.add_argument("run", nargs="?", type=int, help="run id (default: the latest)")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from segtasks.report import plots
 from segtasks.report.model import RunReport
+from segtasks.report.outputs import output_rows, weights_lines
 from segtasks.report.tables import (
     NOTES,
     activation_lines,
@@ -66,6 +67,8 @@ def render_html(report: RunReport) -> str:
     title = html.escape(report.title)
     parts = [f"<h1>{title}</h1>",
              f"<p>Results database: {html.escape(report.database)}</p>"]
+    if weights := weights_lines(report.results):
+        parts.append("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in weights) + "</ul>")
     if report.regressions:
         names = ", ".join(f"{v.case_key} ({v.metric})" for v in report.regressions)
         parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')
@@ -78,6 +81,9 @@ def render_html(report: RunReport) -> str:
         parts += ["<h2>Phases (mean per timed batch)</h2>", _table(phase_rows(report.results))]
         parts += ["<h2>Validity and telemetry (timed loop)</h2>",
                   _table(telemetry_rows(report.results))]
+    if outputs := output_rows(report.results):
+        parts += ["<h2>Outputs (parity images, against fp32 eager on the same device)</h2>",
+                  _table(outputs)]
     if report.verdicts:
         parts += ["<h2>Verdicts</h2>", _table(verdict_rows(report.verdicts))]
     if shown := figures(report):

@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 
 from segtasks.report.model import RunReport
+from segtasks.report.outputs import output_rows, weights_lines
 from segtasks.report.tables import (
     NOTES,
     activation_lines,
@@ -44,6 +45,8 @@ def render_csv(report: RunReport) -> str:
 
 def render_markdown(report: RunReport) -> str:
     parts = [f"# {report.title}", f"Results database: {report.database}"]
+    if weights := weights_lines(report.results):
+        parts.append("\n".join(f"- {line}" for line in weights))
     activation = activation_lines(report.results)
     for name, rows in seed_rows(report.results).items():
         statuses = {row["Status"] for row in rows}
@@ -59,6 +62,9 @@ def render_markdown(report: RunReport) -> str:
         parts += ["## Phases (mean per timed batch)", markdown_table(phase_rows(report.results))]
         parts += ["## Validity and telemetry (timed loop)",
                   markdown_table(telemetry_rows(report.results))]
+    if outputs := output_rows(report.results):
+        parts += ["## Outputs (parity images, against fp32 eager on the same device)",
+                  markdown_table(outputs)]
     if report.verdicts:
         parts += ["## Verdicts", markdown_table(verdict_rows(report.verdicts))]
     if warnings := warning_lines(report.results):
