@@ -80,6 +80,7 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
                              "overwritten; use --force, or --dest another file")
     settings = TrainSettings(seed=args.seed, max_steps=args.max_steps,
                              max_seconds=args.max_seconds, target_iou=args.target_iou,
+                             holdout=args.holdout, eval_every=args.eval_every,
                              threads=args.threads)
     inputs = Path(args.inputs or paths.inputs_dir())
     print(f"training the demo model on {inputs} (CPU; stops at held-out IoU >= "
@@ -274,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=defaults.max_steps)
     p.add_argument("--max-seconds", type=float, default=defaults.max_seconds)
     p.add_argument("--target-iou", type=float, default=defaults.target_iou)
+    p.add_argument("--holdout", type=int, default=defaults.holdout,
+                   help="images held out for the IoU (the last ones by name)")
+    p.add_argument("--eval-every", type=int, default=defaults.eval_every,
+                   help="steps between held-out evaluations")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     p.add_argument("--force", action="store_true", help="train again, overwriting the file")
     p.set_defaults(func=cmd_train_demo)
