@@ -76,8 +76,10 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
             print(f"reusing {dest} ({_origin_text(dest)}; --force trains again)")
             return 0
         if made == provenance.UNRECORDED:
-            raise ValueError(f"{dest} holds weights of unrecorded origin (yours?): not "
-                             "overwritten; use --force, or --dest another file")
+            # someone's own weights (weights/README.md): `make run` measures them as they are
+            print(f"keeping {dest}: weights of unrecorded origin (yours?), not trained over "
+                  "(--force trains anyway, --dest writes elsewhere)")
+            return 0
     settings = TrainSettings(seed=args.seed, max_steps=args.max_steps,
                              max_seconds=args.max_seconds, target_iou=args.target_iou,
                              holdout=args.holdout, eval_every=args.eval_every,
