@@ -44,10 +44,12 @@ class Outputs:
 
     def to_npz(self) -> bytes:
         buffer = io.BytesIO()
-        packed = {f"mask_{i}": np.packbits(m.astype(bool)) for i, m in enumerate(self.masks)}
-        shapes = np.array([m.shape for m in self.masks], dtype=np.int64).reshape(-1, 2)
-        np.savez_compressed(buffer, probs=np.asarray(self.probs, dtype=np.float32),
-                            names=np.array(self.names), shapes=shapes, **packed)
+        arrays: dict[str, np.ndarray] = {
+            f"mask_{i}": np.packbits(m.astype(bool)) for i, m in enumerate(self.masks)}
+        arrays["shapes"] = np.array([m.shape for m in self.masks], dtype=np.int64).reshape(-1, 2)
+        arrays["probs"] = np.asarray(self.probs, dtype=np.float32)
+        arrays["names"] = np.array(self.names)
+        np.savez_compressed(buffer, allow_pickle=False, **arrays)
         return buffer.getvalue()
 
     @classmethod

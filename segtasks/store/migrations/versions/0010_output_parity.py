@@ -22,7 +22,7 @@ depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
-COLUMNS = [
+COLUMNS: list[sa.Column] = [
     sa.Column("weights_origin", sa.String(32)),
     sa.Column("parity_images", sa.Integer),
     sa.Column("parity_max_abs_diff", sa.Float),
