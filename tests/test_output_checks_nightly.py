@@ -66,3 +66,32 @@ def test_planted_output_changes_give_outputs_differ_and_outputs_changed(
     states = sorted(g.state for g in golden.listing(engine, include_all=True))
     assert states == ["candidate", "golden"]
     assert "outputs_changed" in second.text and "outputs_differ" in second.text
+
+
+def test_a_bf16_channels_last_case_is_held_to_the_same_fp32_eager_reference(
+        tiny_inputs, weights_file):
+    import torch
+
+    from segtasks.measure.data import load_images
+    from segtasks.measure.model import load_model
+    from segtasks.measure.outputs import check_outputs
+    from segtasks.measure.parity_set import parity_set
+    from segtasks.parity.outputs import decode
+    from segtasks.plan.case import Case
+
+    images = parity_set(load_images(tiny_inputs))
+    model = load_model(weights_file, "cpu")
+    eager, eager_ref = check_outputs(model, images, Case(device="cpu"), "cpu: test")
+    fast_model = load_model(weights_file, "cpu").to(memory_format=torch.channels_last)
+    fast, fast_ref = check_outputs(fast_model, images,
+                                   Case(device="cpu", precision="bf16", channels_last=True),
+                                   "cpu: test")
+    # one reference, whatever the case's configuration: fp32, contiguous, no autocast
+    assert fast.reference_checksum == eager.reference_checksum == eager_ref["checksum"]
+    assert fast_ref["checksum"] == eager_ref["checksum"]
+    assert eager.parity_max_abs_diff == 0.0 and eager.parity_iou == 1.0
+    assert 0 < fast.parity_max_abs_diff < 1  # bf16 rounds: close, not equal
+    assert fast.parity_images == len(images.names) == 3
+    reference = decode(fast_ref)
+    assert reference is not None and reference.probs.shape == (3, 256, 256)
+    assert [m.shape for m in reference.masks] == [(96, 96)] * 3  # each image's own size
