@@ -178,3 +178,15 @@ def test_golden_accept_renews_the_golden_outputs_and_undo_takes_it_back(db_url, 
     assert main(["golden", "list", "--all", "--url", db_url]) == 0
     listed = capsys.readouterr().out
     assert "golden on cpu: Test CPU" in listed and "candidate" in listed
+
+
+def test_outputs_not_comparable_with_the_golden_ones_still_store_the_result(db_url):
+    engine = store.connect(db_url)
+    _night(engine, "n1", _checked(result(), _outputs()))
+    other = Outputs(("a.png",), _outputs().probs[:1], _outputs().masks[:1])  # fewer images
+    run_pk = _night(engine, "n2", _checked(result(), other))
+    row = repository.run_result(engine, run_pk, "cpu-bs1-fp32")
+    assert row.status == "ok" and row.golden_max_abs_diff is None
+    assert any("not comparable with golden outputs" in w for w in row.warnings)
+    verdict = {v.metric: v for v in judge(engine, run_pk)}["golden"]
+    assert verdict.verdict == "outputs_changed" and "not comparable" in verdict.detail
