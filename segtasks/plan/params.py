@@ -20,13 +20,16 @@ from segtasks.plan.case import CASE_KEY_PATTERN, PRECISIONS, Case
 from segtasks.plan.declare import Parameter, declared, parameter
 
 # How far each precision's outputs may lie from the fp32 eager reference (and, for fp32,
-# the night's reference from the golden outputs). README "Output parity" gives the
-# measurements behind them.
+# the night's reference from the golden outputs). README "Output parity, per case" gives the
+# measurements behind them (benchmarks/parity.py on the trained demo model): bf16 moved
+# the probabilities by at most 0.042 and 0.0018% of the mask pixels, fp32 channels_last by
+# 2.4e-6 and none; tf32 and fp16 (CUDA only, not measured yet) keep 3 more mantissa bits
+# than bf16, so their bounds are bf16's scaled by 2^-3 with the same margin.
 OUTPUT_TOLERANCES: dict[str, dict[str, float]] = {
     "fp32": {"max_abs_diff": 1e-3, "mask_mismatch": 1e-4},
-    "tf32": {"max_abs_diff": 0.05, "mask_mismatch": 0.002},
-    "bf16": {"max_abs_diff": 0.25, "mask_mismatch": 0.005},
-    "fp16": {"max_abs_diff": 0.05, "mask_mismatch": 0.002},
+    "tf32": {"max_abs_diff": 0.02, "mask_mismatch": 2e-4},
+    "bf16": {"max_abs_diff": 0.1, "mask_mismatch": 5e-4},
+    "fp16": {"max_abs_diff": 0.02, "mask_mismatch": 2e-4},
 }
 _TOLERANCE = {
     "type": "object", "additionalProperties": False, "minProperties": 1,
