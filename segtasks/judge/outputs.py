@@ -37,7 +37,7 @@ def parity_ok(result: Any, tolerance: Tolerance) -> bool:
 def _figures(max_abs_diff: float | None, mismatch: float | None) -> str:
     if max_abs_diff is None or mismatch is None:
         return "checksum differs, arrays not comparable (too large to keep, or other images)"
-    return f"max |dp| {max_abs_diff:.2g}, masks differing {mismatch:.3%}"
+    return f"max abs dp {max_abs_diff:.2g}, masks differing {mismatch:.3%}"
 
 
 def parity_verdicts(results: Iterable[Any], settings: JudgeSettings

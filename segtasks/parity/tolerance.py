@@ -18,4 +18,4 @@ class Tolerance:
         return max_abs_diff <= self.max_abs_diff and mask_mismatch <= self.mask_mismatch
 
     def describe(self) -> str:
-        return f"max |dp| <= {self.max_abs_diff:g}, masks differing <= {self.mask_mismatch:.3%}"
+        return f"max abs dp <= {self.max_abs_diff:g}, masks differing <= {self.mask_mismatch:.3%}"

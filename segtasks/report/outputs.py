@@ -40,11 +40,11 @@ def output_rows(results: Sequence[Any]) -> list[dict[str, str]]:
         rows.append({
             "Case": r.case_key,
             "Images": str(r.parity_images),
-            "Max |dp|": _fmt(r.parity_max_abs_diff, ".2g"),
+            "Max abs dp": _fmt(r.parity_max_abs_diff, ".2g"),
             "Masks differing": _fmt(r.parity_mask_mismatch, ".3%"),
             "IoU vs fp32 eager": _fmt(r.parity_iou, ".4f"),
             "IoU vs truth": _fmt(r.truth_iou, ".4f"),
             "Within tolerance": {True: "yes", False: "NO", None: "-"}[r.parity_ok],
-            "Golden drift |dp|": _fmt(r.golden_max_abs_diff, ".2g"),
+            "Golden drift (max abs dp)": _fmt(r.golden_max_abs_diff, ".2g"),
         })
     return rows
