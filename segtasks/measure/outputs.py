@@ -58,17 +58,18 @@ def reference_outputs(model: Any, images: ParitySet, case: Case) -> Outputs:
         precision.apply(case.precision)
 
 
-def check_outputs(model: Any, images: ParitySet, case: Case, device_kind: str
-                  ) -> tuple[OutputCheck, dict[str, Any]]:
+def check_outputs(model: Any, images: ParitySet, case: Case, device_kind: str,
+                  eager: Any | None = None) -> tuple[OutputCheck, dict[str, Any]]:
     """The case's parity against the reference, and the reference in its travelling form.
 
-    `model` is the case's model as measured (its layout already set); it is put back to the
-    contiguous layout for the reference, so call this after measuring.
+    `model` is the case's model as measured (its layout already set); the reference runs
+    `eager` (the plain module, where `model` wraps it, e.g. compiled), else `model`, put back
+    to the contiguous layout: so call this after measuring.
     """
     own = model_outputs(model, images, device=case.device, precision_name=case.precision,
                         channels_last=case.channels_last,
                         logit_shift=planted.output_shift() + planted.case_output_shift())
-    reference = reference_outputs(model, images, case)
+    reference = reference_outputs(eager if eager is not None else model, images, case)
     found = metrics.parity(own.probs, own.masks, reference.probs, reference.masks)
     truth_iou = metrics.iou(own.masks, images.truth) if images.truth is not None else None
     check = OutputCheck(
