@@ -190,3 +190,27 @@ def test_outputs_not_comparable_with_the_golden_ones_still_store_the_result(db_u
     assert any("not comparable with golden outputs" in w for w in row.warnings)
     verdict = {v.metric: v for v in judge(engine, run_pk)}["golden"]
     assert verdict.verdict == "outputs_changed" and "not comparable" in verdict.detail
+
+
+def test_the_report_names_the_weights_and_warns_when_they_are_untrained():
+    from types import SimpleNamespace
+
+    from segtasks.measure.provenance import UNTRAINED_WARNING
+    from segtasks.report.outputs import output_rows, weights_lines
+
+    def row(sha, origin, **figures):
+        return SimpleNamespace(weights_sha256=sha, weights_origin=origin, case_key="cpu-bs1-fp32",
+                               **figures)
+
+    trained = [row("a" * 64, "trained-demo"), row("a" * 64, "trained-demo")]
+    assert weights_lines(trained) == [
+        "Weights aaaaaaaaaaaa: trained demo weights (segbench train-demo)"]
+    seeded = weights_lines([row("b" * 64, "seeded-random")])
+    assert seeded[-1] == UNTRAINED_WARNING
+    assert "unrecorded origin" in weights_lines([row("c" * 64, "unrecorded")])[0]
+    checked = row("a" * 64, "trained-demo", parity_images=4, parity_max_abs_diff=0.042,
+                  parity_mask_mismatch=1.7e-5, parity_iou=0.99982, truth_iou=0.9791,
+                  parity_ok=False, golden_max_abs_diff=0.0)
+    [shown] = output_rows([checked, row("a" * 64, "trained-demo", parity_images=None)])
+    assert shown["Max abs dp"] == "0.042" and shown["Masks differing"] == "0.002%"
+    assert shown["Within tolerance"] == "NO" and shown["IoU vs truth"] == "0.9791"
