@@ -89,7 +89,8 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
           f"{settings.target_iou}, {settings.max_steps} steps or {settings.max_seconds:g} s)")
     record = train_demo(inputs, dest, settings, progress=print if args.verbose else None)
     print(f"wrote {dest} and {provenance.record_path(dest).name}: {record['steps']} steps "
-          f"({record['stopped_because']}), held-out IoU {record['held_out_iou']:.4f} on "
+          f"({record['stopped_because']}), held-out IoU {record['held_out_iou']:.4f} "
+          f"({record['held_out_iou_full_size']:.4f} at full size) on "
           f"{record['held_out_images']} images, {record['duration_s']:g} s")
     if record["held_out_iou"] < settings.target_iou:
         print(f"segbench: warning: the held-out IoU stayed below {settings.target_iou}",

@@ -37,6 +37,7 @@ def test_train_demo_writes_loadable_weights_and_a_record_of_how_they_were_made(
     assert (record["train_images"], record["held_out_images"]) == (4, 2)
     assert record["held_out_names"] == ["img_0004.png", "img_0005.png"]
     assert 0.0 <= record["held_out_iou"] <= 1.0 and record["final_loss"] > 0
+    assert 0.0 <= record["held_out_iou_full_size"] <= 1.0
     assert record["settings"]["seed"] == 7 and record["settings"]["batch_size"] == 4
     import torch
 
