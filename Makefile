@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_CONF ?= {}
+# `make run` trains the demo model on first use (segbench train-demo, a few minutes on the
+# CPU) and reuses it afterwards; TRAIN=0 keeps the seeded random weights instead.
+TRAIN ?= 1
 
 # `airflow standalone` starts its components as `airflow ...` from PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -33,7 +36,11 @@ airflow-init: install
 
 inputs-and-weights: install
 	$(BIN)/segbench data
+ifeq ($(TRAIN),0)
 	$(BIN)/segbench weights
+else
+	$(BIN)/segbench train-demo
+endif
 	$(BIN)/segbench db upgrade
 
 run: airflow-init inputs-and-weights

@@ -45,10 +45,60 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
     dest = Path(args.dest or paths.weights_path())
     if dest.exists() and not args.force:
-        print(f"weights already present at {dest} (use --force to rewrite)")
+        print(f"weights already present at {dest} ({_origin_text(dest)}; use --force to "
+              "rewrite)")
         return 0
     make_weights(dest, seed=args.seed)
     print(f"wrote seeded (untrained) weights to {dest}")
+    return 0
+
+
+def _origin_text(weights: Path) -> str:
+    from segtasks.measure import provenance
+    from segtasks.measure.model import file_sha256
+
+    record = provenance.read_record(weights) or {}
+    made = provenance.origin(weights, file_sha256(weights))
+    if made == provenance.TRAINED:
+        return (f"trained demo weights: {record.get('steps')} steps, held-out IoU "
+                f"{record.get('held_out_iou', float('nan')):.4f}")
+    if made == provenance.SEEDED:
+        return "seeded random weights, untrained"
+    return "weights of unrecorded origin"
+
+
+def cmd_train_demo(args: argparse.Namespace) -> int:
+    from segtasks.measure import provenance
+    from segtasks.measure.model import file_sha256
+    from segtasks.measure.train import train_demo
+    from segtasks.measure.train_settings import TrainSettings
+
+    dest = Path(args.dest or paths.weights_path())
+    if dest.exists() and not args.force:
+        made = provenance.origin(dest, file_sha256(dest))
+        if made == provenance.TRAINED:
+            print(f"reusing {dest} ({_origin_text(dest)}; --force trains again)")
+            return 0
+        if made == provenance.UNRECORDED:
+            # someone's own weights (weights/README.md): `make run` measures them as they are
+            print(f"keeping {dest}: weights of unrecorded origin (yours?), not trained over "
+                  "(--force trains anyway, --dest writes elsewhere)")
+            return 0
+    settings = TrainSettings(seed=args.seed, max_steps=args.max_steps,
+                             max_seconds=args.max_seconds, target_iou=args.target_iou,
+                             holdout=args.holdout, eval_every=args.eval_every,
+                             threads=args.threads)
+    inputs = Path(args.inputs or paths.inputs_dir())
+    print(f"training the demo model on {inputs} (CPU; stops at held-out IoU >= "
+          f"{settings.target_iou}, {settings.max_steps} steps or {settings.max_seconds:g} s)")
+    record = train_demo(inputs, dest, settings, progress=print if args.verbose else None)
+    print(f"wrote {dest} and {provenance.record_path(dest).name}: {record['steps']} steps "
+          f"({record['stopped_because']}), held-out IoU {record['held_out_iou']:.4f} "
+          f"({record['held_out_iou_full_size']:.4f} at full size) on "
+          f"{record['held_out_images']} images, {record['duration_s']:g} s")
+    if record["held_out_iou"] < settings.target_iou:
+        print(f"segbench: warning: the held-out IoU stayed below {settings.target_iou}",
+              file=sys.stderr)
     return 0
 
 
@@ -132,6 +182,34 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_golden(args: argparse.Namespace) -> int:
+    from segtasks.store import golden, repository
+
+    engine = store.connect(args.url)
+    if args.action == "accept":
+        done = golden.accept(engine, from_run=repository.find_run(engine, args.from_run),
+                             device_kind=args.device_kind, reason=args.reason, by=_who(args))
+        replaced = (f"; golden outputs {done.replaced.id} (run {done.replaced.run_pk}) "
+                    "retired" if done.replaced else "")
+        print(f"golden outputs {done.golden.id} on {done.golden.device_kind}: now those of run "
+              f"{done.golden.run_pk}{replaced}")
+    elif args.action == "undo":
+        done = golden.undo(engine, args.golden, by=_who(args))
+        print(f"golden outputs {args.golden} taken back: {done.golden.id} (run "
+              f"{done.golden.run_pk}) are the golden ones again on {done.golden.device_kind}")
+    else:
+        rows = golden.listing(engine, include_all=args.all)
+        if not rows:
+            print("no golden outputs yet (the first checked night makes them)")
+        for row in rows:
+            who = f", accepted by {row.accepted_by}" if row.accepted_by else ""
+            print(f"{row.id}: {row.state} on {row.device_kind}, weights "
+                  f"{row.weights_sha256[:12]}, data {row.dataset_fingerprint}, run "
+                  f"{row.run_pk} ({row.created_at:%Y-%m-%d %H:%M}){who}: "
+                  f"{row.reason or '-'}; {golden.summary_text(row)}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from segtasks.report import files
     from segtasks.report.markdown import render
@@ -167,6 +245,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_defaults():  # type: ignore[no-untyped-def]
+    from segtasks.measure.train_settings import TrainSettings
+
+    return TrainSettings()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segbench", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -186,6 +270,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_weights)
+
+    defaults = _train_defaults()
+    p = sub.add_parser("train-demo", help="train the demo model on the synthetic set (CPU)",
+                       description="Trains UNet++ on inputs/ with its masks (segbench data), "
+                                   "holding the last images out, and writes the weights with "
+                                   "a record of how they were made (weights_001.json). "
+                                   "Reuses trained weights already there.")
+    p.add_argument("--inputs", help="images with a masks/ folder (default: inputs/)")
+    p.add_argument("--dest", help="file (default: weights/weights_001.pt)")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--max-steps", type=int, default=defaults.max_steps)
+    p.add_argument("--max-seconds", type=float, default=defaults.max_seconds)
+    p.add_argument("--target-iou", type=float, default=defaults.target_iou)
+    p.add_argument("--holdout", type=int, default=defaults.holdout,
+                   help="images held out for the IoU (the last ones by name)")
+    p.add_argument("--eval-every", type=int, default=defaults.eval_every,
+                   help="steps between held-out evaluations")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    p.add_argument("--force", action="store_true", help="train again, overwriting the file")
+    p.set_defaults(func=cmd_train_demo)
 
     p = sub.add_parser("db", help="the results database: schema and access")
     db = p.add_subparsers(dest="action", required=True)
@@ -250,6 +354,27 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--all", action="store_true", help="undone levels too")
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_baseline)
+
+    p = sub.add_parser("golden", help="the golden outputs tonight's fp32 outputs are held to")
+    goldens = p.add_subparsers(dest="action", required=True)
+    q = goldens.add_parser("accept", help="make the outputs a run computed the golden ones")
+    q.add_argument("--from", dest="from_run", required=True,
+                   help="the run whose fp32 eager outputs become golden (number or run id)")
+    q.add_argument("--device-kind", help="e.g. 'cuda: NVIDIA H100 80GB HBM3' (segbench golden "
+                                         "list); needed when the run checked several")
+    q.add_argument("--reason", required=True, help="why, e.g. 'torch 2.16 rounds differently'")
+    q.add_argument("--by", help=by_help)
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_golden)
+    q = goldens.add_parser("undo", help="take an accepted golden back; the one before returns")
+    q.add_argument("golden", type=int, help="its id (segbench golden list)")
+    q.add_argument("--by", help=by_help)
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_golden)
+    q = goldens.add_parser("list", help="the golden outputs, newest first")
+    q.add_argument("--all", action="store_true", help="candidates and retired ones too")
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_golden)
 
     p = sub.add_parser("report", help="print the seed-style tables and verdicts of a run")
     p.add_argument("run", nargs="?", type=int, help="run id (default: the latest)")

@@ -153,10 +153,30 @@ class Compilation:
     graph_breaks: int | None = None
 
 
+@dataclass
+class OutputCheck:
+    """The case's outputs on the parity images against the fp32 eager reference computed on
+    the same device in the same process (segtasks.measure.outputs), and the reference
+    against the golden outputs (filled in when the result is stored). Whether they are
+    within tolerance (`parity_ok`) is the judge's call, with the night's tolerances."""
+
+    parity_images: int
+    parity_max_abs_diff: float  # of the probabilities
+    parity_mask_mismatch: float  # share of mask pixels that differ
+    parity_iou: float  # of the masks, against the reference's
+    truth_iou: float | None  # of the masks, against the true ones where the inputs have them
+    device_kind: str  # what golden outputs are kept per (segtasks.parity.outputs)
+    reference_checksum: str
+    golden_id: int | None = None
+    golden_max_abs_diff: float | None = None  # the reference against the golden outputs
+    golden_mask_mismatch: float | None = None
+
+
 PARTS: dict[str, type] = {"latency": Latency, "phases": Phases, "throughput": Throughput,
                           "memory": Memory, "telemetry": Telemetry, "validity": Validity,
-                          "compilation": Compilation}
-_FACTS = ("hardware_key", "weights_sha256", "dataset_fingerprint", "inputs_skipped")
+                          "compilation": Compilation, "outputs": OutputCheck}
+_FACTS = ("hardware_key", "weights_sha256", "weights_origin", "dataset_fingerprint",
+          "inputs_skipped")
 
 
 def _part_columns(part: type) -> list[tuple[str, str]]:
@@ -178,6 +198,7 @@ class CaseResult:
     environment: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     weights_sha256: str | None = None
+    weights_origin: str | None = None  # trained-demo, seeded-random, unrecorded (provenance)
     dataset_fingerprint: str | None = None
     inputs_skipped: int | None = None
     latency: Latency | None = None
@@ -187,6 +208,10 @@ class CaseResult:
     telemetry: Telemetry | None = None
     validity: Validity | None = None
     compilation: Compilation | None = None
+    outputs: OutputCheck | None = None
+    # the fp32 eager reference outputs on their way to the store (segtasks.parity.outputs.
+    # encode: checksum, summary, npz); not a column, the golden outputs keep them
+    reference_outputs: dict[str, Any] | None = None
     latencies_ms: list[float] = field(default_factory=list)
     phases_ms: list[list[float]] = field(default_factory=list)  # per batch, in PHASES order
 

@@ -145,6 +145,17 @@ def test_one_night_end_to_end_stores_every_case_and_verdict_in_postgres(
         assert by_case[key].images_per_s > 0
     assert by_case[cuda[0]].status == "skipped" and "CUDA" in by_case[cuda[0]].reason
     assert [tuple(v) for v in verdicts] == [(cpu[0], "new"), (cpu[1], "new")]
+    with store.connect(pg_url).connect() as conn:
+        on_outputs = conn.execute(text(
+            "SELECT case_key, metric, verdict FROM comparisons WHERE metric IN "
+            "('outputs', 'golden') ORDER BY case_key, metric")).all()
+        goldens = conn.execute(text("SELECT state, device_kind FROM golden_outputs")).all()
+    # each case's outputs against fp32 eager; the first night makes the golden outputs,
+    # carried by the fp32 eager case with the smallest batch size
+    assert [tuple(v) for v in on_outputs] == [
+        (cpu[0], "golden", "golden_created"), (cpu[0], "outputs", "outputs_match"),
+        (cpu[1], "outputs", "outputs_match")]
+    assert [g.state for g in goldens] == ["golden"] and goldens[0].device_kind.startswith("cpu: ")
 
 
 @pytest.mark.slow

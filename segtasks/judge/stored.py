@@ -9,9 +9,10 @@ from sqlalchemy import Engine
 
 from segtasks.judge.evidence import Evidence, load
 from segtasks.judge.night import judge_night
+from segtasks.judge.outputs import golden_verdicts, parity_verdicts
 from segtasks.judge.verdict import Verdict
 from segtasks.plan.params import JudgeSettings
-from segtasks.store import repository
+from segtasks.store import golden, repository
 
 
 def judge_run(engine: Engine, run_pk: int, settings: JudgeSettings
@@ -21,5 +22,12 @@ def judge_run(engine: Engine, run_pk: int, settings: JudgeSettings
     evidence = load(engine, run_pk, baseline_runs=settings.baseline_runs)
     verdicts = judge_night(evidence, settings,
                            samples_of=lambda result_id: repository.samples_of(engine, result_id))
+    on_outputs, decided = parity_verdicts(evidence.results, settings)
+    goldens = golden.by_ids(engine, {r.golden_id for r in evidence.results
+                                     if r.golden_id is not None})
+    verdicts += on_outputs + golden_verdicts(evidence.results, goldens, evidence.run, settings)
+    repository.set_parity_ok(engine, decided)
+    for result in evidence.results:  # the report is made from these rows, not read back
+        result.parity_ok = decided.get(result.id)
     repository.save_comparisons(engine, run_pk, (asdict(v) for v in verdicts))
     return evidence, verdicts

@@ -8,7 +8,10 @@ from typing import Any
 from segtasks.judge.decide import METHOD
 
 VERDICTS = ("regression", "improvement", "unchanged", "unconfirmed", "insufficient_history",
-            "new", "missing", "failed", "disturbed")
+            "new", "missing", "failed", "disturbed",
+            # on outputs (segtasks.judge.outputs): parity, then the golden outputs
+            "outputs_differ", "outputs_match", "outputs_changed", "outputs_unchanged",
+            "golden_created")
 
 
 @dataclass(frozen=True)

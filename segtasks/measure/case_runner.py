@@ -27,14 +27,18 @@ from segtasks.measure import (
     placement,
     planted,
     precision,
+    provenance,
     validity,
 )
 from segtasks.measure.data import DataError, ImageSet, load_images
 from segtasks.measure.flops import flops_per_image
 from segtasks.measure.model import WeightsError, file_sha256, load_model
+from segtasks.measure.outputs import check_outputs
+from segtasks.measure.parity_set import parity_set
 from segtasks.measure.protocol import Measurement, Workload, measure_case
 from segtasks.measure.stats import LatencyStats
 from segtasks.measure.telemetry import Watch
+from segtasks.parity.outputs import device_kind
 from segtasks.paths import compile_cache_dir
 from segtasks.plan.case import Case
 from segtasks.result import (
@@ -106,7 +110,8 @@ def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
             torch.cuda.empty_cache()
         result = CaseResult(status="oom", reason=oom_reason, **base)
     result.memory = result.memory or Memory()
-    result.memory.host_peak_rss_bytes = memory.peak_rss_bytes()
+    if result.memory.host_peak_rss_bytes is None:  # a measured case has it from before parity
+        result.memory.host_peak_rss_bytes = memory.peak_rss_bytes()
     for warning in result.warnings:
         log.warning("%s: %s", case.key, warning)
     return result
@@ -152,6 +157,7 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
     if case.device == "cuda":
         torch.cuda.synchronize()
     load_s = time.perf_counter() - t0
+    eager = model  # the reference of the output check runs the plain module
     if case.compile != "none":
         model = compilation.compiled(model, case.compile)  # lazy: the first call compiles
     model_bytes = int(torch.cuda.memory_allocated()) if case.device == "cuda" else None
@@ -171,8 +177,39 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
                                       mig=device is not None and device.mig),
         cuda_model_bytes=model_bytes,
     )
-    return assemble(measurement, readings, image_set, weights_sha256=file_sha256(weights),
-                    **base)
+    sha256 = file_sha256(weights)
+    result = assemble(measurement, readings, image_set, weights_sha256=sha256, **base)
+    result.weights_origin = provenance.origin(weights, sha256)
+    # the speed figures are the timed loop's: parity's few passes must not move the peak
+    assert result.memory is not None
+    result.memory.host_peak_rss_bytes = memory.peak_rss_bytes()
+    _check_outputs(result, model, eager, image_set)
+    return result
+
+
+def _check_outputs(result: CaseResult, model: object, eager: object,
+                   image_set: ImageSet) -> None:
+    """Parity against the fp32 eager reference, after the timed work. A failure here costs
+    the check (recorded as a warning, parity left NULL), never the speed result."""
+    case = result.case
+    kind = device_kind(case.device, result.environment.get("hardware", {}),
+                       _cuda_index() if case.device == "cuda" else 0)
+    try:
+        result.outputs, result.reference_outputs = check_outputs(
+            model, parity_set(image_set), case, kind, eager=eager)
+    except Exception as exc:  # noqa: BLE001 - the measured figures stand without it
+        if failures.is_out_of_memory(exc):
+            reason = f"out of memory ({failures.first_line(exc)})"
+        else:
+            log.exception("output check of %s failed", case.key)
+            reason = failures.first_line(exc)
+        result.warnings.append(f"outputs not checked: {reason}")
+
+
+def _cuda_index() -> int:
+    import torch
+
+    return int(torch.cuda.current_device())
 
 
 def _finite(value: float) -> float | None:

@@ -68,6 +68,21 @@ def load_images(folder: Path) -> ImageSet:
     return ImageSet(folder, images, names, digest.hexdigest()[:16], skipped)
 
 
+MASKS_FOLDER = "masks"
+
+
+def load_masks(image_set: ImageSet) -> list[np.ndarray | None]:
+    """The ground-truth mask of each image (boolean, at the image's size) from the folder's
+    `masks/` subfolder under the same name, as `make_synthetic` writes them; None where an
+    image has none, or one of another size (it would not be its mask)."""
+    found: list[np.ndarray | None] = []
+    for name, image in zip(image_set.names, image_set.images, strict=True):
+        path = image_set.folder / MASKS_FOLDER / name
+        mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) if path.is_file() else None
+        found.append(mask > 127 if mask is not None and mask.shape == image.shape[:2] else None)
+    return found
+
+
 def _synthetic_pair(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
     """A noisy grayscale scene with a few bright blobs, and the blobs as the true mask."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
@@ -88,12 +103,12 @@ def make_synthetic(dest: Path, count: int = 64, size: int = 512, seed: int = 0) 
     if count < 1 or size < 8:
         raise DataError(f"need count >= 1 and size >= 8, got count={count}, size={size}")
     dest = Path(dest)
-    (dest / "masks").mkdir(parents=True, exist_ok=True)
+    (dest / MASKS_FOLDER).mkdir(parents=True, exist_ok=True)
     written = []
     for i in range(count):
         image, mask = _synthetic_pair(np.random.default_rng([seed, i]), size)
         name = f"img_{i:04d}.png"
         cv2.imwrite(str(dest / name), image)
-        cv2.imwrite(str(dest / "masks" / name), mask)
+        cv2.imwrite(str(dest / MASKS_FOLDER / name), mask)
         written.append(dest / name)
     return written

@@ -139,10 +139,14 @@ def make_weights(path: Path, seed: int = 0) -> Path:
     """A seeded, untrained state dict: realistic for timing, meaningless for accuracy."""
     import torch
 
+    from segtasks.measure.provenance import SEEDED, write_record
+
     torch.manual_seed(seed)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(build_model().state_dict(), path)
+    write_record(path, {"origin": SEEDED, "seed": seed, "sha256": file_sha256(path),
+                        "weights": path.name, "torch_version": torch.__version__})
     return path
 
 

@@ -37,6 +37,18 @@ def _claim_one_off() -> float:
     _claimed_ms = float(mine.read_text().strip() or 0)
     mine.unlink()
     return _claimed_ms
+# A bias added to the logits of every output check, the fp32 eager reference included: the
+# model's outputs changed (parity still holds; the golden outputs catch it).
+OUTPUT_SHIFT_VARIABLE = "SEGBENCH_TEST_PLANTED_OUTPUT_SHIFT"
+# A bias added to the case's own logits only, not to the reference's: a configuration that
+# changes the outputs (parity catches it).
+CASE_OUTPUT_SHIFT_VARIABLE = "SEGBENCH_TEST_PLANTED_CASE_OUTPUT_SHIFT"
+_TAGS = {
+    COMPILE_FAILURE_VARIABLE: "a planted compile failure",
+    FORWARD_DELAY_VARIABLE: "a planted test slowdown",
+    OUTPUT_SHIFT_VARIABLE: "a planted test output change (every output)",
+    CASE_OUTPUT_SHIFT_VARIABLE: "a planted test output change (the case's own outputs)",
+}
 
 
 def forward_delay_s() -> float:
@@ -47,13 +59,18 @@ def compile_failure() -> bool:
     return bool(os.environ.get(COMPILE_FAILURE_VARIABLE))
 
 
+def output_shift() -> float:
+    return float(os.environ.get(OUTPUT_SHIFT_VARIABLE) or 0)
+
+
+def case_output_shift() -> float:
+    return float(os.environ.get(CASE_OUTPUT_SHIFT_VARIABLE) or 0)
+
+
 def warnings() -> list[str]:
     """What to record with a result measured under a planted fault."""
-    found = []
-    if os.environ.get(FORWARD_DELAY_VARIABLE):
-        found.append(f"{FORWARD_DELAY_VARIABLE} is set: a planted test slowdown")
-    if compile_failure():
-        found.append(f"{COMPILE_FAILURE_VARIABLE} is set: a planted compile failure")
+    found = [f"{variable} is set: {tag}" for variable, tag in _TAGS.items()
+             if os.environ.get(variable)]
     if _claimed_ms:
         found.append(f"{ONE_OFF_DELAY_VARIABLE}: this process took the planted one-off "
                      f"slowdown of {_claimed_ms:g} ms per batch")

@@ -16,8 +16,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segtasks.judge.metrics import METRIC_NAMES
-from segtasks.plan.case import CASE_KEY_PATTERN, Case
+from segtasks.parity.tolerance import Tolerance
+from segtasks.plan.case import CASE_KEY_PATTERN, PRECISIONS, Case
 from segtasks.plan.declare import Parameter, declared, parameter
+
+# How far each precision's outputs may lie from the fp32 eager reference (and, for fp32,
+# the night's reference from the golden outputs). README "Output parity, per case" gives the
+# measurements behind them (benchmarks/parity.py on the trained demo model): bf16 moved
+# the probabilities by at most 0.042 and 0.0018% of the mask pixels, fp32 channels_last by
+# 2.4e-6 and none; tf32 and fp16 (CUDA only, not measured yet) keep 3 more mantissa bits
+# than bf16, so their bounds are bf16's scaled by 2^-3 with the same margin.
+OUTPUT_TOLERANCES: dict[str, dict[str, float]] = {
+    "fp32": {"max_abs_diff": 1e-3, "mask_mismatch": 1e-4},
+    "tf32": {"max_abs_diff": 0.02, "mask_mismatch": 2e-4},
+    "bf16": {"max_abs_diff": 0.1, "mask_mismatch": 5e-4},
+    "fp16": {"max_abs_diff": 0.02, "mask_mismatch": 2e-4},
+}
+_TOLERANCE = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {
+        "max_abs_diff": {"type": "number", "minimum": 0, "maximum": 1},
+        "mask_mismatch": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+}
 
 _THRESHOLD = {
     "type": "object", "additionalProperties": False, "minProperties": 1,
@@ -58,6 +79,16 @@ class JudgeSettings:
         description="How many earlier good nights of the same case and hardware form the "
                     "baseline.",
         schema={"type": "integer", "minimum": 1, "maximum": 100}))
+    output_tolerances: dict[str, Any] = field(default_factory=dict, metadata=parameter(
+        title="Output tolerances", default=OUTPUT_TOLERANCES,
+        description="Per precision, how far a case's outputs on the parity images may lie "
+                    "from the fp32 eager reference on the same device: max_abs_diff of the "
+                    "probabilities and mask_mismatch, the share of mask pixels that differ. "
+                    "Beyond either, the case gets the verdict outputs_differ; the fp32 "
+                    "tolerance also bounds the reference's drift from the golden outputs "
+                    "(outputs_changed). A precision or key left out keeps its default.",
+        schema={"type": "object", "additionalProperties": False,
+                "properties": dict.fromkeys(PRECISIONS, _TOLERANCE)}))
     min_history: int = field(default=3, metadata=parameter(
         title="Minimum history", default=3,
         description="Fewer baseline nights than this give `insufficient_history`; at most "
@@ -81,6 +112,12 @@ class JudgeSettings:
         description="The test that pools the nights since a suspected change (a step too "
                     "small for one night, caught within days) flags it at this robust z.",
         schema={"type": "number", "minimum": 1, "maximum": 20}))
+
+
+    def tolerance(self, precision: str) -> Tolerance:
+        """The output tolerance of a precision: the given keys over the defaults."""
+        given = (self.output_tolerances or {}).get(precision, {})
+        return Tolerance(**{**OUTPUT_TOLERANCES[precision], **given})
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from segtasks.report import plots, recommend
 from segtasks.report.model import RunReport
+from segtasks.report.outputs import output_rows, weights_lines
 from segtasks.report.tables import (
     NOTES,
     activation_lines,
@@ -71,6 +72,8 @@ def render_html(report: RunReport) -> str:
         parts += ["<h2>Problems</h2>",
                   "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in report.problems)
                   + "</ul>"]
+    if weights := weights_lines(report.results):
+        parts.append("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in weights) + "</ul>")
     if report.regressions:
         names = ", ".join(f"{v.case_key} ({v.metric})" for v in report.regressions)
         parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')
@@ -88,6 +91,9 @@ def render_html(report: RunReport) -> str:
     if compiled := compile_rows(report.results):
         parts += ["<h2>torch.compile (one-off costs, apart from the steady state)</h2>",
                   _table(compiled)]
+    if outputs := output_rows(report.results):
+        parts += ["<h2>Outputs (parity images, against fp32 eager on the same device)</h2>",
+                  _table(outputs)]
     if report.verdicts:
         parts += ["<h2>Verdicts</h2>", _table(verdict_rows(report.verdicts))]
     if report.recommendations:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from segtasks.report import recommend
 from segtasks.report.model import RunReport
+from segtasks.report.outputs import output_rows, weights_lines
 from segtasks.report.tables import (
     NOTES,
     activation_lines,
@@ -50,6 +51,8 @@ def render_markdown(report: RunReport) -> str:
         parts += ["## Problems", "\n".join(f"- {p}" for p in report.problems)]
     if report.notes:
         parts += ["## Notes of this night", "\n".join(f"- {n}" for n in report.notes)]
+    if weights := weights_lines(report.results):
+        parts.append("\n".join(f"- {line}" for line in weights))
     activation = activation_lines(report.results)
     for name, rows in seed_rows(report.results).items():
         statuses = {row["Status"] for row in rows}
@@ -68,6 +71,9 @@ def render_markdown(report: RunReport) -> str:
     if compiled := compile_rows(report.results):
         parts += ["## torch.compile (one-off costs, apart from the steady state)",
                   markdown_table(compiled)]
+    if outputs := output_rows(report.results):
+        parts += ["## Outputs (parity images, against fp32 eager on the same device)",
+                  markdown_table(outputs)]
     if report.verdicts:
         parts += ["## Verdicts", markdown_table(verdict_rows(report.verdicts))]
     if report.recommendations:

@@ -238,7 +238,7 @@ def telemetry_rows(results: Sequence[Any]) -> list[dict[str, str]]:
     return [{c: row.get(c, "-") for c in columns} for row in rows]
 
 
-QUIET = ("unchanged", "new", "insufficient_history")
+QUIET = ("unchanged", "new", "insufficient_history", "outputs_match", "outputs_unchanged")
 
 
 

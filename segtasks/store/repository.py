@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from segtasks.plan.case import Case
 from segtasks.result import PHASES, CaseResult
 from segtasks.store.fingerprints import environment_columns
+from segtasks.store.golden import compare_with_golden
 from segtasks.store.schema import (
     BaselineLevel,
     Comparison,
@@ -99,17 +100,19 @@ def _environment_id(session: Session, fingerprint: dict[str, Any]) -> int | None
 def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     """Insert or overwrite the row of (run, case) with its samples, in one transaction."""
     case = result.case
-    # numpy scalars (np.float64) are not something every DB driver can bind
-    values = {name: _plain(value) for name, value in result.columns().items()}
-    values.update(
-        {name: value for name, value in case.to_dict().items() if name in CASE_COLUMNS},
-        status=result.status,
-        reason=result.reason,
-        warnings=result.warnings,
-        updated_at=_now(),
-    )
     with _session(engine) as session, session.begin():
-        values["environment_id"] = _environment_id(session, result.environment)
+        environment_id = _environment_id(session, result.environment)
+        compare_with_golden(session, run_pk, result, environment_id)
+        # numpy scalars (np.float64) are not something every DB driver can bind
+        values = {name: _plain(value) for name, value in result.columns().items()}
+        values.update(
+            {name: value for name, value in case.to_dict().items() if name in CASE_COLUMNS},
+            status=result.status,
+            reason=result.reason,
+            warnings=result.warnings,
+            updated_at=_now(),
+            environment_id=environment_id,
+        )
         row = session.scalar(
             select(Result).where(Result.run_pk == run_pk, Result.case_key == result.case.key)
         )
@@ -423,3 +426,12 @@ def run_comparisons(engine: Engine, run_pk: int) -> list[Comparison]:
         return list(session.scalars(
             select(Comparison).where(Comparison.run_pk == run_pk).order_by(Comparison.id)
         ))
+
+
+def set_parity_ok(engine: Engine, decided: dict[int, bool | None]) -> None:
+    """Store the judge's word on each result's outputs (None: not checked)."""
+    if not decided:
+        return
+    with _session(engine) as session, session.begin():
+        for row in session.scalars(select(Result).where(Result.id.in_(decided))):
+            row.parity_ok = decided[row.id]

@@ -14,9 +14,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -197,6 +199,20 @@ class Result(Base):
     first_call_seconds: Mapped[float | None] = mapped_column(Float)
     recompiles: Mapped[int | None] = mapped_column(Integer)
     graph_breaks: Mapped[int | None] = mapped_column(Integer)
+    # outputs: parity against the fp32 eager reference on the same device, in the same
+    # process; the reference against the golden outputs. NULL: not checked
+    weights_origin: Mapped[str | None] = mapped_column(String(32))
+    parity_images: Mapped[int | None] = mapped_column(Integer)
+    parity_max_abs_diff: Mapped[float | None] = mapped_column(Float)
+    parity_mask_mismatch: Mapped[float | None] = mapped_column(Float)
+    parity_iou: Mapped[float | None] = mapped_column(Float)
+    truth_iou: Mapped[float | None] = mapped_column(Float)
+    parity_ok: Mapped[bool | None] = mapped_column(Boolean)  # the judge's, with its tolerances
+    device_kind: Mapped[str | None] = mapped_column(String(250))
+    reference_checksum: Mapped[str | None] = mapped_column(String(64))
+    golden_id: Mapped[int | None] = mapped_column(Integer)  # golden_outputs.id compared with
+    golden_max_abs_diff: Mapped[float | None] = mapped_column(Float)
+    golden_mask_mismatch: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     run: Mapped[Run] = relationship(back_populates="results")
@@ -314,3 +330,49 @@ class BaselineLevel(Base):
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     from_run: Mapped[Run] = relationship()
+
+
+GOLDEN = "golden"  # the outputs tonight's reference is compared with
+CANDIDATE = "candidate"  # a night's reference that differed from the golden: acceptable
+RETIRED = "retired"  # a golden replaced by a later one (or undone)
+
+
+class GoldenOutput(Base):
+    """Reference outputs (fp32 eager) of one weights file on one dataset and device kind.
+
+    At most one row per (weights, dataset, device kind) is the `golden` one; a night whose
+    reference differs from it keeps its own as a `candidate`, so that `segbench golden
+    accept --from RUN` can make it the golden one; a replaced golden is `retired`, with
+    who replaced it, and `replaces_id` lets an accept be undone.
+    """
+
+    __tablename__ = "golden_outputs"
+    __table_args__ = (
+        Index("uq_golden_outputs_active", "weights_sha256", "dataset_fingerprint",
+              "device_kind", unique=True, postgresql_where=text("state = 'golden'"),
+              sqlite_where=text("state = 'golden'")),
+        UniqueConstraint("weights_sha256", "dataset_fingerprint", "device_kind", "run_pk",
+                         "checksum", name="uq_golden_outputs_run_checksum"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weights_sha256: Mapped[str] = mapped_column(String(64))
+    dataset_fingerprint: Mapped[str] = mapped_column(String(64))
+    device_kind: Mapped[str] = mapped_column(String(250))
+    state: Mapped[str] = mapped_column(String(16))
+    checksum: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    arrays: Mapped[bytes | None] = mapped_column(LargeBinary)  # npz; NULL when too large
+    run_pk: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    case_key: Mapped[str | None] = mapped_column(String(64))  # the case that computed it
+    environment_id: Mapped[int | None] = mapped_column(ForeignKey("environments.id"))
+    code_version: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    accepted_by: Mapped[str | None] = mapped_column(String(250))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replaces_id: Mapped[int | None] = mapped_column(Integer)  # the golden it replaced
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_by: Mapped[str | None] = mapped_column(String(250))
+
+    environment: Mapped[Environment | None] = relationship()

@@ -19,15 +19,21 @@ GIB = 2**30
 
 # Verdicts that need nobody's attention; every other one is listed on the overview.
 # (`unconfirmed`: a first measurement the same night's re-measuring did not bear out)
-QUIET = ("unchanged", "new", "insufficient_history", "improvement", "unconfirmed")
+QUIET = ("unchanged", "new", "insufficient_history", "improvement", "unconfirmed",
+         # outputs within tolerance (segtasks.judge.outputs)
+         "outputs_match", "outputs_unchanged", "golden_created")
 VERDICT_TONES = {
     "regression": "bad", "failed": "bad", "missing": "warn", "improvement": "good",
     "unchanged": "ok", "new": "info", "insufficient_history": "info", "unconfirmed": "info",
+    "outputs_changed": "bad", "outputs_differ": "warn", "outputs_match": "ok",
+    "outputs_unchanged": "ok", "golden_created": "info",
 }
 UNKNOWN_TONE = "warn"
-# Most severe first; a verdict not listed ranks just after the listed failures.
-SEVERITY = ("regression", "failed", "missing", "improvement", "unconfirmed", "unchanged",
-            "insufficient_history", "new")
+# Most severe first; a verdict not listed ranks just after the listed failures. Quiet
+# verdicts on outputs rank last, so that a case's badge stays its speed verdict.
+SEVERITY = ("regression", "failed", "outputs_changed", "missing", "outputs_differ",
+            "improvement", "unconfirmed", "unchanged", "insufficient_history", "new",
+            "golden_created", "outputs_unchanged", "outputs_match")
 
 
 def tone(verdict: str | None) -> str | None:

@@ -14,7 +14,7 @@ release: where it ran first, v_results keeps its columns, v_recommendations leav
 cases whose outputs differ and shows the share of identical masks; else that column is NULL.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-29
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

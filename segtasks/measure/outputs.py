@@ -1,0 +1,79 @@
+"""A case's outputs on the parity images, in the case's own configuration and as the fp32
+eager reference computed on the same device in the same process, and how far apart they
+are. Run after the timed loop, one image per forward pass (batch size 1: no case's peak
+memory grows because of it), so the check costs a few forward passes and times nothing.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+
+from segtasks.measure import planted, precision
+from segtasks.measure.model import autocast_dtype, postprocess, preprocess
+from segtasks.measure.parity_set import ParitySet
+from segtasks.parity import metrics
+from segtasks.parity.outputs import Outputs, encode
+from segtasks.plan.case import Case
+from segtasks.result import OutputCheck
+
+
+def model_outputs(model: Any, images: ParitySet, *, device: str, precision_name: str,
+                  channels_last: bool, logit_shift: float = 0.0) -> Outputs:
+    """Probabilities and masks of each parity image, one forward pass each."""
+    import torch
+
+    dtype = autocast_dtype(precision_name)
+    probs: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
+    with torch.inference_mode():
+        for image in images.images:
+            x = preprocess([image])
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            x = x.to(device)
+            autocast = (torch.autocast(device, dtype=dtype) if dtype is not None
+                        else nullcontext())
+            with autocast:
+                logits = model(x)
+            logits = logits.float() + logit_shift
+            probs.append(torch.sigmoid(logits)[0, 0].cpu().numpy())
+            masks.append(postprocess(logits, [image.shape[:2]])[0])
+    return Outputs(images.names, np.stack(probs).astype(np.float32), tuple(masks))
+
+
+def reference_outputs(model: Any, images: ParitySet, case: Case) -> Outputs:
+    """The fp32 eager reference: strict fp32 math, contiguous layout, no autocast. The case's
+    math mode is set back afterwards."""
+    import torch
+
+    precision.apply("fp32")
+    try:
+        model.to(memory_format=torch.contiguous_format)
+        return model_outputs(model, images, device=case.device, precision_name="fp32",
+                             channels_last=False, logit_shift=planted.output_shift())
+    finally:
+        precision.apply(case.precision)
+
+
+def check_outputs(model: Any, images: ParitySet, case: Case, device_kind: str,
+                  eager: Any | None = None) -> tuple[OutputCheck, dict[str, Any]]:
+    """The case's parity against the reference, and the reference in its travelling form.
+
+    `model` is the case's model as measured (its layout already set); the reference runs
+    `eager` (the plain module, where `model` wraps it, e.g. compiled), else `model`, put back
+    to the contiguous layout: so call this after measuring.
+    """
+    own = model_outputs(model, images, device=case.device, precision_name=case.precision,
+                        channels_last=case.channels_last,
+                        logit_shift=planted.output_shift() + planted.case_output_shift())
+    reference = reference_outputs(eager if eager is not None else model, images, case)
+    found = metrics.parity(own.probs, own.masks, reference.probs, reference.masks)
+    truth_iou = metrics.iou(own.masks, images.truth) if images.truth is not None else None
+    check = OutputCheck(
+        parity_images=len(images.names), parity_max_abs_diff=found.max_abs_diff,
+        parity_mask_mismatch=found.mask_mismatch, parity_iou=found.iou, truth_iou=truth_iou,
+        device_kind=device_kind, reference_checksum=reference.checksum())
+    return check, encode(reference)

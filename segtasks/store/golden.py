@@ -1,0 +1,199 @@
+"""Golden outputs: the fp32 eager reference outputs kept per (weights sha256, dataset
+fingerprint, device kind), and each stored result's reference compared with them.
+
+When a result is stored, its reference outputs (computed in the case's process) are
+compared with the golden ones, and the drift is stored with the result (golden_*). The
+first night of a (weights, dataset, device kind) makes the golden outputs; a night whose
+reference differs from them keeps its own as a candidate, which `segbench golden accept`
+can make the golden one. The judge turns the drift into `outputs_changed` (segtasks.judge.
+outputs). NumPy only.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from segtasks.parity import metrics
+from segtasks.parity.outputs import Outputs
+from segtasks.result import CaseResult
+from segtasks.store.schema import CANDIDATE, GOLDEN, RETIRED, GoldenOutput, Result, Run
+
+FIRST_NIGHT = "first night of these weights, data and device kind"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _key(result: CaseResult) -> tuple[str, str, str] | None:
+    if result.outputs is None or not result.weights_sha256 or not result.dataset_fingerprint:
+        return None
+    return result.weights_sha256, result.dataset_fingerprint, result.outputs.device_kind
+
+
+def active(session: Session, weights: str, dataset: str, device_kind: str
+           ) -> GoldenOutput | None:
+    return session.scalars(select(GoldenOutput).where(
+        GoldenOutput.weights_sha256 == weights, GoldenOutput.dataset_fingerprint == dataset,
+        GoldenOutput.device_kind == device_kind, GoldenOutput.state == GOLDEN)).first()
+
+
+def _row(result: CaseResult, key: tuple[str, str, str], state: str, run: Run,
+         environment_id: int | None, reason: str | None) -> GoldenOutput:
+    encoded = result.reference_outputs or {}
+    npz = encoded.get("npz")
+    return GoldenOutput(
+        weights_sha256=key[0], dataset_fingerprint=key[1], device_kind=key[2], state=state,
+        checksum=encoded["checksum"], summary=encoded.get("summary") or [],
+        arrays=base64.b64decode(npz) if npz else None, run_pk=run.id,
+        case_key=result.case.key, environment_id=environment_id,
+        code_version=run.code_version, reason=reason, created_at=_now(),
+        accepted_at=_now() if state == GOLDEN else None,
+        accepted_by="segbench" if state == GOLDEN else None)
+
+
+def _insert(session: Session, row: GoldenOutput) -> bool:
+    """Insert unless the unique keys say another task already did (a race, or a retry)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
+def compare_with_golden(session: Session, run_pk: int, result: CaseResult,
+                        environment_id: int | None) -> None:
+    """Fill the result's golden_* figures; make the golden outputs on the first night, keep
+    tonight's as a candidate when they differ. Runs inside the result's own transaction."""
+    key = _key(result)
+    if key is None or result.reference_outputs is None or result.outputs is None:
+        return
+    run = session.get_one(Run, run_pk)
+    golden = active(session, *key)
+    if golden is None:
+        _insert(session, _row(result, key, GOLDEN, run, environment_id, FIRST_NIGHT))
+        golden = active(session, *key)  # ours, or the one a parallel task made first
+    if golden is None:
+        return
+    check = result.outputs
+    check.golden_id = golden.id
+    if golden.checksum == check.reference_checksum:
+        check.golden_max_abs_diff, check.golden_mask_mismatch = 0.0, 0.0
+        return
+    # tonight differs: keep its outputs, so that a curator can accept them as golden
+    _insert(session, _row(result, key, CANDIDATE, run, environment_id, None))
+    npz = result.reference_outputs.get("npz")
+    if golden.arrays is None or not npz:
+        return  # arrays too large to keep: only the checksum says they differ
+    try:
+        tonight = Outputs.from_npz(base64.b64decode(npz))
+        kept = Outputs.from_npz(golden.arrays)
+        check.golden_max_abs_diff = metrics.max_abs_diff(tonight.probs, kept.probs)
+        check.golden_mask_mismatch = metrics.mask_mismatch(tonight.masks, kept.masks)
+    except (ValueError, KeyError, OSError) as exc:
+        # e.g. other parity images than the golden ones: the result is stored regardless
+        check.golden_max_abs_diff = check.golden_mask_mismatch = None
+        result.warnings.append(f"outputs not comparable with golden outputs {golden.id}: "
+                               f"{exc}")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    golden: GoldenOutput
+    replaced: GoldenOutput | None
+
+
+def _run_keys(session: Session, run: Run, device_kind: str | None) -> list[tuple[str, str, str]]:
+    query = (select(Result.weights_sha256, Result.dataset_fingerprint, Result.device_kind)
+             .where(Result.run_pk == run.id, Result.reference_checksum.is_not(None))
+             .distinct())
+    if device_kind is not None:
+        query = query.where(Result.device_kind == device_kind)
+    return [tuple(row) for row in session.execute(query).all()]  # type: ignore[misc]
+
+
+def accept(engine: Engine, *, from_run: Run, device_kind: str | None, reason: str,
+           by: str) -> Accepted:
+    """Make the reference outputs `from_run` computed the golden ones of their (weights,
+    dataset, device kind); the golden they replace is retired (kept, and restored by undo)."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        keys = _run_keys(session, from_run, device_kind)
+        if not keys:
+            raise LookupError(f"run {from_run.id} ({from_run.run_id}) has no checked outputs"
+                              + (f" on {device_kind!r}" if device_kind else ""))
+        if len(keys) > 1:
+            kinds = sorted({k[2] for k in keys})
+            raise LookupError(f"run {from_run.id} checked outputs of several kinds ("
+                              + "; ".join(kinds) + "): name one with --device-kind")
+        key = keys[0]
+        current = active(session, *key)
+        candidate = session.scalars(select(GoldenOutput).where(
+            GoldenOutput.weights_sha256 == key[0], GoldenOutput.dataset_fingerprint == key[1],
+            GoldenOutput.device_kind == key[2], GoldenOutput.run_pk == from_run.id,
+            GoldenOutput.state.in_((CANDIDATE, RETIRED))).order_by(GoldenOutput.id)).first()
+        if candidate is None:
+            if current is not None and current.run_pk == from_run.id:
+                raise LookupError(f"the outputs of run {from_run.id} are already the golden "
+                                  f"ones ({current.id}) on {key[2]}")
+            raise LookupError(f"run {from_run.id} computed the same outputs as the golden ones "
+                              f"on {key[2]}: nothing to accept")
+        if current is not None:
+            current.state, current.retired_at, current.retired_by = RETIRED, _now(), by
+            session.flush()  # before the new one: one golden per key at any moment
+        candidate.state, candidate.reason, candidate.accepted_by = GOLDEN, reason, by
+        candidate.accepted_at, candidate.retired_at, candidate.retired_by = _now(), None, None
+        candidate.replaces_id = current.id if current is not None else None
+        return Accepted(candidate, current)
+
+
+def undo(engine: Engine, golden_id: int, by: str) -> Accepted:
+    """Take an accepted golden back: it becomes a candidate again and the one it replaced
+    is the golden one again."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        row = session.get(GoldenOutput, golden_id)
+        if row is None or row.state != GOLDEN:
+            raise LookupError(f"golden outputs {golden_id} are not the golden ones now "
+                              "(segbench golden list)")
+        if row.replaces_id is None:
+            raise LookupError(f"golden outputs {golden_id} were the first of their kind: "
+                              "there is nothing to go back to")
+        previous = session.get_one(GoldenOutput, row.replaces_id)
+        row.state, row.retired_at, row.retired_by = CANDIDATE, _now(), by
+        session.flush()
+        previous.state, previous.retired_at, previous.retired_by = GOLDEN, None, None
+        return Accepted(previous, row)
+
+
+def listing(engine: Engine, *, include_all: bool = False) -> list[GoldenOutput]:
+    """The golden outputs (and with `include_all` the candidates and retired ones), newest
+    first."""
+    query = select(GoldenOutput).options(selectinload(GoldenOutput.environment))
+    if not include_all:
+        query = query.where(GoldenOutput.state == GOLDEN)
+    with Session(engine, expire_on_commit=False) as session:
+        return list(session.scalars(query.order_by(GoldenOutput.id.desc())))
+
+
+def by_ids(engine: Engine, ids: set[int]) -> dict[int, GoldenOutput]:
+    """Golden rows with their environment (for the software changes since they were taken)."""
+    if not ids:
+        return {}
+    with Session(engine, expire_on_commit=False) as session:
+        rows = session.scalars(select(GoldenOutput).where(GoldenOutput.id.in_(ids))
+                               .options(selectinload(GoldenOutput.environment)))
+        return {row.id: row for row in rows}
+
+
+def summary_text(row: GoldenOutput) -> str:
+    """Per image: mask pixels and mean probability, for a person comparing two goldens."""
+    parts: list[Any] = row.summary or []
+    return ", ".join(f"{p['name']}: {p['mask_pixels']} px, p {p['prob_mean']:.4f}"
+                     for p in parts)
