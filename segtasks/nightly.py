@@ -216,7 +216,7 @@ def night_problems(*, planned: Sequence[str], results: Sequence[Any],
                    verdicts: Sequence[Verdict], fail_on_regression: bool) -> list[str]:
     """What makes a night fail, one line each: a case that errored (with its reason), a
     planned case with no stored result, nothing measured at all, and, when the night is
-    to fail on them, regressions. `oom` and `skipped` alone are not failures (an `oom` of
+    to fail on them, new regressions and fp32 outputs that left the golden ones. `oom` and `skipped` alone are not failures (an `oom` of
     a case that used to fit is a regression verdict, so it is one)."""
     problems = []
     stored = {r.case_key for r in results}
@@ -234,6 +234,10 @@ def night_problems(*, planned: Sequence[str], results: Sequence[Any],
         problems += [f"{v.case_key} regressed: {_change(v)}" for v in verdicts
                      if v.verdict == "regression" and v.alerted is not False
                      and v.case_key not in failed]
+        # "different" counts like "slower": the fp32 outputs left the golden ones, and the
+        # night stays red until someone accepts the new ones (`segbench golden accept`)
+        problems += [f"{v.case_key} outputs changed: {v.detail or 'outside tolerance'}"
+                     for v in verdicts if v.verdict == "outputs_changed"]
     return problems
 
 
@@ -250,7 +254,7 @@ def _change(v: Verdict) -> str:
 
 
 def _night_state(problems_besides_regressions: bool, verdicts: Sequence[Verdict]) -> str:
-    if any(v.verdict == "regression" for v in verdicts):
+    if any(v.verdict in ("regression", "outputs_changed") for v in verdicts):
         return "regressed"
     return "failed" if problems_besides_regressions else "success"
 

@@ -67,3 +67,16 @@ def test_the_failure_message_counts_and_lists_the_problems():
     assert not outcome.clean
     assert outcome.failure_message == "run 7 has 2 problems: a errored: x; b errored: y"
     assert NightOutcome(7, [], "", None).clean
+
+
+def test_outputs_that_left_the_golden_ones_fail_the_night_like_a_regression():
+    results = [_row("cpu-bs1-fp32", "ok"), _row("cpu-bs1-bf16", "ok")]
+    verdicts = [
+        Verdict("cpu-bs1-fp32", "hw", "golden", "outputs_changed",
+                detail="max abs dp 0.3, masks differing 1.2%"),
+        # a precision outside its own tolerance is shown, not a failure of the night
+        Verdict("cpu-bs1-bf16", "hw", "outputs", "outputs_differ"),
+    ]
+    assert _problems(results, verdicts) == [
+        "cpu-bs1-fp32 outputs changed: max abs dp 0.3, masks differing 1.2%"]
+    assert _problems(results, verdicts, fail_on_regression=False) == []
