@@ -216,8 +216,9 @@ def night_problems(*, planned: Sequence[str], results: Sequence[Any],
                    verdicts: Sequence[Verdict], fail_on_regression: bool) -> list[str]:
     """What makes a night fail, one line each: a case that errored (with its reason), a
     planned case with no stored result, nothing measured at all, and, when the night is
-    to fail on them, new regressions and fp32 outputs that left the golden ones. `oom` and `skipped` alone are not failures (an `oom` of
-    a case that used to fit is a regression verdict, so it is one)."""
+    to fail on them, new regressions and fp32 outputs that left the golden ones. `oom` and
+    `skipped` alone are not failures (an `oom` of a case that used to fit is a regression
+    verdict, so it is one)."""
     problems = []
     stored = {r.case_key for r in results}
     errored = [r for r in results if r.status in FAILED_STATUSES]
