@@ -110,6 +110,10 @@ def test_the_run_page_has_the_reports_tables_verdicts_charts_and_task_links(hist
     assert [t["href"] for t in task] == [f"{prefix}/0", f"{prefix}/1"]
     verdicts = data["verdicts"]
     assert "Verdict" in verdicts["columns"] and "Min effect" in verdicts["columns"]
+    # what each series can see (its minimum detectable effect), beside its verdict
+    sees = [dict(zip(verdicts["columns"], row, strict=True))["Sees"]["text"]
+            for row in verdicts["rows"]]
+    assert any(text.startswith(">= ") and text.endswith("%") for text in sees)
     assert [c["text"] for c in data["phases"]["rows"][0]][:1] == ["cpu-bs1-fp32"]
     charts = {c["id"]: c for c in data["charts"]}
     assert {s["label"] for s in charts["run-speed"]["series"]} == {"CPU fp32", "CUDA fp32"}
