@@ -233,24 +233,25 @@ def test_screened_cases_are_measured_again_a_one_off_is_unconfirmed_a_slowdown_c
     from receivers import webhook
 
     pg_url = nights_in_postgres
-    # Thresholds that a 10 s slower batch passes (over 90% of the throughput gone) and an
-    # ordinary process does not, even on this busy shared machine, where a process can be
-    # half as fast, or half again as fast, as the one before it with nothing planted: 90%
-    # at z >= 2. Host memory, not this test's subject, is let be (it moves by a few % from
-    # process to process).
+    # Thresholds that a 3 s slower batch passes (a batch of 1 takes well under 0.75 s here,
+    # so over 80% of the throughput is gone) and an ordinary process does not, even on a
+    # busy shared machine, where a process can be half as fast, or half again as fast, as
+    # the one before it with nothing planted: 80% at z >= 2. (3 s, not more: every slow
+    # process times about 8 batches, and the test must stay cheap in CI.) Host memory, not
+    # this test's subject, is let be (it moves by a few % from process to process).
     conf = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
-            "min_batches": 6, "min_effect": 0.9, "z_threshold": 2, "memory_min_effect": 0.5}
+            "min_batches": 6, "min_effect": 0.8, "z_threshold": 2, "memory_min_effect": 0.5}
     start = datetime(2026, 11, 1, 2, tzinfo=UTC)
     for night in range(3):
         assert dag.test(run_conf=conf, logical_date=start + timedelta(days=night)).state == \
             "success"
     one_off = tmp_path / "one-off-delay-ms"
-    one_off.write_text("10000")
+    one_off.write_text("3000")
     monkeypatch.setenv("SEGBENCH_TEST_ONE_OFF_DELAY_FILE", str(one_off))
     passing = dag.test(run_conf=conf, logical_date=start + timedelta(days=3))
     monkeypatch.delenv("SEGBENCH_TEST_ONE_OFF_DELAY_FILE")
     assert not one_off.exists()  # the first process took it
-    monkeypatch.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "10000")
+    monkeypatch.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "3000")
     with webhook() as (url, received):
         monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_ALERTS", url)
         slow = dag.test(run_conf=conf, logical_date=start + timedelta(days=4))
@@ -277,10 +278,10 @@ def test_screened_cases_are_measured_again_a_one_off_is_unconfirmed_a_slowdown_c
     assert max(confirming) > 2 * first
     assert (regression.verdict, regression.confirmed, regression.alerted) == (
         "regression", True, True)
-    assert regression.mde is not None and regression.mde >= 0.9
+    assert regression.mde is not None and regression.mde >= 0.8
     assert [(p.process, p.role) for p in processes if p.run_id == slow.run_id] == [
         (0, "first"), (1, "confirm"), (2, "confirm")]
     [alert] = received
     assert alert["body"]["run_id"] == slow.run_id
     [regressed] = [r for r in alert["body"]["regressions"] if r["metric"] == "images_per_s"]
-    assert regressed["confirmed"] is True and regressed["effect"] < -0.85
+    assert regressed["confirmed"] is True and regressed["effect"] < -0.75
