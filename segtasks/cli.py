@@ -9,23 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from segtasks import nightly, paths, store
-from segtasks.plan import ParamError
+from segtasks.errors import SegbenchError
 from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
-from segtasks.store.access import AccessError
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Failures a user can act on: one line, no traceback. Imported late: they live in
-    the measuring package, which the commands that don't measure never load."""
-    from segtasks.launch.device_lock import DeviceBusy
-    from segtasks.measure.data import DataError
-    from segtasks.measure.model import WeightsError
-    from segtasks.report.files import ReportNotWritten
-    from segtasks.store.export import ExportError
-
-    return (ParamError, DataError, WeightsError, AccessError, store.StoreUnavailable,
-            store.SchemaOutdated, DeviceBusy, ExportError, ReportNotWritten, LookupError,
-            ValueError)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -407,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except _user_errors() as exc:
+    except SegbenchError as exc:  # only failures a user can act on: the rest keep their traceback
         print(f"segbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a command other than `run`, which handles its own signals

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from segtasks import paths, store
+from segtasks.errors import NotFound
 from segtasks.judge import evidence as judge_evidence
 from segtasks.judge.night import judge_night
 from segtasks.judge.stored import judge_run
@@ -307,7 +308,7 @@ def stored_report(run_pk: int | None, *, db_url: str | None) -> model.RunReport:
     if run_pk is None:
         run_pk = repository.latest_run_pk(engine)
         if run_pk is None:
-            raise LookupError(f"no run stored yet in {_database(db_url)}")
+            raise NotFound(f"no run stored yet in {_database(db_url)}")
     return _stored_report(engine, run_pk, _database(db_url))
 
 

@@ -18,11 +18,12 @@ from urllib.error import URLError
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from segtasks.alerts.message import Alert
+from segtasks.errors import SegbenchError
 
 TIMEOUT_S = 30
 
 
-class AlertError(RuntimeError):
+class AlertError(SegbenchError, RuntimeError):
     """The alert could not be delivered."""
 
 

@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from segtasks.errors import SegbenchError
+
 DEFAULT_WAIT_S = 600.0
 _POLL_S = 0.5
 
 
-class DeviceBusy(RuntimeError):
+class DeviceBusy(SegbenchError, RuntimeError):
     """Another benchmark holds the device and did not let go in time."""
 
 

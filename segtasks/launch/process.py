@@ -21,6 +21,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from segtasks.errors import SegbenchError
+
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 _TAIL_LINES = 40
@@ -39,7 +41,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-class LauncherOrphaned(RuntimeError):
+class LauncherOrphaned(SegbenchError, RuntimeError):
     """The process this launcher works for (e.g. Airflow's task supervisor) is gone."""
 
 

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from segtasks.errors import SegbenchError
 from segtasks.measure import planted
 
 # Inductor reads these when it loads (the FX graph and AOT autograd caches) or when it first
@@ -28,7 +29,7 @@ CACHE_DIR_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
 CACHE_SWITCHES = ("TORCHINDUCTOR_FX_GRAPH_CACHE", "TORCHINDUCTOR_AUTOGRAD_CACHE")
 
 
-class CompileFailed(RuntimeError):
+class CompileFailed(SegbenchError, RuntimeError):
     """torch.compile could not compile the model (no C compiler, an inductor error...)."""
 
 

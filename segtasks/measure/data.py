@@ -10,12 +10,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from segtasks.errors import SegbenchError
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 
-class DataError(ValueError):
+class DataError(SegbenchError, ValueError):
     """The input folder cannot provide any usable image."""
 
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from segtasks.errors import SegbenchError
+
 if TYPE_CHECKING:
     import torch
 
@@ -22,7 +24,7 @@ ARCHITECTURE = "UnetPlusPlus(resnet34, depth=4, decoder=(256,128,64,32), in=1, c
 _SHOWN_KEYS = 5
 
 
-class WeightsError(ValueError):
+class WeightsError(SegbenchError, ValueError):
     """The weights file is missing, unreadable, or not for this architecture."""
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from segtasks.errors import UsageError
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -32,7 +34,7 @@ class TrainSettings:
             ("eval_every", self.eval_every >= 1),
             ("threads", self.threads is None or self.threads >= 1)) if not ok]
         if problems:
-            raise ValueError("bad training setting: " + ", ".join(
+            raise UsageError("bad training setting: " + ", ".join(
                 f"{name}={getattr(self, name)!r}" for name in problems))
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from segtasks.errors import SegbenchError
 from segtasks.judge.metrics import METRIC_NAMES
 from segtasks.plan.case import Case
 from segtasks.plan.grid import plan_grid
@@ -25,7 +26,7 @@ from segtasks.plan.params import (
 )
 
 
-class ParamError(ValueError):
+class ParamError(SegbenchError, ValueError):
     """A run parameter a user gave is not acceptable."""
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from segtasks import paths
+from segtasks.errors import SegbenchError
 from segtasks.report.html import render_html
 from segtasks.report.markdown import render_markdown
 from segtasks.report.model import RunReport
 
 
-class ReportNotWritten(RuntimeError):
+class ReportNotWritten(SegbenchError, RuntimeError):
     """The report's folder or file cannot be written (read-only, full, not a folder)."""
 
 

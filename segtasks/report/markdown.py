@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 
+from segtasks.errors import UsageError
 from segtasks.report import recommend
 from segtasks.report.model import RunReport
 from segtasks.report.outputs import output_rows, weights_lines
@@ -91,4 +92,4 @@ def render(report: RunReport, fmt: str = "markdown") -> str:
         return render_csv(report)
     if fmt == "markdown":
         return render_markdown(report)
-    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    raise UsageError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -6,10 +6,12 @@ import re
 
 from sqlalchemy import Engine, text
 
+from segtasks.errors import SegbenchError
+
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class AccessError(ValueError):
+class AccessError(SegbenchError, ValueError):
     """A role cannot be granted here (bad name, or not PostgreSQL)."""
 
 

@@ -14,12 +14,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from segtasks import paths
+from segtasks.errors import SegbenchError
 
 URL_ENV = "SEGBENCH_DB_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(SegbenchError, RuntimeError):
     """The results database cannot be reached (down, wrong URL, wrong credentials)."""
 
 
@@ -28,11 +29,11 @@ class ResultSpooled(StoreUnavailable):
     the spool (segtasks.store.spool) for the next attempt or run."""
 
 
-class SchemaOutdated(RuntimeError):
+class SchemaOutdated(SegbenchError, RuntimeError):
     """The results database exists but its schema is not the one this code writes."""
 
 
-class BadDatabaseUrl(ValueError):
+class BadDatabaseUrl(SegbenchError, ValueError):
     """The results URL is not a URL, or names a driver that is not installed."""
 
 

@@ -8,17 +8,19 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from segtasks.errors import SegbenchError
+
 FORMATS = ("csv", "parquet")
 
 
-class ExportError(RuntimeError):
+class ExportError(SegbenchError, RuntimeError):
     """The export file cannot be written where the user asked."""
 
 
 def export(engine: Engine, since: date, fmt: str, output: Path) -> int:
     """Write v_results rows of runs started on or after `since`; returns the row count."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise ExportError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     with engine.connect() as conn:
         rows = conn.execute(

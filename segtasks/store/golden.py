@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from segtasks.errors import Refused
 from segtasks.parity import metrics
 from segtasks.parity.outputs import Outputs
 from segtasks.result import CaseResult
@@ -127,12 +128,12 @@ def accept(engine: Engine, *, from_run: Run, device_kind: str | None, reason: st
     with Session(engine, expire_on_commit=False) as session, session.begin():
         keys = _run_keys(session, from_run, device_kind)
         if not keys:
-            raise LookupError(f"run {from_run.id} ({from_run.run_id}) has no checked outputs"
-                              + (f" on {device_kind!r}" if device_kind else ""))
+            raise Refused(f"run {from_run.id} ({from_run.run_id}) has no checked outputs"
+                          + (f" on {device_kind!r}" if device_kind else ""))
         if len(keys) > 1:
             kinds = sorted({k[2] for k in keys})
-            raise LookupError(f"run {from_run.id} checked outputs of several kinds ("
-                              + "; ".join(kinds) + "): name one with --device-kind")
+            raise Refused(f"run {from_run.id} checked outputs of several kinds ("
+                          + "; ".join(kinds) + "): name one with --device-kind")
         key = keys[0]
         current = active(session, *key)
         candidate = session.scalars(select(GoldenOutput).where(
@@ -141,10 +142,10 @@ def accept(engine: Engine, *, from_run: Run, device_kind: str | None, reason: st
             GoldenOutput.state.in_((CANDIDATE, RETIRED))).order_by(GoldenOutput.id)).first()
         if candidate is None:
             if current is not None and current.run_pk == from_run.id:
-                raise LookupError(f"the outputs of run {from_run.id} are already the golden "
-                                  f"ones ({current.id}) on {key[2]}")
-            raise LookupError(f"run {from_run.id} computed the same outputs as the golden ones "
-                              f"on {key[2]}: nothing to accept")
+                raise Refused(f"the outputs of run {from_run.id} are already the golden "
+                              f"ones ({current.id}) on {key[2]}")
+            raise Refused(f"run {from_run.id} computed the same outputs as the golden ones "
+                          f"on {key[2]}: nothing to accept")
         if current is not None:
             current.state, current.retired_at, current.retired_by = RETIRED, _now(), by
             session.flush()  # before the new one: one golden per key at any moment
@@ -160,11 +161,11 @@ def undo(engine: Engine, golden_id: int, by: str) -> Accepted:
     with Session(engine, expire_on_commit=False) as session, session.begin():
         row = session.get(GoldenOutput, golden_id)
         if row is None or row.state != GOLDEN:
-            raise LookupError(f"golden outputs {golden_id} are not the golden ones now "
-                              "(segbench golden list)")
+            raise Refused(f"golden outputs {golden_id} are not the golden ones now "
+                          "(segbench golden list)")
         if row.replaces_id is None:
-            raise LookupError(f"golden outputs {golden_id} were the first of their kind: "
-                              "there is nothing to go back to")
+            raise Refused(f"golden outputs {golden_id} were the first of their kind: "
+                          "there is nothing to go back to")
         previous = session.get_one(GoldenOutput, row.replaces_id)
         row.state, row.retired_at, row.retired_by = CANDIDATE, _now(), by
         session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from segtasks.errors import NotFound, Refused
 from segtasks.plan.case import Case
 from segtasks.result import PHASES, CaseResult
 from segtasks.store.fingerprints import environment_columns
@@ -221,7 +222,7 @@ def get_run(engine: Engine, run_pk: int) -> Run:
     with _session(engine) as session:
         run = session.get(Run, run_pk)
     if run is None:
-        raise LookupError(f"no run with id {run_pk}")
+        raise NotFound(f"no run with id {run_pk}")
     return run
 
 
@@ -355,7 +356,7 @@ def find_run(engine: Engine, run: str) -> Run:
         if found is None and run.isdigit():
             found = session.get(Run, int(run))
         if found is None:
-            raise LookupError(f"no run with id or run_id {run!r}")
+            raise NotFound(f"no run with id or run_id {run!r}")
         return found
 
 
@@ -378,8 +379,8 @@ def accept_level(engine: Engine, *, case_key: str, hardware_key: str | None, fro
             Result.run_pk == from_run.id, Result.case_key == case_key)).all()
         if hardware_key is None:
             if not measured:
-                raise LookupError(f"run {from_run.id} ({from_run.run_id}) did not measure "
-                                  f"{case_key}: name the series' hardware with --hardware")
+                raise NotFound(f"run {from_run.id} ({from_run.run_id}) did not measure "
+                               f"{case_key}: name the series' hardware with --hardware")
             hardware_key = measured[0]
         level = BaselineLevel(case_key=case_key, hardware_key=hardware_key,
                               from_run_pk=from_run.id, reason=reason, accepted_by=by,
@@ -393,10 +394,10 @@ def undo_level(engine: Engine, level_id: int, by: str) -> BaselineLevel:
     with _session(engine) as session, session.begin():
         level = session.get(BaselineLevel, level_id)
         if level is None:
-            raise LookupError(f"no accepted baseline level with id {level_id}")
+            raise NotFound(f"no accepted baseline level with id {level_id}")
         if level.undone_at is not None:
-            raise LookupError(f"baseline level {level_id} was already undone by "
-                              f"{level.undone_by} at {level.undone_at:%Y-%m-%d %H:%M}")
+            raise Refused(f"baseline level {level_id} was already undone by "
+                          f"{level.undone_by} at {level.undone_at:%Y-%m-%d %H:%M}")
         level.undone_by, level.undone_at = by, _now()
         return level
 

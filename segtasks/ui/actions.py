@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from segtasks.errors import SegbenchError
 from segtasks.plan.case import CASE_KEY_PATTERN
 from segtasks.store import repository
 from segtasks.ui import engines, queries
@@ -94,6 +95,6 @@ def add_actions(app: FastAPI, site: Site, Editor: Any) -> None:
             raise queries.NotFound(f"no active baseline level {level} of {case_key}")
         try:
             repository.undo_level(writer(), level, by=viewer.name)
-        except LookupError as exc:  # undone by someone else a moment ago
+        except SegbenchError as exc:  # undone by someone else a moment ago
             raise queries.NotFound(str(exc)) from None
         return back(request, case_key, hardware_key, "undone")

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
+from segtasks import errors
 from segtasks.judge.metrics import METRIC_NAMES
 from segtasks.judge.software import SOFTWARE
 from segtasks.store.schema import BaselineLevel, Comparison, Environment, Result, Run
 
 
-class NotFound(LookupError):
+class NotFound(errors.NotFound):
     """What a page or an action names is not in the results database (a 404)."""
 
 

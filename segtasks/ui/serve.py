@@ -14,6 +14,7 @@ import getpass
 import ipaddress
 import logging
 
+from segtasks.errors import UsageError
 from segtasks.ui.access import LocalAccess
 from segtasks.ui.app import build_app
 from segtasks.ui.settings import standalone
@@ -39,7 +40,7 @@ def allowed_hosts(host: str) -> list[str]:
 
 def make_app(url: str | None, *, host: str, allow_edits: bool, user: str | None):  # type: ignore[no-untyped-def]
     if allow_edits and not is_local(host):
-        raise ValueError(f"--allow-edits needs a local --host (127.0.0.1, localhost): on "
+        raise UsageError(f"--allow-edits needs a local --host (127.0.0.1, localhost): on "
                          f"{host} anyone who reaches the port could change baselines, and "
                          "there is no login without Airflow")
     access = LocalAccess(user or getpass.getuser(), allow_edits=allow_edits)
