@@ -180,7 +180,8 @@ def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thres
     from factories import judge
 
     pg_url = nights_in_postgres
-    # one thread: the quietest setting on a shared 2-core machine (README: CV ~6% vs 13%)
+    # one thread: the quietest setting on a shared 2-core machine (CV ~6% vs 13%:
+    # docs/results/2026-11-23-cpu-benchmarks.md)
     conf = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
             "min_batches": 8}
     key = "cpu-bs1-fp32-t1"

@@ -7,7 +7,8 @@ browser download) logs in through Airflow's own login page, opens the nav entry,
 tab and a run tab, and from there a series and a comparison. Each page must draw its
 tables and its charts' points, and the browser console must stay free of errors.
 
-With SEGBENCH_UI_SCREENSHOTS=docs/ui the four pages are saved there (the README's).
+With SEGBENCH_UI_SCREENSHOTS=docs/ui the four pages are saved there (README.md and
+docs/ui.md show them).
 Without Chromium or Playwright it skips, except under CI=true, where it fails:
 `make test` installs Chromium when it is missing.
 """

@@ -1,5 +1,5 @@
 """How a case is measured: warm-up, the timed loop under the stopping rule, and the seed's
-end-to-end pass. See README "How a case is measured".
+end-to-end pass. See docs/measuring.md.
 
 Every batch is split into phases: preprocess (host, untimed by the device timer),
 host-to-device copy, forward, and postprocess (threshold, resize, copy back to host).

@@ -21,9 +21,9 @@ from segtasks.plan.case import CASE_KEY_PATTERN, PRECISIONS, Case
 from segtasks.plan.declare import Parameter, declared, parameter
 
 # How far each precision's outputs may lie from the fp32 eager reference (and, for fp32,
-# the night's reference from the golden outputs). README "Output parity, per case" gives the
-# measurements behind them (benchmarks/parity.py on the trained demo model): bf16 moved
-# the probabilities by at most 0.042 and 0.0018% of the mask pixels, fp32 channels_last by
+# the night's reference from the golden outputs). docs/results/2026-11-29-output-parity.md
+# gives the measurements behind them (benchmarks/parity.py on the trained demo model): bf16
+# moved the probabilities by at most 0.042 and 0.0018% of the mask pixels, fp32 channels_last by
 # 2.4e-6 and none; tf32 and fp16 (CUDA only, not measured yet) keep 3 more mantissa bits
 # than bf16, so their bounds are bf16's scaled by 2^-3 with the same margin.
 OUTPUT_TOLERANCES: dict[str, dict[str, float]] = {
