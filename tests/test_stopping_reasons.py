@@ -72,3 +72,25 @@ def test_the_cap_before_the_first_check_with_an_interval_already_narrow():
     assert rule.unstable_reason(list(quiet)) == (
         f"the 1 s cap came after 9 batches, before the first check of the interval (at 10 "
         f"batches); it was +-{ci:.1%} then, target +-5.0%")
+
+
+def test_the_result_of_a_capped_case_warns_with_the_rule_not_met():
+    from pathlib import Path
+
+    from segtasks.measure.case_runner import Readings, assemble
+    from segtasks.measure.data import ImageSet
+    from segtasks.measure.protocol import Measurement
+    from segtasks.plan.case import Case
+
+    case = Case(device="cpu", min_seconds=2.9, max_seconds=3.0)
+    latencies = list(100 + np.random.default_rng(5).normal(0, 0.1, 20))
+    run = Measurement(latencies, [[1.0, 0.0, ms - 1.0, 1.0] for ms in latencies],
+                      cold_start_ms=300.0, stop_reason="time_cap", end_to_end_s=0.6,
+                      end_to_end_images=6)
+    result = assemble(run, Readings(load_s=0.5, gflop_per_image=36.1, peak_tflops=None),
+                      ImageSet(Path("."), [np.zeros((8, 8), np.uint8)], ["a.png"], "f"),
+                      case=case, weights_sha256="w", hardware_key="h", environment={})
+    expected = StoppingRule.for_case(case).unstable_reason(latencies)
+    assert "the minimum 2.9 s had not passed" in expected
+    assert f"not stable: {expected}" in result.warnings
+    assert result.latency.stable is False and result.latency.stop_reason == "time_cap"

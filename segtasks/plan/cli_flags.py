@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from segtasks.plan.params import PARAMETERS
-from segtasks.plan.validate import ParamError, refuse_non_finite
+from segtasks.plan.validate import refuse_non_finite
 
 _WORDS = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
@@ -117,5 +117,3 @@ def conf_from_args(args: argparse.Namespace) -> dict[str, Any]:
     refuse_non_finite(conf)
     return conf
 
-
-__all__ = ["ParamError", "add_parameter_flags", "conf_from_args", "default_text"]
