@@ -109,6 +109,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_night(conf_from_args(args), args.url)
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from segtasks.plan.docs import write
+
+    if args.output == "-":
+        from segtasks.plan.docs import render
+
+        print(render(), end="")
+    else:
+        print(f"wrote {write(Path(args.output or paths.home() / 'docs' / 'parameters.md'))}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from segtasks.store.export import export
 
@@ -302,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_parameter_flags(p)
     p.add_argument("--url", help=url_help)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("docs", help="write docs/parameters.md from the parameter declarations")
+    p.add_argument("--output", help="file, or - for stdout (default: docs/parameters.md)")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("runs", help="keep a run out of (or put it back into) baselines")
     runs = p.add_subparsers(dest="action", required=True)

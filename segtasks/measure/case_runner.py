@@ -37,6 +37,7 @@ from segtasks.measure.outputs import check_outputs
 from segtasks.measure.parity_set import parity_set
 from segtasks.measure.protocol import Measurement, Workload, measure_case
 from segtasks.measure.stats import LatencyStats
+from segtasks.measure.stopping import StoppingRule
 from segtasks.measure.telemetry import Watch
 from segtasks.parity.outputs import device_kind
 from segtasks.paths import compile_cache_dir
@@ -234,13 +235,9 @@ def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case:
         warnings.append(shared)
     if watched and watched.interference_reason:
         warnings.append(watched.interference_reason)
-    if run.stop_reason != "stable":
-        interval = (f"is +-{stats.ci_rel:.1%}" if np.isfinite(stats.ci_rel) else
-                    "cannot be told (too few batches for how correlated they are)")
-        warnings.append(
-            f"not stable: the median's 95% interval {interval} after "
-            f"{len(run.latencies_ms)} batches ({case.max_seconds:g} s cap), "
-            f"target +-{case.ci_target:.1%}")
+    if run.stop_reason != "stable":  # say which rule was not met, not only the interval
+        warnings.append("not stable: " + StoppingRule.for_case(case).unstable_reason(
+            run.latencies_ms))
     verdict = _validity(case, watched)
     if not verdict.valid:
         warnings.append(f"disturbed: {verdict.validity_reason}")

@@ -25,6 +25,10 @@ FIRST_LOOK = 10
 LOOK_GROWTH = 1.5
 
 
+def _first_look(min_batches: int) -> int:
+    return max(min_batches, FIRST_LOOK)
+
+
 @cache
 def _looks(first: int, up_to: int) -> frozenset[int]:
     looks, n = [], first
@@ -36,7 +40,7 @@ def _looks(first: int, up_to: int) -> frozenset[int]:
 
 def is_look(n: int, min_batches: int) -> bool:
     """Whether the interval is checked after `n` batches."""
-    first = max(min_batches, FIRST_LOOK)
+    first = _first_look(min_batches)
     bound = first
     while bound < n:  # the schedule up to n, cached by powers of two
         bound *= 2
@@ -82,3 +86,39 @@ class StoppingRule:
             if LatencyStats.from_samples(samples_ms).ci_rel <= self.ci_target:
                 return "stable"
         return "time_cap" if elapsed_s >= self.max_seconds else None
+
+    def unstable_reason(self, samples_ms: Sequence[float]) -> str:
+        """Which rule was not met when measuring stopped at the cap: told from the samples
+        alone (the looks depend only on batch counts), for the result's warning.
+
+        A final interval within the target does not make a case stable: the interval is
+        only looked at at a few batch counts (module docstring), and only once
+        `min_seconds` have passed; the cap can come between two looks.
+        """
+        n, cap, target = len(samples_ms), f"{self.max_seconds:g} s cap", self.ci_target
+        stats = LatencyStats.from_samples(samples_ms)
+        if not math.isfinite(stats.ci_rel):
+            rho = "unknown" if stats.autocorr is None else f"{stats.autocorr:.2f}"
+            return (f"too few batches for the median's interval once widened for their "
+                    f"correlation: {n} batches at the {cap}, lag-1 autocorrelation {rho}")
+        if stats.ci_rel > target:
+            return (f"the median's 95% interval was +-{stats.ci_rel:.1%} after {n} batches "
+                    f"at the {cap}, wider than the target +-{target:.1%}")
+        looks = sorted(_looks(_first_look(self.min_batches), max(n, 1) * 2))
+        done = [look for look in looks if look <= n]
+        upcoming = next(look for look in looks if look > n)
+        if not done:
+            return (f"the {cap} came after {n} batches, before the first check of the "
+                    f"interval (at {upcoming} batches); it was +-{stats.ci_rel:.1%} then, "
+                    f"target +-{target:.1%}")
+        last = done[-1]
+        at_last = LatencyStats.from_samples(samples_ms[:last]).ci_rel
+        if at_last <= target:  # it would have stopped there, had the minimum time passed
+            return (f"at the last check ({last} batches) the interval was +-{at_last:.1%}, "
+                    f"within the target, but the minimum {self.min_seconds:g} s had not "
+                    f"passed; the {cap} came after {n} batches, before the next check (at "
+                    f"{upcoming} batches)")
+        return (f"the median's 95% interval was +-{at_last:.1%} at the last check ({last} "
+                f"batches), wider than the target +-{target:.1%}; it narrowed to "
+                f"+-{stats.ci_rel:.1%} after {n} batches, but the {cap} came before the "
+                f"next check (at {upcoming} batches)")

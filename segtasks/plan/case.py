@@ -76,7 +76,7 @@ class Case:
         schema=_list_of({"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE})))
     # --- how each case is measured (the same for every case of a night) ---
     cpu_affinity: tuple[int, ...] = field(default=(), metadata=parameter(
-        title="CPU affinity", default=[],
+        title="CPU affinity", metavar="CORE,...",
         description="Cores (logical CPU ids) to pin each case's process to, e.g. [2, 3]; "
                     "[] leaves it unpinned. CPU cases then use one torch thread per pinned "
                     "core unless cpu_threads says otherwise. Part of the case key (-pin2..3) "
@@ -84,62 +84,63 @@ class Case:
         schema=_list_of({"type": "integer", "minimum": 0, "maximum": MAX_CORE},
                         non_empty=False)))
     seed_images: int = field(default=32, metadata=parameter(
-        name="n_images", title="Images end to end", default=32, cli=("--images",),
+        name="n_images", title="Images end to end", cli=("--images",),
         description="At least this many images in each seed-style end-to-end pass "
                     "(preprocessing included), rounded up to whole batches; the input folder "
                     "is cycled through.",
         schema={"type": "integer", "minimum": 1, "maximum": 100_000}))
     end_to_end_seconds: float = field(default=2.0, metadata=parameter(
-        title="End-to-end pass seconds", default=2.0,
+        title="End-to-end pass seconds",
         description="Each end-to-end pass also lasts at least this long (whole batches), "
                     "so that the seed-style figure is not a fraction of a second on a GPU.",
         schema={"type": "number", "minimum": 0, "maximum": 600}))
     end_to_end_passes: int = field(default=3, metadata=parameter(
-        title="End-to-end passes", default=3,
+        title="End-to-end passes",
         description="End-to-end passes; the seed-style columns report the median one.",
         schema={"type": "integer", "minimum": 1, "maximum": 25}))
     warmup_batches: int = field(default=3, metadata=parameter(
-        title="Warm-up batches", default=3, cli=("--warmup",),
+        title="Warm-up batches", cli=("--warmup",),
         description="Untimed batches before measuring (the first is kept as cold start).",
         schema={"type": "integer", "minimum": 0, "maximum": 100}))
     warmup_seconds: float = field(default=1.0, metadata=parameter(
-        title="Warm-up seconds", default=1.0, description="Warm up for at least this long too.",
+        title="Warm-up seconds",
+        description="Warm up for at least this long too.",
         schema={"type": "number", "minimum": 0, "maximum": 600}))
     min_batches: int = field(default=6, metadata=parameter(
-        title="Minimum timed batches", default=6,
+        title="Minimum timed batches",
         description="At least this many timed batches (6 is the fewest that give a 95% "
                     "interval of the median).",
         schema={"type": "integer", "minimum": 6, "maximum": 100_000}))
     min_seconds: float = field(default=2.0, metadata=parameter(
-        title="Minimum timed seconds", default=2.0,
+        title="Minimum timed seconds",
         description="Measure each case for at least this long.",
         schema={"type": "number", "minimum": 0.01, "maximum": 3600}))
     max_seconds: float = field(default=30.0, metadata=parameter(
-        title="Time cap (s)", default=30.0,
+        title="Time cap (s)",
         description="Stop measuring a case here even if its median is not pinned down; "
                     "it is then recorded as not stable.",
         schema={"type": "number", "minimum": 0.01, "maximum": 3600}))
     ci_target: float = field(default=0.02, metadata=parameter(
-        title="Target precision", default=0.02,
+        title="Target precision", metavar="FRACTION",
         description="Stop early once the 95% interval of the median batch latency is "
                     "within +- this fraction.",
         schema={"type": "number", "minimum": 0.001, "maximum": 0.5}))
     max_interference: float = field(default=0.10, metadata=parameter(
-        title="Maximum interference", default=0.10,
+        title="Maximum interference",
         description="A case whose cores in use were taken by other processes more than this "
                     "share of the timed loop is disturbed: it is re-measured once in a fresh "
                     "process, then stored as not valid. A busy loop on one of N cores in use "
                     "takes 1/(2N) to 1/N of them (25-50% of 2 cores); 1 turns the check off.",
         schema={"type": "number", "exclusiveMinimum": 0, "maximum": 1}))
     max_steal: float = field(default=0.05, metadata=parameter(
-        title="Maximum steal", default=0.05,
+        title="Maximum steal",
         description="The same for the hypervisor's steal time on the cores in use: above "
                     "this share the case is disturbed (a 5% slowdown from steal alone could "
                     "pass for a regression); 1 turns the check off.",
         schema={"type": "number", "exclusiveMinimum": 0, "maximum": 1}))
 
     repeats: int = field(default=1, metadata=parameter(
-        title="Processes per case", default=1,
+        title="Processes per case",
         description="Measure each case in this many fresh processes and pool them (median; "
                     "the interval holds the process-to-process spread). Screened cases are "
                     "measured again anyway (confirm_repeats), so 1 keeps an ordinary night "

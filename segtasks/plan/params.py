@@ -12,6 +12,7 @@ built from it.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,21 +53,21 @@ _THRESHOLD = {
 @dataclass(frozen=True)
 class JudgeSettings:
     min_effect: float = field(default=0.05, metadata=parameter(
-        title="Minimum effect (speed)", default=0.05,
+        title="Minimum effect (speed)",
         description="Smallest relative change of images/s or p90 latency that is flagged.",
         schema={"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}))
     memory_min_effect: float = field(default=0.02, metadata=parameter(
-        title="Minimum effect (memory)", default=0.02,
+        title="Minimum effect (memory)",
         description="Smallest relative change of CUDA peak memory or host RSS that is "
                     "flagged; memory is nearly deterministic, so the band is tight.",
         schema={"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}))
     z_threshold: float = field(default=3.0, metadata=parameter(
-        title="Noise threshold (robust z)", default=3.0,
+        title="Noise threshold (robust z)", metavar="Z",
         description="A change must also lie this many noise units (night-to-night spread "
                     "combined with tonight's interval) from the baseline.",
         schema={"type": "number", "minimum": 1, "maximum": 20}))
     series_thresholds: dict[str, Any] = field(default_factory=dict, metadata=parameter(
-        title="Per-series thresholds", default={},
+        title="Per-series thresholds",
         description='Overrides per case key, applied after the run-level thresholds, e.g. '
                     '{"cpu-bs1-fp32": {"images_per_s": {"min_effect": 0.08, '
                     '"z_threshold": 4}}}. Metrics: ' + ", ".join(METRIC_NAMES) + ".",
@@ -75,12 +76,13 @@ class JudgeSettings:
                     "type": "object", "additionalProperties": False,
                     "properties": dict.fromkeys(METRIC_NAMES, _THRESHOLD)}}))
     baseline_runs: int = field(default=7, metadata=parameter(
-        title="Baseline nights (K)", default=7,
+        title="Baseline nights (K)",
         description="How many earlier good nights of the same case and hardware form the "
                     "baseline.",
         schema={"type": "integer", "minimum": 1, "maximum": 100}))
-    output_tolerances: dict[str, Any] = field(default_factory=dict, metadata=parameter(
-        title="Output tolerances", default=OUTPUT_TOLERANCES,
+    output_tolerances: dict[str, Any] = field(
+        default_factory=lambda: copy.deepcopy(OUTPUT_TOLERANCES), metadata=parameter(
+        title="Output tolerances",
         description="Per precision, how far a case's outputs on the parity images may lie "
                     "from the fp32 eager reference on the same device: max_abs_diff of the "
                     "probabilities and mask_mismatch, the share of mask pixels that differ. "
@@ -90,29 +92,28 @@ class JudgeSettings:
         schema={"type": "object", "additionalProperties": False,
                 "properties": dict.fromkeys(PRECISIONS, _TOLERANCE)}))
     min_history: int = field(default=3, metadata=parameter(
-        title="Minimum history", default=3,
+        title="Minimum history",
         description="Fewer baseline nights than this give `insufficient_history`; at most "
                     "the baseline nights (K).",
         schema={"type": "integer", "minimum": 1, "maximum": 100}))
     screen_factor: float = field(default=0.7, metadata=parameter(
-        title="Screening factor", default=0.7,
+        title="Screening factor",
         description="A change that passes this share of the alert criterion (both its "
                     "minimum effect and its z) is measured again tonight before it is "
                     "believed; 1 screens only what would be flagged.",
         schema={"type": "number", "exclusiveMinimum": 0, "maximum": 1}))
     confirm_repeats: int = field(default=2, metadata=parameter(
-        title="Confirming processes", default=2,
+        title="Confirming processes",
         description="Fresh processes that re-measure each screened case the same night; "
                     "pooled with the first, only a change they confirm is a regression or "
                     "an improvement (one that does not hold is `unconfirmed`). 0 turns "
                     "confirmation off.",
         schema={"type": "integer", "minimum": 0, "maximum": 10}))
     step_z_threshold: float = field(default=3.5, metadata=parameter(
-        title="Step threshold (nights pooled)", default=3.5,
+        title="Step threshold (nights pooled)", metavar="Z",
         description="The test that pools the nights since a suspected change (a step too "
                     "small for one night, caught within days) flags it at this robust z.",
         schema={"type": "number", "minimum": 1, "maximum": 20}))
-
 
     def tolerance(self, precision: str) -> Tolerance:
         """The output tolerance of a precision: the given keys over the defaults."""
@@ -123,34 +124,36 @@ class JudgeSettings:
 @dataclass(frozen=True)
 class NightOptions:
     fail_on_regression: bool = field(default=True, metadata=parameter(
-        title="Fail on regression", default=True,
+        title="Fail on regression",
         description="Fail the DAG run when a regression is found, so alerting fires.",
         schema={"type": "boolean"}))
     confirm_budget_s: float = field(default=600.0, metadata=parameter(
-        title="Confirmation budget (s)", default=600.0,
+        title="Confirmation budget (s)",
         description="Machine time the night may spend re-measuring screened cases; cases "
                     "left when it runs out keep their first verdict, and the report says so.",
         schema={"type": "number", "minimum": 0, "maximum": 86400}))
 
 
-# A number, or null for "no constraint": Airflow's form shows it as an optional field.
-_OPTIONAL_POSITIVE = {"type": ["number", "null"], "exclusiveMinimum": 0}
+def _optional_positive(maximum: float) -> dict[str, Any]:
+    """A number, or null for "no constraint": Airflow's form shows it as an optional field.
+    The upper bound is far beyond any real machine; it is there so that infinity is refused."""
+    return {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": maximum}
 
 
 @dataclass(frozen=True)
 class RecommendSettings:
     memory_budget_gib: float | None = field(default=None, metadata=parameter(
-        title="Memory budget (GiB)", default=None,
+        title="Memory budget (GiB)",
         description="The recommendation's best configuration must fit this peak memory "
                     "(CUDA: steady-state peak reserved by PyTorch; CPU: the process's peak "
                     "RSS); null: no budget.",
-        schema=_OPTIONAL_POSITIVE))
+        schema=_optional_positive(1024 * 1024)))
     latency_target_ms: float | None = field(default=None, metadata=parameter(
-        title="p90 latency target (ms)", default=None,
+        title="p90 latency target (ms)",
         description="The recommendation's best configuration must have a p90 batch latency "
                     "at most this (cases with too few batches for a p90 cannot show it); "
                     "null: no target.",
-        schema=_OPTIONAL_POSITIVE))
+        schema=_optional_positive(24 * 3600 * 1000)))
 
 
 PARAMETERS: tuple[Parameter, ...] = (

@@ -8,7 +8,8 @@ same answer as the form.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,39 @@ class NightParams:
     recommending: RecommendSettings
 
 
+def _non_finite(value: Any, where: str) -> Iterator[tuple[str, float]]:
+    """Every NaN or infinity inside a value (a conf, a parameter), with its dotted path."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield where, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{where}.{index}")
+
+
+def refuse_non_finite(conf: Mapping[str, Any]) -> None:
+    """A ParamError naming the first NaN or infinity in a run conf, nested ones included.
+
+    Every number parameter, threshold and tolerance must be finite, and no JSON schema bound
+    can refuse NaN (every comparison with it is false): one such flag would store a run
+    conf that is not JSON and silently turn a verdict off (a NaN minimum effect calls
+    every change `unchanged`)."""
+    for where, value in _non_finite(conf, ""):
+        raise ParamError(f"bad parameter {where}: {value} is not a finite number "
+                         "(NaN and infinity are refused)")
+
+
+def _message(error: Any) -> str:
+    expected = error.validator_value if error.validator == "type" else None
+    if error.instance is None and expected is not None:
+        kinds = " or ".join([expected] if isinstance(expected, str) else expected)
+        # Airflow's trigger form sends a NaN or infinity typed into a number field as null
+        return f"null is not a value here (expected {kinds}; NaN and infinity arrive as null)"
+    return str(error.message)
+
+
 def _schema_errors(name: str, value: Any) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
@@ -50,7 +84,7 @@ def _schema_errors(name: str, value: Any) -> None:
     error = best_match(Draft202012Validator(schema).iter_errors(value))
     if error is not None:
         where = ".".join([name, *map(str, error.absolute_path)])
-        raise ParamError(f"bad parameter {where}: {error.message}")
+        raise ParamError(f"bad parameter {where}: {_message(error)}")
 
 
 def _owned(owner: type, conf: dict[str, Any]) -> Any:
@@ -65,6 +99,7 @@ def validate(conf: Mapping[str, Any] | None) -> NightParams:
         raise ParamError(
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"known parameters: {', '.join(BY_NAME)}")
+    refuse_non_finite(given)
     full = {**DEFAULTS, **given}
     for name, value in full.items():
         _schema_errors(name, value)
