@@ -42,12 +42,13 @@ airflow-init: install
 		&& $(BIN)/airflow pools set cpu_bench 1 "one CPU benchmark at a time per host" \
 		&& $(BIN)/airflow pools set gpu_bench 1 "one benchmark per GPU"'
 
+# train-demo prints a line every 15 s itself: there, the follower's heartbeat is the fallback.
 inputs-and-weights: install
 	@$(FOLLOW) --what "writing the synthetic inputs" -- $(BIN)/segbench data
 ifeq ($(TRAIN),0)
 	@$(FOLLOW) --what "writing the seeded weights" -- $(BIN)/segbench weights
 else
-	@$(FOLLOW) --what "training the demo model (minutes on the CPU, once)" -- \
+	@$(FOLLOW) --what "training the demo model (minutes on the CPU, once)" --every 20 -- \
 		$(BIN)/segbench train-demo
 endif
 	@$(FOLLOW) --what "migrating the results database" -- $(BIN)/segbench db upgrade
