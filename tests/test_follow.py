@@ -106,6 +106,15 @@ def test_the_task_under_way_is_named_with_its_case_and_how_long_it_has_run():
     assert tasks.running(now) == "bench_cpu[0] cpu-bs1-fp32 running for 45 s"
 
 
+def test_between_tasks_the_heartbeat_quotes_the_last_message_without_its_fields(tmp_path):
+    out = _TimedLines()
+    command = _script(tmp_path, NIGHT[:1], pause_after=0, pause_s=0.35, status=0)
+    assert follow(command, what="running the DAG", log=tmp_path / "dag.log", every=0.1,
+                  airflow_tasks=True, out=out) == 0  # type: ignore[arg-type]
+    assert any(re.fullmatch(r"\.\.\. still running the DAG; last: Could not import graphviz\. "
+                            r"\(\d+ s\)", t) for t in out.texts()), out.texts()
+
+
 class _TimedLines:
     """An `out` that notes when each line was printed."""
 

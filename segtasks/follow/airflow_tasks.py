@@ -53,6 +53,7 @@ class DagTestTasks:
 
     def __init__(self) -> None:
         self.current: _Task | None = None
+        self.last_message = ""  # the last log message, without its timestamp and fields
 
     def running(self, now: datetime | None = None) -> str | None:
         """The task under way and for how long (by the log's clock, UTC), for the heartbeat."""
@@ -68,6 +69,7 @@ class DagTestTasks:
         if match is None:
             return []
         msg, logger, rest = match["msg"], match["logger"], match["rest"]
+        self.last_message = msg
         if started := _STARTING.match(msg):
             self.current = _Task(started["task"], int(started["index"]),
                                  _timestamp(match["ts"]))

@@ -63,8 +63,9 @@ def follow(command: Sequence[str], *, what: str, log: Path | None = None,
                 line = lines.get(timeout=max(0.0, last_printed + every - clock()))
             except queue.Empty:
                 running = tasks.running() if tasks else None
+                last = (tasks.last_message if tasks else "") or last_seen
                 detail = (f": {running}" if running
-                          else f"; last: {_cut(last_seen, 80)}" if hidden and last_seen else "")
+                          else f"; last: {_cut(last, 80)}" if hidden and last else "")
                 say(f"... still {what}{detail} ({clock() - started:.0f} s)")
                 continue
             if line is None:
