@@ -56,6 +56,8 @@ NIGHT = [
     "[airflow.serialization.definitions.mappedoperator.SerializedMappedOperator] "
     "loc=taskmap.py:196",
     _starting("2026-12-07T10:50:14.967253Z", "bench_cpu", 0),
+    "2026-12-07T10:50:15.101000Z [info     ] case: cpu bs=1 fp32 "
+    "[unusual_prefix_0123abcd_segbench_nightly] loc=segbench_nightly.py:140",
     "2026-12-07T10:55:08.993898Z [info     ] [cpu-bs1-fp32] WARNING "
     "segtasks.measure.case_runner: cpu-bs1-fp32: disturbed: other processes used 36% of the "
     "cores in use (at most 10% allowed) [segtasks.launch.process] loc=process.py:116",
@@ -77,14 +79,16 @@ NIGHT = [
 ]
 
 SHOWN = [
-    "  plan_cpu: success, 3.5 s",
+    "  plan_cpu: success in 3.5 s",
     "  bench_cuda: skipped (nothing to map)",
     "    warning: cpu-bs1-fp32: disturbed: other processes used 36% of the cores in use "
     "(at most 10% allowed)",
     "    warning: cpu-bs1-fp32 was disturbed (other processes used 36% of the cores in use "
     "(at most 10% allowed)): measuring it again in a fresh process",
-    "  bench_cpu[0] cpu-bs1-fp32: success, 346.5 s: ok (3.210 images/s)",
-    "  bench_cpu[1] cpu-bs2-fp32: up_for_retry, 10.5 s",
+    # the case as the DAG names it (Airflow's map index name), and what segbench measured
+    "  bench_cpu[0] (cpu bs=1 fp32): success in 346.5 s; ok (3.210 images/s)",
+    # a task that logged no case: named after its worker's case key
+    "  bench_cpu[1] (cpu-bs2-fp32): up_for_retry in 10.5 s",
     "DAG run segbench_nightly: failed",
 ]
 
@@ -100,10 +104,10 @@ def test_the_task_under_way_is_named_with_its_case_and_how_long_it_has_run():
     from datetime import UTC, datetime
 
     tasks = DagTestTasks()
-    for line in NIGHT[:9]:  # bench_cpu[0] started at 10:50:14.97, its worker spoke
+    for line in NIGHT[:9]:  # bench_cpu[0] started at 10:50:14.97 and named its case
         tasks.feed(line)
     now = datetime(2026, 12, 7, 10, 51, 0, tzinfo=UTC)
-    assert tasks.running(now) == "bench_cpu[0] cpu-bs1-fp32 running for 45 s"
+    assert tasks.running(now) == "bench_cpu[0] (cpu bs=1 fp32) running for 45 s"
 
 
 def test_between_tasks_the_heartbeat_quotes_the_last_message_without_its_fields(tmp_path):
@@ -155,7 +159,7 @@ def _script(tmp_path: Path, lines: list[str], *, pause_after: int, pause_s: floa
 def test_a_dag_run_prints_each_task_as_it_ends_and_a_heartbeat_while_a_task_is_quiet(tmp_path):
     out = _TimedLines()
     log = tmp_path / "var" / "last-dag-test.log"
-    command = _script(tmp_path, NIGHT, pause_after=7, pause_s=1.5, status=0)
+    command = _script(tmp_path, NIGHT, pause_after=8, pause_s=1.5, status=0)
     status = follow(command, what="running the DAG", log=log, every=0.2,
                     airflow_tasks=True, out=out)  # type: ignore[arg-type]
 
@@ -165,9 +169,9 @@ def test_a_dag_run_prints_each_task_as_it_ends_and_a_heartbeat_while_a_task_is_q
     # the tasks in order, with the heartbeats between them
     assert [t for t in texts[1:-1] if not t.startswith("... still")] == SHOWN
     beats = [t for t in texts if t.startswith("... still")]
-    # while bench_cpu[0] was quiet: it is named (its case is not known yet at that point)
-    assert len(beats) >= 3 and all(
-        t.startswith("... still running the DAG: bench_cpu[0] running for ") for t in beats)
+    # while bench_cpu[0] was quiet: it is named, with its case
+    assert len(beats) >= 3 and all(t.startswith(
+        "... still running the DAG: bench_cpu[0] (cpu bs=1 fp32) running for ") for t in beats)
     assert texts[-1].startswith("    done in ")
     gaps = [b - a for (a, _), (b, _) in zip(out.lines, out.lines[1:], strict=False)]
     # a heartbeat within the interval, give or take a loaded machine's scheduling

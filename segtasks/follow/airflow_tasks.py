@@ -3,9 +3,9 @@
 `dags test` runs the tasks one at a time in its own process and logs, for each one,
 "[DAG TEST] starting task_id=... map_index=..." then, at the end, the state the task reached
 ("Task instance state updated ... new_state=success") and "[DAG TEST] end task ...". The
-rendered map index (the case's label) is not logged, so the case is taken from what
-segbench's own loggers say inside the task: the worker's lines are prefixed "[<case key>]"
-and the task's outcome is "<case key>: <status> (...)".
+rendered map index (the case's label) is not logged, so segbench's bench and confirm tasks
+log it ("case: cpu bs=1 fp32"); the worker's lines, prefixed "[<case key>]", and the task's
+outcome from segtasks.nightly, "<case key>: <status> (...)", name the case too.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ _NOTHING_TO_MAP = re.compile(r"^Marking <TaskInstance: [\w-]+\.(?P<task>\S+) .* 
 _RUN_ENDED = re.compile(r"^Marking run <DagRun (?P<dag>\S+) .*> (?P<how>successful|failed)$")
 # segtasks.nightly: "cpu-bs1-fp32: ok (12.3 images/s)", "... (confirming process 1): ok (...)"
 _OUTCOME = re.compile(r"^(?P<case>[\w.=-]+(?: \(confirming process \d+\))?): (?P<outcome>.+)$")
+_CASE = re.compile(r"^case: (?P<case>.+)$")  # logged by the DAG's bench and confirm tasks
 _WORKER_LINE = re.compile(r"^\[(?P<case>[\w.=-]+)\] (?P<text>.*)$")
 # what the worker's own logging prints: "WARNING segtasks.measure.case_runner: <message>"
 _WORKER_PROBLEM = re.compile(r"^(?P<level>WARNING|ERROR|CRITICAL) [\w.]+: (?P<text>.*)$")
@@ -89,8 +90,11 @@ class DagTestTasks:
             return []
         if (state := _NEW_STATE.search(rest)) and "state updated" in msg:
             self.current.state = state["state"]
+        elif case := _CASE.match(msg):
+            self.current.case = case["case"]
         elif logger == "segtasks.nightly" and (outcome := _OUTCOME.match(msg)):
-            self.current.case, self.current.outcome = outcome["case"], outcome["outcome"]
+            self.current.case = self.current.case or outcome["case"]
+            self.current.outcome = outcome["outcome"]
         elif logger == "segtasks.launch.process" and (worker := _WORKER_LINE.match(msg)):
             self.current.case = self.current.case or worker["case"]
             if problem := _WORKER_PROBLEM.match(worker["text"]):
@@ -103,11 +107,11 @@ class DagTestTasks:
 
 def _name(task: _Task) -> str:
     name = task.task_id if task.map_index < 0 else f"{task.task_id}[{task.map_index}]"
-    return f"{name} {task.case}" if task.case else name
+    return f"{name} ({task.case})" if task.case else name
 
 
 def _task_line(task: _Task, ended: datetime | None) -> str:
-    took = (f", {(ended - task.started).total_seconds():.1f} s"
+    took = (f" in {(ended - task.started).total_seconds():.1f} s"
             if ended is not None and task.started is not None else "")
-    outcome = f": {task.outcome}" if task.outcome else ""
+    outcome = f"; {task.outcome}" if task.outcome else ""
     return f"  {_name(task)}: {task.state or 'ended'}{took}{outcome}"
