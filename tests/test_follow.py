@@ -159,7 +159,7 @@ def _script(tmp_path: Path, lines: list[str], *, pause_after: int, pause_s: floa
 def test_a_dag_run_prints_each_task_as_it_ends_and_a_heartbeat_while_a_task_is_quiet(tmp_path):
     out = _TimedLines()
     log = tmp_path / "var" / "last-dag-test.log"
-    command = _script(tmp_path, NIGHT, pause_after=8, pause_s=1.5, status=0)
+    command = _script(tmp_path, NIGHT, pause_after=8, pause_s=2.0, status=0)
     status = follow(command, what="running the DAG", log=log, every=0.2,
                     airflow_tasks=True, out=out)  # type: ignore[arg-type]
 
@@ -169,13 +169,18 @@ def test_a_dag_run_prints_each_task_as_it_ends_and_a_heartbeat_while_a_task_is_q
     # the tasks in order, with the heartbeats between them
     assert [t for t in texts[1:-1] if not t.startswith("... still")] == SHOWN
     beats = [t for t in texts if t.startswith("... still")]
-    # while bench_cpu[0] was quiet: it is named, with its case
-    assert len(beats) >= 3 and all(t.startswith(
-        "... still running the DAG: bench_cpu[0] (cpu bs=1 fp32) running for ") for t in beats)
+    # while bench_cpu[0] was quiet, it is named with its case (a loaded machine may also
+    # be slow to start the fake command: beats before its first line name no task)
+    during = [t for t in beats if t.startswith(
+        "... still running the DAG: bench_cpu[0] (cpu bs=1 fp32) running for ")]
+    assert len(during) >= 3
+    assert all(t in during or re.fullmatch(r"\.\.\. still running the DAG \(\d+ s\)", t)
+               for t in beats), beats
     assert texts[-1].startswith("    done in ")
     gaps = [b - a for (a, _), (b, _) in zip(out.lines, out.lines[1:], strict=False)]
-    # a heartbeat within the interval, give or take a loaded machine's scheduling
-    assert max(gaps) < 0.2 + 0.6
+    # a heartbeat within the interval, give or take a loaded machine's scheduling (without
+    # one, the 2 s pause would be a gap)
+    assert max(gaps) < 0.2 + 1.0
     assert log.read_text().splitlines() == NIGHT  # the whole output, untouched
 
 

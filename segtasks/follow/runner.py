@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -25,8 +25,7 @@ SHOWN_WIDTH = 160  # a shown line longer than this is cut (pip's one-line packag
 
 def follow(command: Sequence[str], *, what: str, log: Path | None = None,
            every: float = HEARTBEAT_EVERY_S, show: Sequence[str] = (), show_all: bool = False,
-           airflow_tasks: bool = False, tail: int = 40, out: TextIO | None = None,
-           clock: Callable[[], float] = time.monotonic) -> int:
+           airflow_tasks: bool = False, tail: int = 40, out: TextIO | None = None) -> int:
     """Run `command`, return its exit status. Its lines go to `log` (if given); those that
     match a `show` pattern (all with `show_all`, one per finished task with
     `airflow_tasks`) are printed to `out`."""
@@ -34,14 +33,14 @@ def follow(command: Sequence[str], *, what: str, log: Path | None = None,
     patterns = [re.compile(p) for p in show]
     tasks = DagTestTasks() if airflow_tasks else None
     hidden = log is not None and not show_all
-    started = last_printed = clock()
+    started = last_printed = time.monotonic()
     recent: deque[str] = deque(maxlen=tail)
     last_seen = ""
 
     def say(text: str) -> None:
         nonlocal last_printed
         print(text, file=out, flush=True)
-        last_printed = clock()
+        last_printed = time.monotonic()
 
     say(f"==> {what}" + (f" (full output: {log})" if log is not None else ""))
     if log is not None:
@@ -60,13 +59,13 @@ def follow(command: Sequence[str], *, what: str, log: Path | None = None,
     with open(log, "w") if log is not None else contextlib.nullcontext() as log_file:
         while True:
             try:
-                line = lines.get(timeout=max(0.0, last_printed + every - clock()))
+                line = lines.get(timeout=max(0.0, last_printed + every - time.monotonic()))
             except queue.Empty:
                 running = tasks.running() if tasks else None
                 last = (tasks.last_message if tasks else "") or last_seen
                 detail = (f": {running}" if running
                           else f"; last: {_cut(last, 80)}" if hidden and last else "")
-                say(f"... still {what}{detail} ({clock() - started:.0f} s)")
+                say(f"... still {what}{detail} ({time.monotonic() - started:.0f} s)")
                 continue
             if line is None:
                 break
@@ -82,7 +81,7 @@ def follow(command: Sequence[str], *, what: str, log: Path | None = None,
             for text in tasks.feed(line) if tasks else []:
                 say(text)
     status = proc.wait()
-    took = clock() - started
+    took = time.monotonic() - started
     if status != 0:
         if hidden:
             say(f"--- the last {len(recent)} lines of {log}:")
