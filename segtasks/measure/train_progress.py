@@ -53,9 +53,7 @@ class TrainingProgress:
         """After each step: prints a line only when `every` seconds passed without one."""
         with self._lock:
             self.step_done, self.loss, self.doing = step, loss, "training"
-            if self._bar is not None:
-                self._bar.update(step - self._bar.n)
-                self._bar.set_postfix_str(self._numbers(), refresh=False)
+            self._advance_bar()
             if self.clock() - self.last_line_at >= self.every:
                 self._line(self._state())
 
@@ -64,9 +62,7 @@ class TrainingProgress:
         with self._lock:
             self.step_done, self.loss, self.held_iou = step, loss, held_iou
             self.held_step, self.doing = step, "training"
-            if self._bar is not None:
-                self._bar.update(step - self._bar.n)
-                self._bar.set_postfix_str(self._numbers(), refresh=False)
+            self._advance_bar()
             self._line(f"{self._state()}, at full size through the pipeline "
                        f"{full_size_iou:.4f}")
 
@@ -98,6 +94,11 @@ class TrainingProgress:
         # wakes often enough that a quiet spell ends within a tenth of `every` of being due
         while not self._stop.wait(self.every / 10):
             self.tick()
+
+    def _advance_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._numbers(), refresh=False)  # shown by the update
+            self._bar.update(self.step_done - self._bar.n)
 
     def _make_bar(self) -> Any:
         from tqdm import tqdm
