@@ -42,6 +42,13 @@ class _Task:
     outcome: str | None = None
 
 
+def message_of(line: str) -> str:
+    """An Airflow log line's message, without its timestamp, level and fields; any other
+    line as it is."""
+    match = _LINE.match(line)
+    return match["msg"] if match else line
+
+
 def _timestamp(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -54,7 +61,6 @@ class DagTestTasks:
 
     def __init__(self) -> None:
         self.current: _Task | None = None
-        self.last_message = ""  # the last log message, without its timestamp and fields
 
     def running(self, now: datetime | None = None) -> str | None:
         """The task under way and for how long (by the log's clock, UTC), for the heartbeat."""
@@ -70,7 +76,6 @@ class DagTestTasks:
         if match is None:
             return []
         msg, logger, rest = match["msg"], match["logger"], match["rest"]
-        self.last_message = msg
         if started := _STARTING.match(msg):
             self.current = _Task(started["task"], int(started["index"]),
                                  _timestamp(match["ts"]))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from segtasks.follow.airflow_tasks import DagTestTasks
+from segtasks.follow.airflow_tasks import DagTestTasks, message_of
 
 HEARTBEAT_EVERY_S = 15.0
 SHOWN_WIDTH = 160  # a shown line longer than this is cut (pip's one-line package lists)
@@ -62,7 +62,7 @@ def follow(command: Sequence[str], *, what: str, log: Path | None = None,
                 line = lines.get(timeout=max(0.0, last_printed + every - time.monotonic()))
             except queue.Empty:
                 running = tasks.running() if tasks else None
-                last = (tasks.last_message if tasks else "") or last_seen
+                last = message_of(last_seen)
                 detail = (f": {running}" if running
                           else f"; last: {_cut(last, 80)}" if hidden and last else "")
                 say(f"... still {what}{detail} ({time.monotonic() - started:.0f} s)")
