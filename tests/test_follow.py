@@ -56,7 +56,8 @@ NIGHT = [
     "[airflow.serialization.definitions.mappedoperator.SerializedMappedOperator] "
     "loc=taskmap.py:196",
     _starting("2026-12-07T10:50:14.967253Z", "bench_cpu", 0),
-    "2026-12-07T10:50:15.101000Z [info     ] case: cpu bs=1 fp32 "
+    # structlog pads a short message with spaces
+    "2026-12-07T10:50:15.101000Z [info     ] case: cpu bs=1 fp32            "
     "[unusual_prefix_0123abcd_segbench_nightly] loc=segbench_nightly.py:140",
     "2026-12-07T10:55:08.993898Z [info     ] [cpu-bs1-fp32] WARNING "
     "segtasks.measure.case_runner: cpu-bs1-fp32: disturbed: other processes used 36% of the "

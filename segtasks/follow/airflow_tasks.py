@@ -46,7 +46,7 @@ def message_of(line: str) -> str:
     """An Airflow log line's message, without its timestamp, level and fields; any other
     line as it is."""
     match = _LINE.match(line)
-    return match["msg"] if match else line
+    return match["msg"].rstrip() if match else line
 
 
 def _timestamp(text: str) -> datetime | None:
@@ -75,7 +75,7 @@ class DagTestTasks:
         match = _LINE.match(line.rstrip("\n"))
         if match is None:
             return []
-        msg, logger, rest = match["msg"], match["logger"], match["rest"]
+        msg, logger, rest = match["msg"].rstrip(), match["logger"], match["rest"]
         if started := _STARTING.match(msg):
             self.current = _Task(started["task"], int(started["index"]),
                                  _timestamp(match["ts"]))
