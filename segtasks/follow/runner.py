@@ -65,7 +65,7 @@ def follow(command: Sequence[str], *, what: str, log: Path | None = None,
                 last = message_of(last_seen)
                 detail = (f": {running}" if running
                           else f"; last: {_cut(last, 80)}" if hidden and last else "")
-                say(f"... still {what}{detail} ({time.monotonic() - started:.0f} s)")
+                say(f"... still {what}{detail} ({time.monotonic() - started:.0f} s so far)")
                 continue
             if line is None:
                 break
