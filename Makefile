@@ -19,37 +19,48 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
 .PHONY: install run test test-fast lint airflow-init inputs-and-weights standalone clean chromium
 
+# Each step of `make run` goes through segtasks.follow (standard library only, so the system's
+# Python runs it before the venv exists): the whole output in a log under var/, the lines that
+# matter on screen, and "... still <step>" whenever 15 s pass without a line.
+FOLLOW := $(PYTHON) -m segtasks.follow
+
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $@
+	@mkdir -p var
+	@$(FOLLOW) --what "installing segbench and its dependencies into $(VENV) (torch is large)" \
+		--log var/install.log --show '^(Successfully installed|ERROR)' -- sh -c \
+		'$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --progress-bar off --upgrade pip \
+		&& $(BIN)/pip install --progress-bar off -e ".[dev]"'
+	@touch $@
 
 install: $(VENV)/.installed
 
 # Airflow's own metadata DB (SQLite under var/airflow) and the pools that keep devices exclusive.
 airflow-init: install
 	@mkdir -p var
-	$(BIN)/airflow db migrate > var/airflow-db-migrate.log 2>&1 || (cat var/airflow-db-migrate.log; exit 1)
-	$(BIN)/airflow pools set cpu_bench 1 "one CPU benchmark at a time per host" > /dev/null
-	$(BIN)/airflow pools set gpu_bench 1 "one benchmark per GPU" > /dev/null
+	@$(FOLLOW) --what "preparing Airflow's database and pools in var/airflow" \
+		--log var/airflow-init.log -- sh -c '$(BIN)/airflow db migrate \
+		&& $(BIN)/airflow pools set cpu_bench 1 "one CPU benchmark at a time per host" \
+		&& $(BIN)/airflow pools set gpu_bench 1 "one benchmark per GPU"'
 
+# train-demo prints a line every 15 s itself: there, the follower's heartbeat is the fallback.
 inputs-and-weights: install
-	$(BIN)/segbench data
+	@$(FOLLOW) --what "writing the synthetic inputs" -- $(BIN)/segbench data
 ifeq ($(TRAIN),0)
-	$(BIN)/segbench weights
+	@$(FOLLOW) --what "writing the seeded weights" -- $(BIN)/segbench weights
 else
-	$(BIN)/segbench train-demo
+	@$(FOLLOW) --what "training the demo model (minutes on the CPU, once)" --every 20 -- \
+		$(BIN)/segbench train-demo
 endif
-	$(BIN)/segbench db upgrade
+	@$(FOLLOW) --what "migrating the results database" -- $(BIN)/segbench db upgrade
 
+# One line per task as it finishes (task, case, state, seconds); a failed run shows the log's
+# tail and fails `make run`.
 run: airflow-init inputs-and-weights
-	@echo "running DAG segbench_nightly through Airflow (log: var/last-dag-test.log) ..."
-	@$(BIN)/airflow dags test segbench_nightly -c '$(RUN_CONF)' > var/last-dag-test.log 2>&1 \
-		|| (tail -n 60 var/last-dag-test.log; echo "the DAG run failed: see var/last-dag-test.log"; exit 1)
-	@$(BIN)/segbench report
-	@$(BIN)/segbench report --format html
-	@$(BIN)/segbench db current
+	@$(FOLLOW) --what "running the DAG segbench_nightly through Airflow" \
+		--log var/last-dag-test.log --airflow-tasks --tail 60 -- \
+		$(BIN)/airflow dags test segbench_nightly -c '$(RUN_CONF)'
+	@$(FOLLOW) --what "the night's results" -- sh -c '$(BIN)/segbench report \
+		&& $(BIN)/segbench report --format html && $(BIN)/segbench db current'
 
 # The browser tests (pytest -m browser) drive Debian's Chromium through Playwright, which
 # never downloads a browser: install the distribution's package when it is missing.

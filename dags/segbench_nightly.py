@@ -18,6 +18,7 @@ inside the bench tasks' own case processes.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,8 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from segtasks.plan.params import SCHEMAS
 from segtasks.result import FAILED_STATUSES
+
+log = logging.getLogger(__name__)
 
 # Tests shorten it: dag.test() really waits out the retry delay.
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("SEGBENCH_RETRY_DELAY_SECONDS", "60")))
@@ -133,7 +136,8 @@ def segbench_nightly() -> None:
         from segtasks.nightly import bench as bench_case
         from segtasks.plan.case import Case
 
-        get_current_context()["case_label"] = Case.from_dict(case).label
+        get_current_context()["case_label"] = label = Case.from_dict(case).label
+        log.info("case: %s", label)  # `dags test` logs no map index name; make run shows this
         with _not_retried():
             # the task's supervisor: if it is killed, the case must not measure on
             summary = bench_case(case, run_pk, db_url=results_db_url(),
@@ -164,8 +168,9 @@ def segbench_nightly() -> None:
         from segtasks.nightly import confirm as confirm_case
         from segtasks.plan.case import Case
 
-        get_current_context()["case_label"] = (
+        get_current_context()["case_label"] = label = (
             f"{Case.from_dict(job['case']).label} (confirm, process {job['process']})")
+        log.info("case: %s", label)
         night = _validated(params)
         summary = confirm_case(job, run_pk, db_url=results_db_url(),
                                budget_s=night.options.confirm_budget_s)

@@ -56,6 +56,7 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     from segtasks.measure import provenance
     from segtasks.measure.model import file_sha256
     from segtasks.measure.train import train_demo
+    from segtasks.measure.train_progress import TrainingProgress
     from segtasks.measure.train_settings import TrainSettings
 
     dest = Path(args.dest or paths.weights_path())
@@ -75,8 +76,11 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
                              threads=args.threads)
     inputs = Path(args.inputs or paths.inputs_dir())
     print(f"training the demo model on {inputs} (CPU; stops at held-out IoU >= "
-          f"{settings.target_iou}, {settings.max_steps} steps or {settings.max_seconds:g} s)")
-    record = train_demo(inputs, dest, settings, progress=print if args.verbose else None)
+          f"{settings.target_iou}, {settings.max_steps} steps or {settings.max_seconds:g} s)",
+          flush=True)
+    # a line at least every 15 s, and a bar on a terminal: a first training takes minutes
+    with TrainingProgress(settings.max_steps) as progress:
+        record = train_demo(inputs, dest, settings, progress=progress)
     print(f"wrote {dest} and {provenance.record_path(dest).name}: {record['steps']} steps "
           f"({record['stopped_because']}), held-out IoU {record['held_out_iou']:.4f} "
           f"({record['held_out_iou_full_size']:.4f} at full size) on "

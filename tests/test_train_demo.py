@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 
 import pytest
 
@@ -10,6 +12,7 @@ from segtasks.measure import provenance
 from segtasks.measure.data import make_synthetic
 from segtasks.measure.model import file_sha256, load_model, make_weights
 from segtasks.measure.train import train_demo
+from segtasks.measure.train_progress import TrainingProgress
 from segtasks.measure.train_settings import TrainSettings
 
 
@@ -47,6 +50,22 @@ def test_train_demo_writes_loadable_weights_and_a_record_of_how_they_were_made(
     load_model(dest, "cpu")  # the benchmark's own safe loader takes them
 
 
+@pytest.mark.slow
+def test_train_demo_reports_each_step_and_evaluation_to_its_progress(masked_inputs, tmp_path):
+    out = io.StringIO()
+    # every=0: a line after every step, so that two steps show what a long training prints
+    progress = TrainingProgress(2, out=out, every=0.0, bar=False)
+    settings = TrainSettings(seed=7, max_steps=2, holdout=2, eval_every=2, threads=2)
+    record = train_demo(masked_inputs, tmp_path / "w.pt", settings, progress=progress)
+
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["step 1/2", "step 2/2", "step 2/2"]
+    assert re.fullmatch(r"step 1/2: loss \d\.\d{4}, \d+ s elapsed", lines[0])
+    assert lines[2].startswith(f"step 2/2: loss {record['final_loss']:.4f}, held-out IoU "
+                               f"{record['held_out_iou']:.4f}, ")
+    assert lines[2].endswith(f"pipeline {record['held_out_iou_full_size']:.4f}")
+
+
 def test_training_needs_held_out_images_with_masks(tmp_path):
     from segtasks.measure.data import DataError
 
@@ -78,7 +97,10 @@ def test_train_demo_command_reuses_trained_weights_and_keeps_unrecorded_ones(
             "--max-steps", "50", "--holdout", "2", "--target-iou", "1e-9", "--eval-every", "1",
             "--threads", "2"]
     assert main(args) == 0
-    assert "1 steps (target_iou)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 steps (target_iou)" in out
+    assert re.search(r"^step 1/50: loss \d\.\d{4}, held-out IoU \d\.\d{4}, \d+ s elapsed, at full "
+                     r"size through the pipeline \d\.\d{4}$", out, re.MULTILINE), out
     assert provenance.origin(dest, file_sha256(dest)) == provenance.TRAINED
     assert main(args) == 0
     assert "reusing" in capsys.readouterr().out

@@ -28,6 +28,7 @@ from segtasks.measure.model import (
     preprocess,
 )
 from segtasks.measure.provenance import TRAINED, write_record
+from segtasks.measure.train_progress import TrainingProgress
 from segtasks.measure.train_settings import TrainSettings
 from segtasks.parity.metrics import iou
 
@@ -94,14 +95,19 @@ def held_out_iou(model: Any, images: list[np.ndarray], masks: list[np.ndarray]
 
 
 def train_demo(inputs: Path, dest: Path, settings: TrainSettings | None = None,
-               *, progress: Any = None) -> dict[str, Any]:
-    """Train, write the state dict to `dest` and its record beside it; returns the record."""
+               *, progress: TrainingProgress | None = None) -> dict[str, Any]:
+    """Train, write the state dict to `dest` and its record beside it; returns the record.
+    `progress` (if given) hears of each phase, step and evaluation."""
+    if progress:
+        progress.phase("loading torch")
     import torch
 
     settings = settings or TrainSettings()
     started = time.perf_counter()
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
+    if progress:
+        progress.phase(f"loading the images in {inputs}")
     image_set = load_images(inputs)
     masks = load_masks(image_set)
     parts = split(image_set, masks, settings.holdout)
@@ -110,6 +116,8 @@ def train_demo(inputs: Path, dest: Path, settings: TrainSettings | None = None,
     held_images = [image_set.images[i] for i in parts.held_out]
     held_masks: list[np.ndarray] = [masks[i] for i in parts.held_out]  # type: ignore[misc]
 
+    if progress:
+        progress.phase("building the model and running the first step")
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
     model = build_model().train()
@@ -128,12 +136,13 @@ def train_demo(inputs: Path, dest: Path, settings: TrainSettings | None = None,
         optimizer.step()
         step += 1
         loss_value = float(loss.item())
+        if progress:
+            progress.stepped(step, loss_value)
         out_of_time = time.perf_counter() - started >= settings.max_seconds
         if step % settings.eval_every == 0 or step == settings.max_steps or out_of_time:
             held_iou, full_iou = held_out_iou(model, held_images, held_masks)
             if progress:
-                progress(f"step {step}: loss {loss_value:.4f}, held-out IoU {held_iou:.4f} "
-                         f"(at full size through the pipeline {full_iou:.4f})")
+                progress.evaluated(step, loss_value, held_iou, full_iou)
             if held_iou >= settings.target_iou:
                 stop = "target_iou"
                 break
