@@ -3,7 +3,7 @@ the judge, kept apart from the decisions (segtasks.judge.night)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import replace
 
 from sqlalchemy import Engine
 
@@ -27,7 +27,8 @@ def judge_run(engine: Engine, run_pk: int, settings: JudgeSettings
                                      if r.golden_id is not None})
     verdicts += on_outputs + golden_verdicts(evidence.results, goldens, evidence.run, settings)
     repository.set_parity_ok(engine, decided)
-    for result in evidence.results:  # the report is made from these rows, not read back
-        result.parity_ok = decided.get(result.id)
-    repository.save_comparisons(engine, run_pk, (asdict(v) for v in verdicts))
+    # the report is made from these values, not read back
+    evidence = replace(evidence, results=[replace(r, parity_ok=decided.get(r.id))
+                                          for r in evidence.results])
+    repository.save_comparisons(engine, run_pk, verdicts)
     return evidence, verdicts

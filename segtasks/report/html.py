@@ -46,7 +46,8 @@ def figures(report: RunReport) -> list[tuple[str, bytes]]:
     for r in report.results:
         if r.status != "ok":
             continue
-        speed.setdefault(variant(r), []).append((r.batch_size, r.images_per_s))
+        if r.images_per_s is not None:
+            speed.setdefault(variant(r), []).append((r.batch_size, r.images_per_s))
         if r.cuda_peak_reserved_bytes is not None:
             memory.setdefault(f"{variant(r)} CUDA reserved", []).append(
                 (r.batch_size, r.cuda_peak_reserved_bytes / plots.GIB))

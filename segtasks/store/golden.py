@@ -20,10 +20,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from segtasks.domain import records as values
 from segtasks.errors import Refused
 from segtasks.parity import metrics
 from segtasks.parity.outputs import Outputs
 from segtasks.result import CaseResult
+from segtasks.store import records
 from segtasks.store.schema import CANDIDATE, GOLDEN, RETIRED, GoldenOutput, Result, Run
 
 FIRST_NIGHT = "first night of these weights, data and device kind"
@@ -108,11 +110,12 @@ def compare_with_golden(session: Session, run_pk: int, result: CaseResult,
 
 @dataclass(frozen=True)
 class Accepted:
-    golden: GoldenOutput
-    replaced: GoldenOutput | None
+    golden: values.GoldenOutputs
+    replaced: values.GoldenOutputs | None
 
 
-def _run_keys(session: Session, run: Run, device_kind: str | None) -> list[tuple[str, str, str]]:
+def _run_keys(session: Session, run: values.Run, device_kind: str | None
+              ) -> list[tuple[str, str, str]]:
     query = (select(Result.weights_sha256, Result.dataset_fingerprint, Result.device_kind)
              .where(Result.run_pk == run.id, Result.reference_checksum.is_not(None))
              .distinct())
@@ -121,7 +124,7 @@ def _run_keys(session: Session, run: Run, device_kind: str | None) -> list[tuple
     return [tuple(row) for row in session.execute(query).all()]  # type: ignore[misc]
 
 
-def accept(engine: Engine, *, from_run: Run, device_kind: str | None, reason: str,
+def accept(engine: Engine, *, from_run: values.Run, device_kind: str | None, reason: str,
            by: str) -> Accepted:
     """Make the reference outputs `from_run` computed the golden ones of their (weights,
     dataset, device kind); the golden they replace is retired (kept, and restored by undo)."""
@@ -152,7 +155,9 @@ def accept(engine: Engine, *, from_run: Run, device_kind: str | None, reason: st
         candidate.state, candidate.reason, candidate.accepted_by = GOLDEN, reason, by
         candidate.accepted_at, candidate.retired_at, candidate.retired_by = _now(), None, None
         candidate.replaces_id = current.id if current is not None else None
-        return Accepted(candidate, current)
+        session.flush()
+        return Accepted(records.golden(candidate),
+                        None if current is None else records.golden(current))
 
 
 def undo(engine: Engine, golden_id: int, by: str) -> Accepted:
@@ -170,30 +175,32 @@ def undo(engine: Engine, golden_id: int, by: str) -> Accepted:
         row.state, row.retired_at, row.retired_by = CANDIDATE, _now(), by
         session.flush()
         previous.state, previous.retired_at, previous.retired_by = GOLDEN, None, None
-        return Accepted(previous, row)
+        session.flush()
+        return Accepted(records.golden(previous), records.golden(row))
 
 
-def listing(engine: Engine, *, include_all: bool = False) -> list[GoldenOutput]:
+def listing(engine: Engine, *, include_all: bool = False) -> list[values.GoldenOutputs]:
     """The golden outputs (and with `include_all` the candidates and retired ones), newest
     first."""
     query = select(GoldenOutput).options(selectinload(GoldenOutput.environment))
     if not include_all:
         query = query.where(GoldenOutput.state == GOLDEN)
     with Session(engine, expire_on_commit=False) as session:
-        return list(session.scalars(query.order_by(GoldenOutput.id.desc())))
+        return [records.golden(row) for row in session.scalars(
+            query.order_by(GoldenOutput.id.desc()))]
 
 
-def by_ids(engine: Engine, ids: set[int]) -> dict[int, GoldenOutput]:
+def by_ids(engine: Engine, ids: set[int]) -> dict[int, values.GoldenOutputs]:
     """Golden rows with their environment (for the software changes since they were taken)."""
     if not ids:
         return {}
     with Session(engine, expire_on_commit=False) as session:
         rows = session.scalars(select(GoldenOutput).where(GoldenOutput.id.in_(ids))
                                .options(selectinload(GoldenOutput.environment)))
-        return {row.id: row for row in rows}
+        return {row.id: records.golden(row) for row in rows}
 
 
-def summary_text(row: GoldenOutput) -> str:
+def summary_text(row: values.GoldenOutputs) -> str:
     """Per image: mask pixels and mean probability, for a person comparing two goldens."""
     parts: list[Any] = row.summary or []
     return ", ".join(f"{p['name']}: {p['mask_pixels']} px, p {p['prob_mean']:.4f}"

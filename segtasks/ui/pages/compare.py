@@ -7,15 +7,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from segtasks.judge.metrics import METRICS
+from segtasks.domain.metrics import METRICS
 from segtasks.judge.thresholds import NightThresholds, night_thresholds
+from segtasks.judge.two_runs import difference_beyond_noise
 from segtasks.plan import ParamError, validate
 from segtasks.plan.params import JudgeSettings
 from segtasks.report.tables import by_variant, variant
+from segtasks.store import browse as queries
 from segtasks.store import repository
-from segtasks.ui import charts, queries
+from segtasks.ui import charts
 from segtasks.ui.columns import cell, metric_view
-from segtasks.ui.difference import difference
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, run_summary, table, when
 
@@ -88,9 +89,10 @@ def _case(key: str, ra: Any, rb: Any, judged_a: Iterable[Any], judged_b: Iterabl
         view = metric_view(metric.name)
         va = getattr(ra, metric.name) if ra and ra.status == "ok" else None
         vb = getattr(rb, metric.name) if rb and rb.status == "ok" else None
-        diff = difference(metric, thresholds.of(key, metric.name), va, vb,
-                          noise_a=ja.noise if ja else None, noise_b=jb.noise if jb else None,
-                          ci_a=ra.ci_rel if ra else None, ci_b=rb.ci_rel if rb else None)
+        diff = difference_beyond_noise(
+            metric, thresholds.of(key, metric.name), va, vb,
+            noise_a=ja.noise if ja else None, noise_b=jb.noise if jb else None,
+            ci_a=ra.ci_rel if ra else None, ci_b=rb.ci_rel if rb else None)
         metrics[metric.name] = {"a": va, "b": vb, "change": diff.change, "noise": diff.noise,
                                 "z": diff.z, "beyond_noise": diff.beyond_noise,
                                 "worse": diff.worse, "word": diff.word}

@@ -7,7 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from segtasks.ui import charts, queries
+from segtasks.store import browse as queries
+from segtasks.ui import charts
 from segtasks.ui.columns import QUIET, cell, tone
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, raw, result_tables, run_summary, table

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.judge.evidence import NOISE_NIGHTS
-from segtasks.judge.metrics import METRIC_NAMES
 from segtasks.report import model, recommend
 from segtasks.report.tables import (
     NOTES,
@@ -14,8 +14,9 @@ from segtasks.report.tables import (
     verdict_rows,
     warning_lines,
 )
+from segtasks.store import browse as queries
 from segtasks.store import repository
-from segtasks.ui import charts, queries
+from segtasks.ui import charts
 from segtasks.ui.pages.common import (
     PageContext,
     environments,

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.domain.metrics import METRIC_NAMES
+from segtasks.judge.decide import smallest_flagged_change
 from segtasks.judge.software import software_changes
-from segtasks.ui import charts, queries
+from segtasks.judge.thresholds import Threshold
+from segtasks.store import browse as queries
+from segtasks.ui import charts
 from segtasks.ui.columns import SERIES_CHARTS, cell, metric_view, tone, worst
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, run_summary, table, when
@@ -18,12 +21,13 @@ NIGHTS_IN_TABLE = 60
 
 
 def band(verdict: Any) -> tuple[float, float] | None:
-    """Where a night is judged unchanged: the baseline ± the larger of the minimum effect
-    and z_threshold noise units (the judge's rule, segtasks.judge.decide)."""
+    """Where a night is judged unchanged: the baseline ± the smallest change the judge
+    flags at the noise the verdict was judged with (segtasks.judge.decide)."""
     if verdict is None or verdict.baseline is None or verdict.noise is None \
             or verdict.min_effect is None or verdict.z_threshold is None:
         return None
-    width = max(verdict.min_effect, verdict.z_threshold * verdict.noise)
+    width = smallest_flagged_change(verdict.noise,
+                                    Threshold(verdict.min_effect, verdict.z_threshold))
     return verdict.baseline * (1 - width), verdict.baseline * (1 + width)
 
 
@@ -47,8 +51,9 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
     for night in nights:
         changes: list[str] = []
         if previous is not None:  # what changed since the last good night
-            changes = software_changes(night.run.code_version, night.environment,
-                                       previous.run.code_version, previous.environment)
+            changes = software_changes(night.loaded_run.code_version, night.environment,
+                                       previous.loaded_run.code_version,
+                                       previous.environment)
         if night.status == "ok":
             previous = night
         judged = {m: verdicts.get((night.run_pk, m)) for m in (*METRIC_NAMES, "status")}
