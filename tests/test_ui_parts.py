@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from segtasks.judge.decide import POWER_Z
-from segtasks.judge.two_runs import difference_beyond_noise as difference
 
+from segtasks.judge.decide import POWER_Z
 from segtasks.judge.metrics import BY_NAME
 from segtasks.judge.thresholds import Threshold
+from segtasks.judge.two_runs import difference_beyond_noise as difference
 from segtasks.ui import charts
 from segtasks.ui.columns import QUIET, tone, worst
 from segtasks.ui.links import Links

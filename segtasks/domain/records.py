@@ -181,7 +181,7 @@ class Result:
     updated_at: datetime
     environment: Environment | None = None
     run: Run | None = None
-    samples: tuple[float, ...] = ()  # batch latencies (ms) in the order timed
+    samples: tuple[Sample, ...] = ()  # its timed batches, in the order timed
 
     @property
     def loaded_run(self) -> Run:
@@ -189,6 +189,19 @@ class Result:
         if self.run is None:
             raise LookupError(f"result {self.id} was read without its run")
         return self.run
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One timed batch: its latency and phases (ms), and which process timed it."""
+
+    idx: int
+    process: int
+    latency_ms: float
+    preprocess_ms: float | None
+    h2d_ms: float | None
+    forward_ms: float | None
+    postprocess_ms: float | None
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def judge_night(evidence: Evidence, settings: JudgeSettings,
                                   common={**common, "software_changes": changes})
             rank_p = None
             if judged.verdict in CHANGES and metric.uses_interval:
-                rank_p = _rank_p(list(result.samples),
+                rank_p = _rank_p([s.latency_ms for s in result.samples],
                                  samples_of(past[0].result.id))
             verdicts.append(replace(judged, rank_p=rank_p))
     return verdicts + _missing(evidence)

@@ -24,6 +24,7 @@ RUN = _columns(records.Run)
 ENVIRONMENT = _columns(records.Environment)
 RESULT = _columns(records.Result)
 PROCESS = _columns(records.Process)
+SAMPLE = _columns(records.Sample)
 LEVEL = _columns(records.BaselineLevel)
 GOLDEN = _columns(records.GoldenOutputs)
 VERDICT = tuple(f.name for f in fields(Verdict))
@@ -47,7 +48,8 @@ def result(row: schema.Result, *, with_run: bool = False, with_samples: bool = F
     must have been loaded with it)."""
     return _copy(records.Result, RESULT, row, environment=environment(row.environment),
                  run=run(row.run) if with_run else None,
-                 samples=tuple(s.latency_ms for s in row.samples) if with_samples else ())
+                 samples=tuple(_copy(records.Sample, SAMPLE, s) for s in row.samples)
+                 if with_samples else ())
 
 
 def process(row: schema.Process) -> records.Process:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from segtasks.plan import ParamError, validate
 from segtasks.report.tables import by_variant, seed_rows
@@ -40,10 +40,15 @@ def when(at: datetime | None) -> str | None:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+# a stored value's parts, which the API shows on their own, not inside each row
+PARTS = ("environment", "run", "samples", "from_run")
+
+
 def raw(row: Any, leave_out: Sequence[str] = ()) -> dict[str, Any]:
-    """Every column of a stored row: new columns reach the JSON API without code here."""
-    return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs
-            if attr.key not in leave_out}
+    """Every column of a stored value (segtasks.domain): new columns reach the JSON API
+    without code here."""
+    return {f.name: getattr(row, f.name) for f in fields(row)
+            if f.name not in leave_out and f.name not in PARTS}
 
 
 def run_summary(run: Any, links: Links, counts: dict[str, int] | None = None
