@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from segtasks.domain.metrics import METRICS
+from segtasks.domain.records import Result, Run
+from segtasks.domain.verdicts import Verdict
 from segtasks.judge.thresholds import NightThresholds, night_thresholds
 from segtasks.judge.two_runs import difference_beyond_noise
 from segtasks.plan import ParamError, validate
@@ -21,7 +23,7 @@ from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, run_summary, table, when
 
 
-def _thresholds(run: Any) -> NightThresholds:
+def _thresholds(run: Run) -> NightThresholds:
     """The thresholds run b was judged with (its stored conf), else today's defaults."""
     try:
         return night_thresholds(validate(run.params or {}).judging)
@@ -76,13 +78,15 @@ def compare_page(ctx: PageContext, a_pk: int | None, b_pk: int | None) -> dict[s
     }
 
 
-def _case(key: str, ra: Any, rb: Any, judged_a: Iterable[Any], judged_b: Iterable[Any],
+def _case(key: str, ra: Result | None, rb: Result | None,
+          judged_a: Iterable[Verdict | None], judged_b: Iterable[Verdict | None],
           thresholds: NightThresholds, links: Links
           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One case's record (for the API) and table cells: each metric in A and B, the change
     and whether it is beyond the noise, with the noise each night was judged with."""
-    either: Any = rb or ra  # one of them measured the case
-    cells = [cell(key, href=links.series(key, either.hardware_key)),
+    either = rb or ra  # one of them measured the case
+    hardware_key = either.hardware_key if either else None
+    cells = [cell(key, href=links.series(key, hardware_key)),
              cell(f"{ra.status if ra else 'absent'} → {rb.status if rb else 'absent'}")]
     metrics = {}
     for metric, ja, jb in zip(METRICS, judged_a, judged_b, strict=True):
