@@ -270,6 +270,29 @@ class GoldenOutputs:
 
 
 @dataclass(frozen=True)
+class ReferenceCheck:
+    """A result's fp32 eager reference outputs and the golden ones to compare them with
+    (npz bytes; None where too large to keep)."""
+
+    result_id: int
+    checksum: str
+    arrays: bytes | None
+    golden_id: int
+    golden_checksum: str
+    golden_arrays: bytes | None
+
+
+@dataclass(frozen=True)
+class GoldenDrift:
+    """The judge's comparison of a reference with the golden outputs."""
+
+    max_abs_diff: float | None  # None: the arrays could not be compared
+    mask_mismatch: float | None
+    keep_candidate: bool  # tonight's reference differs: kept for `segbench golden accept`
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
 class Night:
     """One earlier good night of a series, as the judge needs it."""
 

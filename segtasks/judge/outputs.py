@@ -8,6 +8,11 @@
   software changes since the golden outputs were taken, else `outputs_unchanged`;
   `golden_created` on the night that made them.
 
+Before either, each checked result's reference is compared with the golden outputs
+(`golden_drift`): equal checksums are no drift, else the largest probability difference and
+the share of mask pixels that differ, where both arrays were kept; a reference that differs
+is kept as a candidate for `segbench golden accept`, an equal one is not.
+
 The golden verdict is carried by one case of the group: an fp32 eager case (its own outputs
 are the reference) with the smallest batch size, else the first checked case.
 """
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from segtasks.domain.records import GoldenOutputs, Result, Run
+from segtasks.domain.records import GoldenDrift, GoldenOutputs, ReferenceCheck, Result, Run
 from segtasks.domain.verdicts import VerdictKind
 from segtasks.judge.software import software_changes
 from segtasks.judge.verdict import Verdict
+from segtasks.parity import metrics
+from segtasks.parity.outputs import Outputs
 from segtasks.parity.tolerance import Tolerance
 from segtasks.plan.params import JudgeSettings
 
@@ -115,3 +122,21 @@ def golden_verdicts(results: Iterable[Result], goldens: dict[int, GoldenOutputs]
                 [golden.run_pk] if golden.run_pk is not None else []),
             software_changes=changes, detail=detail))
     return verdicts
+
+
+def golden_drift(check: ReferenceCheck) -> GoldenDrift:
+    """How far a result's reference outputs lie from the golden ones."""
+    if check.checksum == check.golden_checksum:
+        return GoldenDrift(0.0, 0.0, keep_candidate=False)
+    if check.arrays is None or check.golden_arrays is None:
+        return GoldenDrift(None, None, keep_candidate=True)  # only the checksum says so
+    try:
+        tonight, kept = Outputs.from_npz(check.arrays), Outputs.from_npz(check.golden_arrays)
+        return GoldenDrift(metrics.max_abs_diff(tonight.probs, kept.probs),
+                           metrics.mask_mismatch(tonight.masks, kept.masks),
+                           keep_candidate=True)
+    except (ValueError, KeyError, OSError) as exc:
+        # e.g. other parity images than the golden ones: the result stands regardless
+        return GoldenDrift(None, None, keep_candidate=True,
+                           warning=f"outputs not comparable with golden outputs "
+                                   f"{check.golden_id}: {exc}")

@@ -19,7 +19,7 @@ from segtasks.plan.case import Case
 from segtasks.result import PHASES, CaseResult
 from segtasks.store import records
 from segtasks.store.fingerprints import environment_columns
-from segtasks.store.golden import compare_with_golden
+from segtasks.store.golden import keep_reference
 from segtasks.store.schema import (
     BaselineLevel,
     Comparison,
@@ -107,7 +107,7 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     case = result.case
     with _session(engine) as session, session.begin():
         environment_id = _environment_id(session, result.environment)
-        compare_with_golden(session, run_pk, result, environment_id)
+        keep_reference(session, run_pk, result, environment_id)
         # numpy scalars (np.float64) are not something every DB driver can bind
         values = {name: _plain(value) for name, value in result.columns().items()}
         values.update(
