@@ -9,6 +9,7 @@ import pytest
 from factories import HARDWARE, judge, result
 
 from segtasks import store
+from segtasks.errors import Refused
 from segtasks.judge.decide import decide
 from segtasks.judge.metrics import BY_NAME
 from segtasks.judge.thresholds import night_thresholds
@@ -197,7 +198,7 @@ def test_an_accepted_new_level_starts_the_baseline_afresh_and_can_be_undone(db_u
     (undone,) = repository.baseline_levels(engine, include_undone=True)
     assert (undone.undone_by, undone.accepted_by) == ("bo", "ana")
     assert repository.baseline_levels(engine) == []
-    with pytest.raises(LookupError, match="already undone by bo"):
+    with pytest.raises(Refused, match="already undone by bo"):
         repository.undo_level(engine, level.id, by="bo")
 
 
