@@ -3,31 +3,28 @@
 Each rule walks one series night by night (disturbed nights already left out) and returns
 its alerts as (night, where): the night the alert is raised and the night it says the
 change began (the same night for per-night rules; Otava and asv place change points back
-in the history). segbench's own rule calls the nightly's pure functions (decide, confirm,
-pooling, steps); Apache Otava and asv are the real packages (optional: `pip install -e
+in the history). segbench's own rule is the nightly's (segtasks.judge.series.judge_series, the same
+function the nightly calls); Apache Otava and asv are the real packages (optional: `pip install -e
 '.[bench]'` and `pip install --no-deps apache-otava`), not re-implementations.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from segtasks.judge.confirm import CHANGES, confirm
-from segtasks.judge.decide import decide
-from segtasks.judge.metrics import BY_NAME
-from segtasks.judge.series import STEP_WINDOW
-from segtasks.judge.steps import find_step
+from segtasks.domain.metrics import BY_NAME
+from segtasks.judge.series import NightValue, Tonight, judge_series
 from segtasks.judge.thresholds import night_thresholds
 from segtasks.plan import validate
 from segtasks.plan.params import JudgeSettings
-from segtasks.pooling import ProcessValue, pool
+from segtasks.pooling import ProcessValue
 
 SPEED = BY_NAME["images_per_s"]
-NOISE_NIGHTS = 30  # as segtasks.judge.evidence
 
 Alert = tuple[int, int]
 
@@ -47,45 +44,35 @@ def settings(**conf: object) -> JudgeSettings:
 Rule = Callable[[np.ndarray, np.ndarray, int], Walk]
 
 
-def segbench(judging: JudgeSettings, *, steps: bool = True, confirmation: bool = True,
-             span: int = STEP_WINDOW) -> Rule:
-    """The nightly's decision: first measurement, screening, confirmation, step test."""
+def segbench(judging: JudgeSettings, *, steps: bool = True, confirmation: bool = True) -> Rule:
+    """The nightly's own rule (segtasks.judge.series.judge_series: first measurement,
+    screening, confirmation, step test), walked night by night; a night's run id is its
+    index. `steps=False` leaves the step test out (a z threshold no step reaches)."""
     threshold = night_thresholds(judging).of("cpu-bs1-fp32", SPEED.name)
-    k, repeats = judging.baseline_runs, judging.confirm_repeats if confirmation else 0
+    repeats = judging.confirm_repeats if confirmation else 0
+    if not steps:
+        judging = replace(judging, step_z_threshold=math.inf)
 
     def walk(ips: np.ndarray, ci: np.ndarray, start: int) -> Walk:
         out = Walk()
-        history: list[float] = [float(v) for v in ips[:start, 0]]
-        regressed_before = False
+        history = [NightValue(t, float(v)) for t, v in enumerate(ips[:start, 0])]
+        previous: str | None = None
         for t in range(start, len(ips)):
-            newest_first = history[::-1]
-            first = decide(SPEED, threshold, float(ips[t, 0]), newest_first[:k],
-                           noise_values=newest_first[:NOISE_NIGHTS],
-                           tonight_ci_rel=float(ci[t, 0]), min_history=judging.min_history,
-                           screen_factor=judging.screen_factor)
+            measured = [ProcessValue(float(ips[t, p]), float(ci[t, p]))
+                        for p in range(1 + repeats)]
+            tonight = Tonight(t, measured[0].value, measured[0].ci_rel, firsts=measured[:1],
+                              confirming=measured[1:])
+            judged = judge_series(SPEED, threshold, judging, tonight, history[::-1],
+                                  previous=previous)
             out.first_processes += 1
-            out.mdes.append(first.mde or 0.0)
-            final, stored = first, float(ips[t, 0])
-            if first.screened and repeats:
-                pooled = pool([ProcessValue(float(ips[t, p]), float(ci[t, p]))
-                               for p in range(1 + repeats)])
+            out.mdes.append(judged.first.mde or 0.0)
+            if judged.screened:
                 out.confirm_processes += repeats
-                final = confirm(SPEED, threshold, first, pooled, newest_first[:k],
-                                noise_values=newest_first[:NOISE_NIGHTS],
-                                min_history=judging.min_history).decision
-                stored = pooled.value if pooled else stored
-            verdict, began = final.verdict, t
-            if steps and verdict not in CHANGES:
-                window = [*history[-span + 1:], stored]
-                step = find_step(window, higher_is_better=True, threshold=threshold,
-                                 step_z_threshold=judging.step_z_threshold)
-                if step is not None and step.z > 0:
-                    verdict, began = "regression", t - (len(window) - 1 - step.began)
-            regressed = verdict == "regression"
-            if regressed and not regressed_before:
-                out.alerts.append((t, began))
-            regressed_before = regressed
-            history.append(stored)
+            if judged.alerted:
+                out.alerts.append((t, judged.began_run_pk if judged.began_run_pk is not None
+                                   else t))
+            previous = judged.verdict
+            history.append(NightValue(t, judged.value))
         return out
 
     return walk

@@ -19,11 +19,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from segtasks import paths, store
+from segtasks.domain.records import Result
+from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.errors import NotFound
 from segtasks.judge import evidence as judge_evidence
 from segtasks.judge.night import judge_night
 from segtasks.judge.stored import judge_run
-from segtasks.judge.verdict import Verdict
 from segtasks.plan import NightParams, validate
 from segtasks.plan.case import Case
 from segtasks.plan.params import DEFAULTS
@@ -200,7 +201,7 @@ class NightOutcome:
     def regressions(self) -> list[Verdict]:
         """Regressions to alert on tonight: new ones (an ongoing regression, alerted on an
         earlier night, is in the verdicts and the report but not alerted again)."""
-        return [v for v in self.verdicts if v.verdict == "regression" and v.alerted is not False]
+        return [v for v in self.verdicts if v.is_new_regression]
 
     @property
     def clean(self) -> bool:
@@ -213,7 +214,7 @@ class NightOutcome:
                 f"problem{'s' if len(self.problems) != 1 else ''}: " + "; ".join(self.problems))
 
 
-def night_problems(*, planned: Sequence[str], results: Sequence[Any],
+def night_problems(*, planned: Sequence[str], results: Sequence[Result],
                    verdicts: Sequence[Verdict], fail_on_regression: bool) -> list[str]:
     """What makes a night fail, one line each: a case that errored (with its reason), a
     planned case with no stored result, nothing measured at all, and, when the night is
@@ -234,12 +235,11 @@ def night_problems(*, planned: Sequence[str], results: Sequence[Any],
         failed = {r.case_key for r in errored}
         # an ongoing regression failed the night it began; it is reported, not re-alerted
         problems += [f"{v.case_key} regressed: {_change(v)}" for v in verdicts
-                     if v.verdict == "regression" and v.alerted is not False
-                     and v.case_key not in failed]
+                     if v.is_new_regression and v.case_key not in failed]
         # "different" counts like "slower": the fp32 outputs left the golden ones, and the
         # night stays red until someone accepts the new ones (`segbench golden accept`)
         problems += [f"{v.case_key} outputs changed: {v.detail or 'outside tolerance'}"
-                     for v in verdicts if v.verdict == "outputs_changed"]
+                     for v in verdicts if v.verdict == VerdictKind.OUTPUTS_CHANGED]
     return problems
 
 
@@ -256,7 +256,8 @@ def _change(v: Verdict) -> str:
 
 
 def _night_state(problems_besides_regressions: bool, verdicts: Sequence[Verdict]) -> str:
-    if any(v.verdict in ("regression", "outputs_changed") for v in verdicts):
+    if any(v.verdict in (VerdictKind.REGRESSION, VerdictKind.OUTPUTS_CHANGED)
+           for v in verdicts):
         return "regressed"
     return "failed" if problems_besides_regressions else "success"
 

@@ -1,6 +1,7 @@
 """Known answers for the regression detector."""
 
 import copy
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -236,3 +237,39 @@ def test_disturbed_nights_are_in_no_baseline_and_no_noise_estimate(db_url):
         9.9, 10.0, 10.0, 10.1]
     # with the disturbed nights left out the noise is small, so a 10% drop is seen
     assert verdict.verdict == "regression" and verdict.noise < 0.02
+
+
+# The compare page's rule (two single nights) and the nightly's (a series' history) are
+# two questions with one criterion: segtasks.judge.decide.flagged.
+
+def _two_runs_and_one_night_history(change, ci):
+    """Night a as the whole history, night b as tonight: the judge's decision, and the
+    compare page's with night a's noise taken as nothing (one night has no spread)."""
+    from segtasks.judge.two_runs import difference_beyond_noise
+
+    threshold = dataclasses.replace(DEFAULT, z_threshold=3.0)
+    judged = decide(SPEED, threshold, 10.0 * (1 + change), [10.0], tonight_ci_rel=ci,
+                    min_history=1)
+    compared = difference_beyond_noise(SPEED, threshold, 10.0, 10.0 * (1 + change),
+                                       noise_a=0.0, ci_b=ci)
+    return judged, compared, threshold
+
+
+@pytest.mark.parametrize("change", [-0.2, -0.06, -0.045, -0.03, 0.0, 0.045, 0.2])
+def test_with_a_one_night_history_the_two_rules_agree(change):
+    judged, compared, _ = _two_runs_and_one_night_history(change, ci=0.0196)
+    # the same noise: the night-to-night spread of one night is nothing, tonight's own
+    # interval is the rest; night a contributes its floor on the compare page
+    assert compared.beyond_noise == (judged.verdict != "unchanged")
+    assert compared.worse == (change < 0)
+
+
+def test_both_rules_lower_the_minimum_effect_by_1_2816_noise_units():
+    from segtasks.judge.decide import POWER_Z, effect_gate
+
+    # a 4.6% drop with 1% noise: below the 5% minimum effect, above its gate (3.7%)
+    judged, compared, threshold = _two_runs_and_one_night_history(-0.046, ci=0.0196)
+    assert effect_gate(judged.noise, threshold) == pytest.approx(
+        threshold.min_effect - POWER_Z * judged.noise)
+    assert judged.verdict == "regression"
+    assert compared.beyond_noise and compared.word == "worse"

@@ -156,12 +156,29 @@ def test_the_first_night_makes_the_golden_outputs_and_a_drift_gets_outputs_chang
                                                                            "golden"]
 
 
+def test_storing_a_result_only_keeps_its_reference_and_judging_applies_the_golden_policy(
+        db_url):
+    engine = store.connect(db_url)
+    run_pk = _night(engine, "n1", _checked(result(), _outputs()))
+    assert golden.listing(engine) == []  # the write decided nothing
+    assert [g.state for g in golden.listing(engine, include_all=True)] == ["candidate"]
+    assert repository.run_result(engine, run_pk, "cpu-bs1-fp32").golden_id is None
+    judge(engine, run_pk)
+    [made] = golden.listing(engine, include_all=True)
+    assert (made.state, made.run_pk) == ("golden", run_pk)
+    assert repository.run_result(engine, run_pk, "cpu-bs1-fp32").golden_id == made.id
+    judge(engine, run_pk)  # judging again changes nothing
+    assert golden.listing(engine, include_all=True) == [made]
+
+
 def test_golden_accept_renews_the_golden_outputs_and_undo_takes_it_back(db_url, capsys):
     from segtasks.cli import main
 
     engine = store.connect(db_url)
     first = _night(engine, "n1", _checked(result(), _outputs()))
+    judge(engine, first)  # the judge keeps a night's outputs when they differ
     drifted = _night(engine, "n2", _checked(result(), _outputs(shift=0.2)))
+    judge(engine, drifted)
     assert main(["golden", "accept", "--from", "n1", "--reason", "x", "--url", db_url]) == 2
     assert "already the golden ones" in capsys.readouterr().err
     assert main(["golden", "accept", "--from", "n2", "--reason", "new torch, checked by eye",
@@ -182,14 +199,14 @@ def test_golden_accept_renews_the_golden_outputs_and_undo_takes_it_back(db_url, 
 
 def test_outputs_not_comparable_with_the_golden_ones_still_store_the_result(db_url):
     engine = store.connect(db_url)
-    _night(engine, "n1", _checked(result(), _outputs()))
+    judge(engine, _night(engine, "n1", _checked(result(), _outputs())))
     other = Outputs(("a.png",), _outputs().probs[:1], _outputs().masks[:1])  # fewer images
     run_pk = _night(engine, "n2", _checked(result(), other))
+    verdict = {v.metric: v for v in judge(engine, run_pk)}["golden"]
+    assert verdict.verdict == "outputs_changed" and "not comparable" in verdict.detail
     row = repository.run_result(engine, run_pk, "cpu-bs1-fp32")
     assert row.status == "ok" and row.golden_max_abs_diff is None
     assert any("not comparable with golden outputs" in w for w in row.warnings)
-    verdict = {v.metric: v for v in judge(engine, run_pk)}["golden"]
-    assert verdict.verdict == "outputs_changed" and "not comparable" in verdict.detail
 
 
 def test_the_report_names_the_weights_and_warns_when_they_are_untrained():

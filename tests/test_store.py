@@ -80,3 +80,26 @@ def test_default_database_is_sqlite_under_var_and_airflow_style_urls_work(tmp_pa
     monkeypatch.setenv("SEGBENCH_DB_URL", "postgres://u:p@db:5432/results")
     assert store.resolve_url() == "postgresql+psycopg2://u:p@db:5432/results"
     assert store.resolve_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(("table", "value"), [
+    ("Run", "Run"), ("Environment", "Environment"), ("Result", "Result"),
+    ("Process", "Process"), ("Sample", "Sample"), ("BaselineLevel", "BaselineLevel"),
+    ("GoldenOutput", "GoldenOutputs"), ("Comparison", "Verdict")])
+def test_every_column_reaches_the_values_the_store_hands_back(table, value):
+    """The frozen values (segtasks.domain) hold every column of their table, so that no
+    reader needs the ORM row; golden outputs leave their arrays in the store, a sample its
+    result's id, and a verdict its row id and time of writing."""
+    from dataclasses import fields
+
+    from sqlalchemy import inspect
+
+    from segtasks.domain import records as values
+    from segtasks.domain.verdicts import Verdict
+    from segtasks.store import schema
+
+    kept_in_store = {"GoldenOutput": {"arrays"}, "Sample": {"result_id"},
+                     "Comparison": {"id", "created_at"}}.get(table, set())
+    columns = {c.key for c in inspect(getattr(schema, table)).columns} - kept_in_store
+    kind = Verdict if value == "Verdict" else getattr(values, value)
+    assert columns <= {f.name for f in fields(kind)}

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from ui_history import CPU_BS1, DAG_ID, fill, run_id
 
 from segtasks import store
+from segtasks.judge.decide import POWER_Z
 from segtasks.store.schema import Run
 from segtasks.ui import engines
 from segtasks.ui.access import LocalAccess
@@ -170,8 +171,9 @@ def test_the_series_has_every_night_its_band_markers_and_software_changes(histor
     assert [n["software_changes"] for n in nights][3] == ["code abc -> def"]
     last = nights[-1]["verdicts"]["images_per_s"]
     assert last["verdict"] == "regression"
-    # the band is baseline x (1 +- max(min effect, z_threshold x noise))
-    width = max(0.05, 3.0 * last["noise"])
+    # the band is baseline x (1 +- the smallest change the judge flags: the larger of the
+    # minimum effect lowered by 1.2816 noise units and z_threshold x noise)
+    width = max(0.05 - POWER_Z * last["noise"], 3.0 * last["noise"])
     assert last["band"] == pytest.approx([10.0 * (1 - width), 10.0 * (1 + width)])
     speed = next(c for c in data["charts"] if "Inference throughput" in c["title"])
     labels = [s["label"] for s in speed["series"]]

@@ -9,11 +9,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from segtasks.judge.decide import POWER_Z
 from segtasks.judge.metrics import BY_NAME
 from segtasks.judge.thresholds import Threshold
+from segtasks.judge.two_runs import difference_beyond_noise as difference
 from segtasks.ui import charts
 from segtasks.ui.columns import QUIET, tone, worst
-from segtasks.ui.difference import difference
 from segtasks.ui.links import Links
 from segtasks.ui.pages import band
 
@@ -60,11 +61,12 @@ def test_nothing_to_compare_when_a_side_is_missing():
     assert (diff.change, diff.beyond_noise, diff.word) == (None, False, "n/a")
 
 
-def test_the_band_is_the_baseline_plus_minus_the_larger_of_effect_and_z_noise():
+def test_the_band_is_the_baseline_plus_minus_the_smallest_change_the_judge_flags():
     verdict = SimpleNamespace(baseline=10.0, noise=0.02, min_effect=0.05, z_threshold=3.0)
-    assert band(verdict) == pytest.approx((9.4, 10.6))  # 3 x 2% = 6% > 5%
+    assert band(verdict) == pytest.approx((9.4, 10.6))  # 3 x 2% = 6% > 5% - 1.28 x 2%
     quiet = SimpleNamespace(baseline=10.0, noise=0.005, min_effect=0.05, z_threshold=3.0)
-    assert band(quiet) == pytest.approx((9.5, 10.5))
+    gate = 0.05 - POWER_Z * 0.005  # the minimum effect, lowered by 1.2816 noise units
+    assert band(quiet) == pytest.approx((10.0 * (1 - gate), 10.0 * (1 + gate)))
     assert band(SimpleNamespace(baseline=10.0, noise=None, min_effect=0.05,
                                 z_threshold=3.0)) is None
 

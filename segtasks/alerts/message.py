@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from segtasks.judge.verdict import described
+from segtasks.domain.records import Run
+from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.report import files
 from segtasks.store import repository
 
@@ -26,7 +27,7 @@ class Alert:
     payload: dict[str, Any]  # the webhook's JSON body
 
 
-def _regression(v: Any) -> dict[str, Any]:
+def _regression(v: Verdict) -> dict[str, Any]:
     return {
         "case": v.case_key, "hardware": v.hardware_key, "metric": v.metric,
         "verdict": v.verdict, "effect": v.relative_change, "z": v.z, "mde": v.mde,
@@ -53,17 +54,16 @@ def _line(r: dict[str, Any]) -> str:
     return "; ".join(parts) + f"; software changes since the baseline: {changes}"
 
 
-def build(run: Any, verdicts: list[Any], report: str) -> Alert:
-    """The alert of `run` from its verdicts (Verdict values or stored comparisons)."""
-    regressed = [_regression(v) for v in verdicts
-                 if v.verdict == "regression" and getattr(v, "alerted", None) is not False]
+def build(run: Run, verdicts: list[Verdict], report: str) -> Alert:
+    """The alert of `run` from its verdicts (the judge's, or the stored ones)."""
+    regressed = [_regression(v) for v in verdicts if v.is_new_regression]
     cases = ", ".join(sorted({r["case"] for r in regressed})) or "none"
     subject = (f"segbench: {len(regressed)} regression{'s' if len(regressed) != 1 else ''} "
                f"in run {run.id} ({run.run_id}): {cases}")
-    notes = list(getattr(run, "notes", None) or [])
+    notes = list(run.notes or [])
     # the other series, so that a quiet night's reader knows what "unchanged" could see
-    others = [f"- {v.case_key}: {described(v)}" for v in verdicts
-              if v.metric == "images_per_s" and v.verdict != "regression"]
+    others = [f"- {v.case_key}: {v.described}" for v in verdicts
+              if v.metric == "images_per_s" and v.verdict != VerdictKind.REGRESSION]
     text = "\n".join([
         subject, "",
         *(_line(r) for r in regressed),

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from segtasks.domain.metrics import Metric
+from segtasks.domain.verdicts import CHANGES, VerdictKind
 from segtasks.judge.decide import Decision, decide
-from segtasks.judge.metrics import Metric
 from segtasks.judge.thresholds import Threshold
 from segtasks.pooling import Pooled
-
-CHANGES = ("regression", "improvement")
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,6 @@ def confirm(metric: Metric, threshold: Threshold, first: Decision, pooled: Poole
                    tonight_ci_rel=pooled.ci_rel, min_history=min_history)
     if again.verdict in CHANGES:
         return Confirmed(again, True)
-    verdict = "unconfirmed" if first.verdict in CHANGES else again.verdict
+    verdict = VerdictKind.UNCONFIRMED if first.verdict in CHANGES else again.verdict
     return Confirmed(Decision(verdict, again.baseline, again.effect, again.noise, again.z,
                               again.mde, first.screened), False)

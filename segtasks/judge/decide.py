@@ -23,10 +23,11 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from segtasks.judge.metrics import Metric
+from segtasks.domain.metrics import Metric
+from segtasks.domain.verdicts import DECISION_METHOD, VerdictKind
 from segtasks.judge.thresholds import Threshold
 
-METHOD = "robust-z-v3"
+METHOD = DECISION_METHOD
 # z of the 90% quantile: a change this many noise units above the gate is caught 9 times
 # in 10, which is what "can see" means throughout (power 90%)
 POWER_Z = statistics.NormalDist().inv_cdf(0.90)
@@ -37,7 +38,7 @@ TRIM = 0.2
 
 @dataclass(frozen=True)
 class Decision:
-    verdict: str
+    verdict: VerdictKind
     baseline: float | None = None
     effect: float | None = None  # relative change tonight / baseline - 1
     noise: float | None = None  # relative standard deviation used for z
@@ -88,11 +89,16 @@ def minimum_detectable_effect(noise: float, threshold: Threshold) -> float:
     return max(threshold.min_effect, (threshold.z_threshold + POWER_Z) * noise)
 
 
+def smallest_flagged_change(noise: float, threshold: Threshold) -> float:
+    """The criterion as one number: a measured relative change (either way) is flagged when
+    it is at least this large; the band of 'unchanged' around a baseline is +- this."""
+    return max(effect_gate(noise, threshold), threshold.z_threshold * noise)
+
+
 def flagged(worse: float, noise: float, threshold: Threshold, factor: float = 1.0) -> bool:
     """Whether a change `worse` (relative, positive = worse) passes the criterion, or
     `factor` times it (the screening)."""
-    return (worse >= factor * effect_gate(noise, threshold)
-            and worse >= factor * threshold.z_threshold * noise)
+    return worse >= factor * smallest_flagged_change(noise, threshold)
 
 
 def relative_noise(metric: Metric, spread: float, baseline: float,
@@ -113,20 +119,20 @@ def decide(metric: Metric, threshold: Threshold, tonight: float, baseline_values
     change that passes that share of the criterion as `screened`.
     """
     if not baseline_values:
-        return Decision("new")
+        return Decision(VerdictKind.NEW)
     baseline = statistics.median(baseline_values)
     effect = tonight / baseline - 1.0
     if len(baseline_values) < min_history:
-        return Decision("insufficient_history", baseline, effect)
+        return Decision(VerdictKind.INSUFFICIENT_HISTORY, baseline, effect)
     spread = series_noise(list(reversed(noise_values or baseline_values)))
     noise = relative_noise(metric, spread, baseline, tonight_ci_rel)
     worse = -effect if metric.higher_is_better else effect
     if flagged(worse, noise, threshold):
-        verdict = "regression"
+        verdict = VerdictKind.REGRESSION
     elif flagged(-worse, noise, threshold):
-        verdict = "improvement"
+        verdict = VerdictKind.IMPROVEMENT
     else:
-        verdict = "unchanged"
+        verdict = VerdictKind.UNCHANGED
     screened = screen_factor is not None and (
         flagged(worse, noise, threshold, screen_factor)
         or flagged(-worse, noise, threshold, screen_factor))

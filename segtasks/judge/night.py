@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from segtasks.domain.metrics import METRICS
+from segtasks.domain.records import Result
+from segtasks.domain.verdicts import CHANGES, VerdictKind
 from segtasks.judge.evidence import Evidence
-from segtasks.judge.metrics import METRICS
 from segtasks.judge.series import judge_metric
 from segtasks.judge.software import software_changes
 from segtasks.judge.thresholds import night_thresholds
@@ -50,12 +52,13 @@ def judge_night(evidence: Evidence, settings: JudgeSettings,
         if result.status != "ok":
             # A case that used to work and now fails is the loudest regression there is.
             verdicts.append(Verdict(
-                metric="status", verdict="regression" if past else "failed",
+                metric="status",
+                verdict=VerdictKind.REGRESSION if past else VerdictKind.FAILED,
                 software_changes=changes, detail=f"status {result.status}: {result.reason}",
                 **common))
             continue
         if result.valid is False:
-            verdicts.append(Verdict(metric="status", verdict="disturbed",
+            verdicts.append(Verdict(metric="status", verdict=VerdictKind.DISTURBED,
                                     software_changes=changes, detail=_disturbed(result),
                                     **common))
             continue
@@ -70,14 +73,14 @@ def judge_night(evidence: Evidence, settings: JudgeSettings,
                                   tonight_run_pk=run.id,
                                   common={**common, "software_changes": changes})
             rank_p = None
-            if judged.verdict in ("regression", "improvement") and metric.uses_interval:
+            if judged.verdict in CHANGES and metric.uses_interval:
                 rank_p = _rank_p([s.latency_ms for s in result.samples],
                                  samples_of(past[0].result.id))
             verdicts.append(replace(judged, rank_p=rank_p))
     return verdicts + _missing(evidence)
 
 
-def _disturbed(result: Any) -> str:
+def _disturbed(result: Result) -> str:
     tries = result.attempts or 1
     again = " (measured twice, disturbed both times)" if tries > 1 else ""
     return f"not compared: {result.validity_reason or 'disturbed'}{again}"
@@ -98,7 +101,7 @@ def _missing(evidence: Evidence) -> list[Verdict]:
     measured = {(r.case_key, r.hardware_key) for r in evidence.results if r.status != "skipped"}
     return [
         Verdict(case_key=r.case_key, hardware_key=r.hardware_key, metric="status",
-                verdict="missing", baseline_run_pks=[evidence.previous_run.id],
+                verdict=VerdictKind.MISSING, baseline_run_pks=[evidence.previous_run.id],
                 detail=f"measured by run {evidence.previous_run.run_id}, absent tonight")
         for r in evidence.previous_results
         if r.status == "ok" and (r.case_key, r.hardware_key) not in measured

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from segtasks.domain.records import Environment
 
 # environment columns whose change is worth naming next to a verdict
 SOFTWARE = (("torch", "torch_version"), ("torchvision", "torchvision_version"),
@@ -10,8 +10,8 @@ SOFTWARE = (("torch", "torch_version"), ("torchvision", "torchvision_version"),
             ("cudnn", "cudnn"), ("driver", "nvidia_driver"), ("python", "python_version"))
 
 
-def software_changes(tonight_code: str | None, tonight_env: Any, before_code: str | None,
-                     before_env: Any) -> list[str]:
+def software_changes(tonight_code: str | None, tonight_env: Environment | None,
+                     before_code: str | None, before_env: Environment | None) -> list[str]:
     """What differs between tonight's software and an earlier night's (environment rows)."""
     changes = []
     if tonight_code != before_code:

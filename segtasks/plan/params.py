@@ -16,7 +16,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.parity.tolerance import Tolerance
 from segtasks.plan.case import CASE_KEY_PATTERN, PRECISIONS, Case
 from segtasks.plan.declare import Parameter, declared, parameter

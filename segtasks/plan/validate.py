@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.errors import SegbenchError
-from segtasks.judge.metrics import METRIC_NAMES
 from segtasks.plan.case import Case
 from segtasks.plan.grid import plan_grid
 from segtasks.plan.params import (

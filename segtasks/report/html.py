@@ -25,7 +25,7 @@ STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}img{max-width:640px;margin:0.5em}
-.regression{color:#b00;font-weight:bold}"""
+.regressions{color:#b00;font-weight:bold}"""
 
 
 def _table(rows: Sequence[dict[str, str]]) -> str:
@@ -46,7 +46,8 @@ def figures(report: RunReport) -> list[tuple[str, bytes]]:
     for r in report.results:
         if r.status != "ok":
             continue
-        speed.setdefault(variant(r), []).append((r.batch_size, r.images_per_s))
+        if r.images_per_s is not None:
+            speed.setdefault(variant(r), []).append((r.batch_size, r.images_per_s))
         if r.cuda_peak_reserved_bytes is not None:
             memory.setdefault(f"{variant(r)} CUDA reserved", []).append(
                 (r.batch_size, r.cuda_peak_reserved_bytes / plots.GIB))
@@ -76,7 +77,7 @@ def render_html(report: RunReport) -> str:
         parts.append("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in weights) + "</ul>")
     if report.regressions:
         names = ", ".join(f"{v.case_key} ({v.metric})" for v in report.regressions)
-        parts.append(f'<p class="regression">Regressions: {html.escape(names)}</p>')
+        parts.append(f'<p class="regressions">Regressions: {html.escape(names)}</p>')
     for note in report.notes:
         parts.append(f"<p class=\"note\">{html.escape(note)}</p>")
     activation = activation_lines(report.results)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.domain.metrics import METRIC_NAMES
+from segtasks.domain.records import Night, Result, Run, Series
+from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.report.recommend import Constraints, Recommendation, recommend
-from segtasks.store.repository import Night, Series
 
 
 @dataclass(frozen=True)
@@ -29,24 +29,24 @@ class RunReport:
     run_pk: int
     title: str
     database: str  # where the results came from (URL without password)
-    results: Sequence[Any]  # results rows
-    verdicts: Sequence[Any]  # Verdict values or stored comparisons rows: same attributes
+    results: Sequence[Result]
+    verdicts: Sequence[Verdict]  # the judge's, or the stored ones
     trends: list[Trend] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # why the night failed, if it did
     notes: list[str] = field(default_factory=list)  # the run's notes
 
     @property
-    def regressions(self) -> list[Any]:
-        return [v for v in self.verdicts if v.verdict == "regression"]
+    def regressions(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.verdict == VerdictKind.REGRESSION]
 
 
-def title_of(run: Any) -> str:
+def title_of(run: Run) -> str:
     return (f"segbench run {run.id} ({run.dag_id} / {run.run_id}, {run.trigger}, "
             f"state {run.state}, code {run.code_version})")
 
 
-def build(run: Any, results: Sequence[Any], verdicts: Sequence[Any],
+def build(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict],
           history: Mapping[Series, list[Night]], database: str,
           problems: Sequence[str] = ()) -> RunReport:
     """The report of `run`; `history` (newest first, as the judge loaded it) gives the trend
@@ -54,7 +54,7 @@ def build(run: Any, results: Sequence[Any], verdicts: Sequence[Any],
     tonight = {(r.case_key, r.hardware_key): r for r in results}
     trends = []
     for v in verdicts:
-        if v.verdict != "regression" or v.metric not in METRIC_NAMES:
+        if v.verdict != VerdictKind.REGRESSION or v.metric not in METRIC_NAMES:
             continue
         series = (v.case_key, v.hardware_key)
         nights = [(n.started_at, getattr(n.result, v.metric))

@@ -4,7 +4,8 @@ the fp32 eager reference (segtasks.judge.outputs judges them)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+from segtasks.domain.records import Result
 
 # the record's vocabulary; provenance imports nothing heavy
 from segtasks.measure.provenance import SEEDED, TRAINED, UNRECORDED, UNTRAINED_WARNING
@@ -18,7 +19,7 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def weights_lines(results: Sequence[Any]) -> list[str]:
+def weights_lines(results: Sequence[Result]) -> list[str]:
     """One line per weights file the run measured, and the warning for untrained ones."""
     seen: dict[tuple[str | None, str | None], None] = {}
     for r in results:
@@ -31,7 +32,7 @@ def weights_lines(results: Sequence[Any]) -> list[str]:
     return lines
 
 
-def output_rows(results: Sequence[Any]) -> list[dict[str, str]]:
+def output_rows(results: Sequence[Result]) -> list[dict[str, str]]:
     """Per checked case: parity against the fp32 eager reference and IoU against the truth."""
     rows = []
     for r in results:

@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from segtasks.domain.records import Result
+
 GIB = 2**30
 
 
@@ -57,7 +59,7 @@ class Constraints:
 
 @dataclass(frozen=True)
 class Candidate:
-    result: Any  # the stored row
+    result: Result  # the stored result
     images_per_s: float
     p90_ms: float | None
     memory_bytes: float | None
@@ -71,38 +73,40 @@ OBJECTIVES = (("images_per_s", True), ("p90_ms", False), ("memory_bytes", False)
               ("energy_j", False))
 
 
-def memory_of(r: Any) -> float | None:
+def memory_of(r: Result) -> float | None:
     return r.cuda_peak_reserved_bytes if r.device == "cuda" else r.host_peak_rss_bytes
 
 
-def energy_of(r: Any) -> float | None:
+def energy_of(r: Result) -> float | None:
     return r.gpu_energy_j_per_image if r.device == "cuda" else r.cpu_energy_j_per_image
 
 
-def eligible(r: Any) -> bool:
+def eligible(r: Result) -> bool:
     """Measured, left alone, and with outputs within tolerance where parity is known."""
     return (r.status == "ok" and r.images_per_s is not None and r.valid is not False
             and getattr(r, "parity_ok", None) is not False)
 
 
-def _is_reference(r: Any) -> bool:
+def _is_reference(r: Result) -> bool:
     return (r.precision == "fp32" and not r.channels_last
             and getattr(r, "compile", "none") == "none")
 
 
-def candidates(results: Sequence[Any]) -> list[Candidate]:
+def candidates(results: Sequence[Result]) -> list[Candidate]:
     """The eligible results as candidates, each with its speed-up over fp32 eager."""
     chosen = [r for r in results if eligible(r)]
     reference = {(r.run_pk, r.hardware_key, r.device, r.batch_size, r.threads): r.images_per_s
                  for r in chosen if _is_reference(r)}
     found = []
     for r in chosen:
+        if (images_per_s := r.images_per_s) is None:
+            continue  # not eligible
         base = reference.get((r.run_pk, r.hardware_key, r.device, r.batch_size, r.threads))
         mismatch = getattr(r, "parity_mask_mismatch", None)
         found.append(Candidate(
-            result=r, images_per_s=r.images_per_s, p90_ms=r.latency_p90_ms,
+            result=r, images_per_s=images_per_s, p90_ms=r.latency_p90_ms,
             memory_bytes=memory_of(r), energy_j=energy_of(r),
-            speedup=r.images_per_s / base if base else None,
+            speedup=images_per_s / base if base else None,
             masks_identical=None if mismatch is None else 1 - mismatch))
     return found
 
@@ -145,7 +149,7 @@ def best_under(found: Sequence[Candidate], limits: Constraints) -> Candidate | N
                                        else float("inf")))
 
 
-def configuration(r: Any) -> str:
+def configuration(r: Result) -> str:
     """precision + layout + compile, and CPU threads where set: how to reproduce the case."""
     mode = getattr(r, "compile", "none")
     parts = [r.precision, "channels_last" if r.channels_last else "contiguous",
@@ -154,7 +158,7 @@ def configuration(r: Any) -> str:
     return text + (f" with {r.threads} threads" if r.threads is not None else "")
 
 
-def hardware_name(r: Any) -> str:
+def hardware_name(r: Result) -> str:
     env = getattr(r, "environment", None)
     name = None
     if env is not None:
@@ -200,7 +204,7 @@ class Recommendation:
         return prefix + sentence(self.best)
 
 
-def recommend(results: Sequence[Any], limits: Constraints) -> list[Recommendation]:
+def recommend(results: Sequence[Result], limits: Constraints) -> list[Recommendation]:
     """A recommendation per (hardware, device) with at least one eligible case."""
     found = candidates(results)
     groups: dict[tuple[str | None, str], list[Candidate]] = {}

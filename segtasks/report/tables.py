@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from segtasks.domain.records import Result
+from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.plan.case import COMPILE_MODES, DEVICES, PRECISIONS
 
 GIB = 2**30
@@ -47,7 +48,7 @@ NOTES = (
 )
 
 
-def variant(r: Any) -> str:
+def variant(r: Result) -> str:
     """The table a result belongs to: device plus the options that change the work."""
     parts = [r.device.upper(), r.precision]
     if r.channels_last:
@@ -59,7 +60,7 @@ def variant(r: Any) -> str:
     return " ".join(parts)
 
 
-def activation_slope(rows: Sequence[Any]) -> tuple[float, float, int] | None:
+def activation_slope(rows: Sequence[Result]) -> tuple[float, float, int] | None:
     """Activation memory per image of one variant: the least-squares slope of the
     steady-state peak allocated memory over batch sizes, with its intercept (what does not
     grow with the batch: weights, cuDNN workspace) and the number of cases; None with fewer
@@ -75,7 +76,7 @@ def activation_slope(rows: Sequence[Any]) -> tuple[float, float, int] | None:
     return float(slope), float(intercept), len(points)
 
 
-def activation_lines(results: Sequence[Any]) -> dict[str, str]:
+def activation_lines(results: Sequence[Result]) -> dict[str, str]:
     """Per variant with CUDA peaks: its activation memory per image, in words."""
     lines = {}
     for name in dict.fromkeys(variant(r) for r in sorted(results, key=_order)):
@@ -102,14 +103,14 @@ def _ratio(value: float, reference: float | None) -> str:
     return "n/a" if not reference else f"{value / reference:.4g}x"
 
 
-def _seed_row(r: Any) -> dict[str, str]:
+def _seed_row(r: Result) -> dict[str, str]:
     row = dict.fromkeys(SEED_COLUMNS + OUR_COLUMNS, "-")
     row["Batch Size"] = str(r.batch_size)
     row["Status"] = "ok" if r.status == "ok" else f"{r.status}: {r.reason}"
     if r.status == "ok" and r.valid is False:
         row["Status"] = f"disturbed: {r.validity_reason}"
     row["Host Peak RSS (GB)"] = _fmt(r.host_peak_rss_bytes, ".4f", GIB)
-    if r.status != "ok":
+    if r.status != "ok" or not r.end_to_end_images or not r.end_to_end_s:
         return row
     fps = r.end_to_end_images / r.end_to_end_s
     row.update({
@@ -128,7 +129,7 @@ def _seed_row(r: Any) -> dict[str, str]:
     return row
 
 
-def _order(r: Any) -> tuple:
+def _order(r: Result) -> tuple:
     precision = PRECISIONS.index(r.precision) if r.precision in PRECISIONS else len(PRECISIONS)
     mode = getattr(r, "compile", "none")
     compiled = COMPILE_MODES.index(mode) if mode in COMPILE_MODES else len(COMPILE_MODES)
@@ -136,18 +137,20 @@ def _order(r: Any) -> tuple:
             r.batch_size)
 
 
-def by_variant(results: Sequence[Any]) -> dict[str, list[Any]]:
+def by_variant(results: Sequence[Result]) -> dict[str, list[Result]]:
     """The results of each table (variant: device, precision, ...), by batch size; the
     order of `seed_rows`, so that a page can put each row beside its result."""
     return {name: sorted((r for r in results if variant(r) == name), key=lambda r: r.batch_size)
             for name in dict.fromkeys(variant(r) for r in sorted(results, key=_order))}
 
 
-def seed_rows(results: Sequence[Any]) -> dict[str, list[dict[str, str]]]:
+def seed_rows(results: Sequence[Result]) -> dict[str, list[dict[str, str]]]:
     """Rows per variant (device, precision, ...), ordered by batch size."""
     tables: dict[str, list[dict[str, str]]] = {}
     for name, rows in by_variant(results).items():
-        fps = [r.end_to_end_images / r.end_to_end_s if r.status == "ok" else None for r in rows]
+        fps = [r.end_to_end_images / r.end_to_end_s
+               if r.status == "ok" and r.end_to_end_images and r.end_to_end_s else None
+               for r in rows]
         first = fps[0] if rows and rows[0].batch_size == 1 else None
         table = []
         for i, (r, f) in enumerate(zip(rows, fps, strict=True)):
@@ -161,7 +164,7 @@ def seed_rows(results: Sequence[Any]) -> dict[str, list[dict[str, str]]]:
     return tables
 
 
-def phase_rows(results: Sequence[Any]) -> list[dict[str, str]]:
+def phase_rows(results: Sequence[Result]) -> list[dict[str, str]]:
     """Where a batch's time goes, per case (means per timed batch)."""
     return [
         {
@@ -181,7 +184,7 @@ def phase_rows(results: Sequence[Any]) -> list[dict[str, str]]:
     ]
 
 
-def compile_rows(results: Sequence[Any]) -> list[dict[str, str]]:
+def compile_rows(results: Sequence[Result]) -> list[dict[str, str]]:
     """torch.compile's one-off costs per compiled case, beside its steady state."""
     return [
         {
@@ -209,7 +212,7 @@ def _energy(value: float | None, reason: str | None) -> str:
     return _fmt(value, ".3f")
 
 
-def telemetry_rows(results: Sequence[Any]) -> list[dict[str, str]]:
+def telemetry_rows(results: Sequence[Result]) -> list[dict[str, str]]:
     """Whether the machine left each case alone, and what the devices did meanwhile."""
     rows = []
     for r in sorted(results, key=_order):
@@ -238,7 +241,8 @@ def telemetry_rows(results: Sequence[Any]) -> list[dict[str, str]]:
     return [{c: row.get(c, "-") for c in columns} for row in rows]
 
 
-QUIET = ("unchanged", "new", "insufficient_history", "outputs_match", "outputs_unchanged")
+QUIET = (VerdictKind.UNCHANGED, VerdictKind.NEW, VerdictKind.INSUFFICIENT_HISTORY,
+         VerdictKind.OUTPUTS_MATCH, VerdictKind.OUTPUTS_UNCHANGED)
 
 
 
@@ -249,13 +253,13 @@ def _value(metric: str, value: float | None) -> str:
     return _fmt(value, ".2f" if metric.endswith("_ms") else ".3f")
 
 
-def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
+def verdict_rows(verdicts: Sequence[Verdict]) -> list[dict[str, str]]:
     """Throughput and status verdicts for every case; other metrics only when they moved."""
     return [
         {
             "Case": v.case_key,
             "Metric": v.metric,
-            "Verdict": v.verdict,
+            "Verdict": str(v.verdict),
             "Tonight": _value(v.metric, v.tonight),
             "Baseline": _value(v.metric, v.baseline),
             "Change": _fmt(v.relative_change, "+.1%"),
@@ -263,7 +267,7 @@ def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
             "Min effect": _fmt(v.min_effect, ".0%"),
             # the smallest change this series sees on one night (90% of the time)
             "Sees": "-" if v.mde is None else f">= {v.mde:.1%}",
-            "Confirmed": {True: "yes", False: "no"}.get(v.confirmed, "-"),
+            "Confirmed": {True: "yes", False: "no", None: "-"}[v.confirmed],
             "Nights": str(len(v.baseline_run_pks)),
             "Software changes": ", ".join(v.software_changes or []) or "-",
             "Detail": v.detail or "",
@@ -273,5 +277,5 @@ def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, str]]:
     ]
 
 
-def warning_lines(results: Sequence[Any]) -> list[str]:
+def warning_lines(results: Sequence[Result]) -> list[str]:
     return [f"{r.case_key}: {w}" for r in results for w in (r.warnings or [])]

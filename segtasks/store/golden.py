@@ -1,12 +1,13 @@
 """Golden outputs: the fp32 eager reference outputs kept per (weights sha256, dataset
 fingerprint, device kind), and each stored result's reference compared with them.
 
-When a result is stored, its reference outputs (computed in the case's process) are
-compared with the golden ones, and the drift is stored with the result (golden_*). The
-first night of a (weights, dataset, device kind) makes the golden outputs; a night whose
-reference differs from them keeps its own as a candidate, which `segbench golden accept`
-can make the golden one. The judge turns the drift into `outputs_changed` (segtasks.judge.
-outputs). NumPy only.
+When a result is stored, its reference outputs (computed in the case's process) are kept
+as a candidate. The judge (segtasks.judge.stored) then compares them with the golden ones
+and the drift is stored with the result (golden_*): the first night of a (weights,
+dataset, device kind) makes the golden outputs; a night whose reference differs from them
+keeps its own as a candidate, which `segbench golden accept` can make the golden one; an
+equal one is not kept. The judge turns the drift into `outputs_changed` (segtasks.judge.
+outputs). This module only reads and writes.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from segtasks.domain import records as values
 from segtasks.errors import Refused
-from segtasks.parity import metrics
-from segtasks.parity.outputs import Outputs
 from segtasks.result import CaseResult
+from segtasks.store import records
 from segtasks.store.schema import CANDIDATE, GOLDEN, RETIRED, GoldenOutput, Result, Run
 
 FIRST_NIGHT = "first night of these weights, data and device kind"
@@ -70,49 +71,91 @@ def _insert(session: Session, row: GoldenOutput) -> bool:
         return False
 
 
-def compare_with_golden(session: Session, run_pk: int, result: CaseResult,
-                        environment_id: int | None) -> None:
-    """Fill the result's golden_* figures; make the golden outputs on the first night, keep
-    tonight's as a candidate when they differ. Runs inside the result's own transaction."""
+def keep_reference(session: Session, run_pk: int, result: CaseResult,
+                   environment_id: int | None) -> None:
+    """Keep tonight's reference outputs as a candidate (once per run and checksum: a retry,
+    or a second case with the same outputs, adds nothing). A plain write, inside the
+    result's own transaction; the judge compares them with the golden ones
+    (segtasks.judge.stored), which may make them the golden ones or drop them."""
     key = _key(result)
-    if key is None or result.reference_outputs is None or result.outputs is None:
+    if key is None or result.reference_outputs is None:
         return
-    run = session.get_one(Run, run_pk)
-    golden = active(session, *key)
-    if golden is None:
-        _insert(session, _row(result, key, GOLDEN, run, environment_id, FIRST_NIGHT))
-        golden = active(session, *key)  # ours, or the one a parallel task made first
-    if golden is None:
-        return
-    check = result.outputs
-    check.golden_id = golden.id
-    if golden.checksum == check.reference_checksum:
-        check.golden_max_abs_diff, check.golden_mask_mismatch = 0.0, 0.0
-        return
-    # tonight differs: keep its outputs, so that a curator can accept them as golden
-    _insert(session, _row(result, key, CANDIDATE, run, environment_id, None))
-    npz = result.reference_outputs.get("npz")
-    if golden.arrays is None or not npz:
-        return  # arrays too large to keep: only the checksum says they differ
-    try:
-        tonight = Outputs.from_npz(base64.b64decode(npz))
-        kept = Outputs.from_npz(golden.arrays)
-        check.golden_max_abs_diff = metrics.max_abs_diff(tonight.probs, kept.probs)
-        check.golden_mask_mismatch = metrics.mask_mismatch(tonight.masks, kept.masks)
-    except (ValueError, KeyError, OSError) as exc:
-        # e.g. other parity images than the golden ones: the result is stored regardless
-        check.golden_max_abs_diff = check.golden_mask_mismatch = None
-        result.warnings.append(f"outputs not comparable with golden outputs {golden.id}: "
-                               f"{exc}")
+    _insert(session, _row(result, key, CANDIDATE, session.get_one(Run, run_pk),
+                          environment_id, None))
+
+
+def _tonight(session: Session, run_pk: int) -> list[GoldenOutput]:
+    return list(session.scalars(select(GoldenOutput).where(
+        GoldenOutput.run_pk == run_pk, GoldenOutput.state == CANDIDATE)
+        .order_by(GoldenOutput.id)))
+
+
+def make_first_golden(engine: Engine, run_pk: int) -> None:
+    """The first night of a (weights, dataset, device kind) makes its golden outputs: the
+    run's first kept reference of each key that has no golden outputs yet."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        for row in _tonight(session, run_pk):
+            if active(session, row.weights_sha256, row.dataset_fingerprint,
+                      row.device_kind) is None:
+                row.state, row.reason = GOLDEN, FIRST_NIGHT
+                row.accepted_at, row.accepted_by = _now(), "segbench"
+                session.flush()
+
+
+def references(engine: Engine, run_pk: int) -> list[values.ReferenceCheck]:
+    """Each checked result of the run, with its reference outputs and the golden ones of
+    its (weights, dataset, device kind) to compare them with."""
+    found = []
+    with Session(engine, expire_on_commit=False) as session:
+        results = session.scalars(select(Result).where(
+            Result.run_pk == run_pk, Result.reference_checksum.is_not(None))
+            .order_by(Result.id))
+        for result in results:
+            if not (result.weights_sha256 and result.dataset_fingerprint
+                    and result.device_kind and result.reference_checksum):
+                continue
+            golden = active(session, result.weights_sha256, result.dataset_fingerprint,
+                            result.device_kind)
+            if golden is None:
+                continue
+            mine = golden if golden.checksum == result.reference_checksum else \
+                session.scalars(select(GoldenOutput).where(
+                    GoldenOutput.run_pk == run_pk, GoldenOutput.device_kind == golden.device_kind,
+                    GoldenOutput.weights_sha256 == golden.weights_sha256,
+                    GoldenOutput.dataset_fingerprint == golden.dataset_fingerprint,
+                    GoldenOutput.checksum == result.reference_checksum)).first()
+            found.append(values.ReferenceCheck(
+                result_id=result.id, checksum=result.reference_checksum,
+                arrays=mine.arrays if mine is not None else None, golden_id=golden.id,
+                golden_checksum=golden.checksum, golden_arrays=golden.arrays))
+    return found
+
+
+def record_check(engine: Engine, run_pk: int, check: values.ReferenceCheck,
+                 drift: values.GoldenDrift) -> None:
+    """Store the judge's comparison on the result (golden_*, and a warning when the outputs
+    could not be compared); a reference equal to the golden ones is not kept."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        row = session.get_one(Result, check.result_id)
+        row.golden_id = check.golden_id
+        row.golden_max_abs_diff, row.golden_mask_mismatch = drift.max_abs_diff, \
+            drift.mask_mismatch
+        if drift.warning and drift.warning not in (row.warnings or []):
+            row.warnings = [*(row.warnings or []), drift.warning]
+        if not drift.keep_candidate:
+            for candidate in _tonight(session, run_pk):
+                if candidate.checksum == check.checksum:
+                    session.delete(candidate)
 
 
 @dataclass(frozen=True)
 class Accepted:
-    golden: GoldenOutput
-    replaced: GoldenOutput | None
+    golden: values.GoldenOutputs
+    replaced: values.GoldenOutputs | None
 
 
-def _run_keys(session: Session, run: Run, device_kind: str | None) -> list[tuple[str, str, str]]:
+def _run_keys(session: Session, run: values.Run, device_kind: str | None
+              ) -> list[tuple[str, str, str]]:
     query = (select(Result.weights_sha256, Result.dataset_fingerprint, Result.device_kind)
              .where(Result.run_pk == run.id, Result.reference_checksum.is_not(None))
              .distinct())
@@ -121,7 +164,7 @@ def _run_keys(session: Session, run: Run, device_kind: str | None) -> list[tuple
     return [tuple(row) for row in session.execute(query).all()]  # type: ignore[misc]
 
 
-def accept(engine: Engine, *, from_run: Run, device_kind: str | None, reason: str,
+def accept(engine: Engine, *, from_run: values.Run, device_kind: str | None, reason: str,
            by: str) -> Accepted:
     """Make the reference outputs `from_run` computed the golden ones of their (weights,
     dataset, device kind); the golden they replace is retired (kept, and restored by undo)."""
@@ -152,7 +195,9 @@ def accept(engine: Engine, *, from_run: Run, device_kind: str | None, reason: st
         candidate.state, candidate.reason, candidate.accepted_by = GOLDEN, reason, by
         candidate.accepted_at, candidate.retired_at, candidate.retired_by = _now(), None, None
         candidate.replaces_id = current.id if current is not None else None
-        return Accepted(candidate, current)
+        session.flush()
+        return Accepted(records.golden(candidate),
+                        None if current is None else records.golden(current))
 
 
 def undo(engine: Engine, golden_id: int, by: str) -> Accepted:
@@ -170,30 +215,32 @@ def undo(engine: Engine, golden_id: int, by: str) -> Accepted:
         row.state, row.retired_at, row.retired_by = CANDIDATE, _now(), by
         session.flush()
         previous.state, previous.retired_at, previous.retired_by = GOLDEN, None, None
-        return Accepted(previous, row)
+        session.flush()
+        return Accepted(records.golden(previous), records.golden(row))
 
 
-def listing(engine: Engine, *, include_all: bool = False) -> list[GoldenOutput]:
+def listing(engine: Engine, *, include_all: bool = False) -> list[values.GoldenOutputs]:
     """The golden outputs (and with `include_all` the candidates and retired ones), newest
     first."""
     query = select(GoldenOutput).options(selectinload(GoldenOutput.environment))
     if not include_all:
         query = query.where(GoldenOutput.state == GOLDEN)
     with Session(engine, expire_on_commit=False) as session:
-        return list(session.scalars(query.order_by(GoldenOutput.id.desc())))
+        return [records.golden(row) for row in session.scalars(
+            query.order_by(GoldenOutput.id.desc()))]
 
 
-def by_ids(engine: Engine, ids: set[int]) -> dict[int, GoldenOutput]:
+def by_ids(engine: Engine, ids: set[int]) -> dict[int, values.GoldenOutputs]:
     """Golden rows with their environment (for the software changes since they were taken)."""
     if not ids:
         return {}
     with Session(engine, expire_on_commit=False) as session:
         rows = session.scalars(select(GoldenOutput).where(GoldenOutput.id.in_(ids))
                                .options(selectinload(GoldenOutput.environment)))
-        return {row.id: row for row in rows}
+        return {row.id: records.golden(row) for row in rows}
 
 
-def summary_text(row: GoldenOutput) -> str:
+def summary_text(row: values.GoldenOutputs) -> str:
     """Per image: mask pixels and mean probability, for a person comparing two goldens."""
     parts: list[Any] = row.summary or []
     return ", ".join(f"{p['name']}: {p['mask_pixels']} px, p {p['prob_mean']:.4f}"

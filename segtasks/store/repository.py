@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,11 +11,15 @@ from sqlalchemy import Engine, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from segtasks.domain import records as values
+from segtasks.domain.records import Night, Series
+from segtasks.domain.verdicts import Verdict
 from segtasks.errors import NotFound, Refused
 from segtasks.plan.case import Case
 from segtasks.result import PHASES, CaseResult
+from segtasks.store import records
 from segtasks.store.fingerprints import environment_columns
-from segtasks.store.golden import compare_with_golden
+from segtasks.store.golden import keep_reference
 from segtasks.store.schema import (
     BaselineLevel,
     Comparison,
@@ -103,7 +107,7 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
     case = result.case
     with _session(engine) as session, session.begin():
         environment_id = _environment_id(session, result.environment)
-        compare_with_golden(session, run_pk, result, environment_id)
+        keep_reference(session, run_pk, result, environment_id)
         # numpy scalars (np.float64) are not something every DB driver can bind
         values = {name: _plain(value) for name, value in result.columns().items()}
         values.update(
@@ -177,14 +181,14 @@ def save_process(engine: Engine, run_pk: int, result: CaseResult, *, process: in
                      first_idx=0 if last is None else last + 1)
 
 
-def processes_of(engine: Engine, run_pk: int) -> dict[str, list[Process]]:
+def processes_of(engine: Engine, run_pk: int) -> dict[str, list[values.Process]]:
     """Every measuring process of the run, per case key, in the order measured."""
     with _session(engine) as session:
         rows = session.scalars(select(Process).where(Process.run_pk == run_pk)
                                .order_by(Process.case_key, Process.process))
-        found: dict[str, list[Process]] = {}
+        found: dict[str, list[values.Process]] = {}
         for row in rows:
-            found.setdefault(row.case_key, []).append(row)
+            found.setdefault(row.case_key, []).append(records.process(row))
         return found
 
 
@@ -195,8 +199,8 @@ def add_notes(engine: Engine, run_pk: int, notes: list[str]) -> None:
         run.notes = [*(run.notes or []), *(n for n in notes if n not in (run.notes or []))]
 
 
-def last_verdicts(engine: Engine, tonight: Run, series: list[Series]
-                  ) -> dict[tuple[str, str | None, str], Comparison]:
+def last_verdicts(engine: Engine, tonight: values.Run, series: list[Series]
+                  ) -> dict[tuple[str, str | None, str], Verdict]:
     """The newest verdict of each (case, hardware, metric) of these series from a run
     before tonight: whether a regression is new or ongoing."""
     if not series:
@@ -215,15 +219,15 @@ def last_verdicts(engine: Engine, tonight: Run, series: list[Series]
     with _session(engine) as session:
         rows = session.scalars(select(Comparison).join(ranked, ranked.c.id == Comparison.id)
                                .where(ranked.c.rank == 1))
-        return {(c.case_key, c.hardware_key, c.metric): c for c in rows}
+        return {(c.case_key, c.hardware_key, c.metric): records.verdict(c) for c in rows}
 
 
-def get_run(engine: Engine, run_pk: int) -> Run:
+def get_run(engine: Engine, run_pk: int) -> values.Run:
     with _session(engine) as session:
         run = session.get(Run, run_pk)
     if run is None:
         raise NotFound(f"no run with id {run_pk}")
-    return run
+    return records.run(run)
 
 
 def latest_run_pk(engine: Engine) -> int | None:
@@ -231,11 +235,12 @@ def latest_run_pk(engine: Engine) -> int | None:
         return session.scalar(select(Run.id).order_by(Run.started_at.desc(), Run.id.desc()))
 
 
-def run_result(engine: Engine, run_pk: int, case_key: str) -> Result:
+def run_result(engine: Engine, run_pk: int, case_key: str) -> values.Result:
     with _session(engine) as session:
-        return session.scalars(
+        return records.result(session.scalars(
             select(Result).where(Result.run_pk == run_pk, Result.case_key == case_key)
-        ).one()
+            .options(selectinload(Result.environment))
+        ).one())
 
 
 def has_result(engine: Engine, run_pk: int, case_key: str) -> bool:
@@ -244,31 +249,17 @@ def has_result(engine: Engine, run_pk: int, case_key: str) -> bool:
             Result.run_pk == run_pk, Result.case_key == case_key)) is not None
 
 
-def run_results(engine: Engine, run_pk: int) -> list[Result]:
+def run_results(engine: Engine, run_pk: int) -> list[values.Result]:
+    """The run's results with their environment and batch latencies."""
     with _session(engine) as session:
-        return list(session.scalars(
+        return [records.result(row, with_samples=True) for row in session.scalars(
             select(Result).where(Result.run_pk == run_pk)
             .options(selectinload(Result.samples), selectinload(Result.environment))
             .order_by(Result.device, Result.batch_size)
-        ))
+        )]
 
 
-@dataclass(frozen=True)
-class Night:
-    """One earlier good night of a series, as the judge needs it."""
-
-    run_pk: int
-    started_at: datetime
-    code_version: str | None
-    result: Result
-    # its measuring processes (several when it ran `repeats` or confirmed a change)
-    processes: list[Process] = field(default_factory=list)
-
-
-Series = tuple[str, str | None]  # (case key, hardware key)
-
-
-def series_history(engine: Engine, tonight: Run, series: list[Series], limit: int
+def series_history(engine: Engine, tonight: values.Run, series: list[Series], limit: int
                    ) -> dict[Series, list[Night]]:
     """The last `limit` good nights of each series before `tonight`, newest first: status
     ok and not disturbed (valid is false when the machine did not leave the case alone;
@@ -319,28 +310,30 @@ def series_history(engine: Engine, tonight: Run, series: list[Series], limit: in
             .order_by(Run.started_at.desc(), Run.id.desc())
         ).all()
         pairs = [(run_pk, result.case_key) for run_pk, _, _, result in rows]
-        processes: dict[tuple[int, str], list[Process]] = {}
+        processes: dict[tuple[int, str], list[values.Process]] = {}
         if pairs:
             for row in session.scalars(select(Process).where(
                     tuple_(Process.run_pk, Process.case_key).in_(pairs))
                     .order_by(Process.process)):
-                processes.setdefault((row.run_pk, row.case_key), []).append(row)
-    history: dict[Series, list[Night]] = {key: [] for key in series}
-    for run_pk, started_at, code_version, result in rows:
-        history[(result.case_key, result.hardware_key)].append(
-            Night(run_pk, started_at, code_version, result,
-                  processes.get((run_pk, result.case_key), [])))
+                processes.setdefault((row.run_pk, row.case_key), []).append(
+                    records.process(row))
+        history: dict[Series, list[Night]] = {key: [] for key in series}
+        for run_pk, started_at, code_version, result in rows:
+            history[(result.case_key, result.hardware_key)].append(
+                Night(run_pk, started_at, code_version, records.result(result),
+                      processes.get((run_pk, result.case_key), [])))
     return history
 
 
-def previous_run(engine: Engine, tonight: Run) -> Run | None:
+def previous_run(engine: Engine, tonight: values.Run) -> values.Run | None:
     """The run of the same DAG just before this one, excluded runs left out."""
     with _session(engine) as session:
-        return session.scalars(
+        found = session.scalars(
             select(Run).where(Run.dag_id == tonight.dag_id, Run.id != tonight.id,
                               Run.started_at < tonight.started_at, Run.excluded.is_(False))
             .order_by(Run.started_at.desc()).limit(1)
         ).first()
+        return None if found is None else records.run(found)
 
 
 def samples_of(engine: Engine, result_id: int) -> list[float]:
@@ -349,7 +342,7 @@ def samples_of(engine: Engine, result_id: int) -> list[float]:
             select(Sample.latency_ms).where(Sample.result_id == result_id).order_by(Sample.idx)))
 
 
-def find_run(engine: Engine, run: str) -> Run:
+def find_run(engine: Engine, run: str) -> values.Run:
     """A run by its numeric id or its Airflow run id."""
     with _session(engine) as session:
         found = session.scalars(select(Run).where(Run.run_id == run)).first()
@@ -357,7 +350,7 @@ def find_run(engine: Engine, run: str) -> Run:
             found = session.get(Run, int(run))
         if found is None:
             raise NotFound(f"no run with id or run_id {run!r}")
-        return found
+        return records.run(found)
 
 
 def set_excluded(engine: Engine, run_pk: int, excluded: bool, reason: str | None,
@@ -370,8 +363,8 @@ def set_excluded(engine: Engine, run_pk: int, excluded: bool, reason: str | None
         run.excluded_by = by if excluded else None
 
 
-def accept_level(engine: Engine, *, case_key: str, hardware_key: str | None, from_run: Run,
-                 reason: str, by: str) -> BaselineLevel:
+def accept_level(engine: Engine, *, case_key: str, hardware_key: str | None,
+                 from_run: values.Run, reason: str, by: str) -> values.BaselineLevel:
     """Declare that `case_key` changed on purpose from `from_run` on; its nights before that
     run stop counting as baseline. The hardware defaults to the one that run measured it on."""
     with _session(engine) as session, session.begin():
@@ -387,10 +380,10 @@ def accept_level(engine: Engine, *, case_key: str, hardware_key: str | None, fro
                               accepted_at=_now())
         session.add(level)
         session.flush()
-        return level
+        return records.level(level, from_run)
 
 
-def undo_level(engine: Engine, level_id: int, by: str) -> BaselineLevel:
+def undo_level(engine: Engine, level_id: int, by: str) -> values.BaselineLevel:
     with _session(engine) as session, session.begin():
         level = session.get(BaselineLevel, level_id)
         if level is None:
@@ -399,11 +392,11 @@ def undo_level(engine: Engine, level_id: int, by: str) -> BaselineLevel:
             raise Refused(f"baseline level {level_id} was already undone by "
                           f"{level.undone_by} at {level.undone_at:%Y-%m-%d %H:%M}")
         level.undone_by, level.undone_at = by, _now()
-        return level
+        return records.level(level)
 
 
 def baseline_levels(engine: Engine, *, case_key: str | None = None,
-                    include_undone: bool = False) -> list[BaselineLevel]:
+                    include_undone: bool = False) -> list[values.BaselineLevel]:
     """Accepted levels, newest first, with the run each starts from."""
     query = select(BaselineLevel).options(selectinload(BaselineLevel.from_run))
     if case_key is not None:
@@ -411,22 +404,23 @@ def baseline_levels(engine: Engine, *, case_key: str | None = None,
     if not include_undone:
         query = query.where(BaselineLevel.undone_at.is_(None))
     with _session(engine) as session:
-        return list(session.scalars(query.order_by(BaselineLevel.accepted_at.desc(),
-                                                   BaselineLevel.id.desc())))
+        return [records.level(row) for row in session.scalars(
+            query.order_by(BaselineLevel.accepted_at.desc(), BaselineLevel.id.desc()))]
 
 
-def save_comparisons(engine: Engine, run_pk: int, rows: Iterable[dict[str, Any]]) -> None:
+def save_comparisons(engine: Engine, run_pk: int, verdicts: Iterable[Verdict]) -> None:
     """Replace the run's verdicts: judging a run twice leaves one set, the latest."""
     with _session(engine) as session, session.begin():
         session.execute(delete(Comparison).where(Comparison.run_pk == run_pk))
-        session.add_all(Comparison(run_pk=run_pk, created_at=_now(), **row) for row in rows)
+        session.add_all(Comparison(run_pk=run_pk, created_at=_now(),
+                                   **records.comparison_columns(v)) for v in verdicts)
 
 
-def run_comparisons(engine: Engine, run_pk: int) -> list[Comparison]:
+def run_comparisons(engine: Engine, run_pk: int) -> list[Verdict]:
     with _session(engine) as session:
-        return list(session.scalars(
+        return [records.verdict(row) for row in session.scalars(
             select(Comparison).where(Comparison.run_pk == run_pk).order_by(Comparison.id)
-        ))
+        )]
 
 
 def set_parity_ok(engine: Engine, decided: dict[int, bool | None]) -> None:

@@ -11,8 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from segtasks.errors import SegbenchError
 from segtasks.plan.case import CASE_KEY_PATTERN
+from segtasks.store import browse as queries
 from segtasks.store import repository
-from segtasks.ui import engines, queries
+from segtasks.ui import engines
 from segtasks.ui.access import Viewer
 from segtasks.ui.rendering import Site
 

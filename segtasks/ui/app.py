@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from segtasks import store
-from segtasks.ui import queries
+from segtasks.store import browse as queries
 from segtasks.ui.access import Access, Viewer
 from segtasks.ui.actions import add_actions
 from segtasks.ui.rendering import Site

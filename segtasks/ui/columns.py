@@ -2,7 +2,7 @@
 
 - `RESULT_EXTRAS`: columns appended to the report's seed-style rows (segtasks.report.tables,
   where the seed's columns and ours are declared);
-- `METRIC_VIEWS`: label, unit and scale of each judged metric (segtasks.judge.metrics
+- `METRIC_VIEWS`: label, unit and scale of each judged metric (segtasks.domain.metrics
   lists them; one missing here still shows, under its own name);
 - `SERIES_CHARTS`: which metrics share a chart on the series page;
 - `VERDICT_TONES`: the colour of each verdict. A verdict not listed (a new kind) is shown
@@ -15,25 +15,33 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from segtasks.domain.records import Result
+from segtasks.domain.verdicts import Verdict, VerdictKind
+
 GIB = 2**30
 
 # Verdicts that need nobody's attention; every other one is listed on the overview.
 # (`unconfirmed`: a first measurement the same night's re-measuring did not bear out)
-QUIET = ("unchanged", "new", "insufficient_history", "improvement", "unconfirmed",
+QUIET = (VerdictKind.UNCHANGED, VerdictKind.NEW, VerdictKind.INSUFFICIENT_HISTORY,
+         VerdictKind.IMPROVEMENT, VerdictKind.UNCONFIRMED,
          # outputs within tolerance (segtasks.judge.outputs)
-         "outputs_match", "outputs_unchanged", "golden_created")
-VERDICT_TONES = {
-    "regression": "bad", "failed": "bad", "missing": "warn", "improvement": "good",
-    "unchanged": "ok", "new": "info", "insufficient_history": "info", "unconfirmed": "info",
-    "outputs_changed": "bad", "outputs_differ": "warn", "outputs_match": "ok",
-    "outputs_unchanged": "ok", "golden_created": "info",
+         VerdictKind.OUTPUTS_MATCH, VerdictKind.OUTPUTS_UNCHANGED, VerdictKind.GOLDEN_CREATED)
+VERDICT_TONES: dict[str, str] = {
+    VerdictKind.REGRESSION: "bad", VerdictKind.FAILED: "bad", VerdictKind.MISSING: "warn",
+    VerdictKind.IMPROVEMENT: "good", VerdictKind.UNCHANGED: "ok", VerdictKind.NEW: "info",
+    VerdictKind.INSUFFICIENT_HISTORY: "info", VerdictKind.UNCONFIRMED: "info",
+    VerdictKind.OUTPUTS_CHANGED: "bad", VerdictKind.OUTPUTS_DIFFER: "warn",
+    VerdictKind.OUTPUTS_MATCH: "ok", VerdictKind.OUTPUTS_UNCHANGED: "ok",
+    VerdictKind.GOLDEN_CREATED: "info",
 }
 UNKNOWN_TONE = "warn"
 # Most severe first; a verdict not listed ranks just after the listed failures. Quiet
 # verdicts on outputs rank last, so that a case's badge stays its speed verdict.
-SEVERITY = ("regression", "failed", "outputs_changed", "missing", "outputs_differ",
-            "improvement", "unconfirmed", "unchanged", "insufficient_history", "new",
-            "golden_created", "outputs_unchanged", "outputs_match")
+SEVERITY = (VerdictKind.REGRESSION, VerdictKind.FAILED, VerdictKind.OUTPUTS_CHANGED,
+            VerdictKind.MISSING, VerdictKind.OUTPUTS_DIFFER, VerdictKind.IMPROVEMENT,
+            VerdictKind.UNCONFIRMED, VerdictKind.UNCHANGED, VerdictKind.INSUFFICIENT_HISTORY,
+            VerdictKind.NEW, VerdictKind.GOLDEN_CREATED, VerdictKind.OUTPUTS_UNCHANGED,
+            VerdictKind.OUTPUTS_MATCH)
 
 
 def tone(verdict: str | None) -> str | None:
@@ -46,7 +54,7 @@ def severity(verdict: str) -> float:
     return SEVERITY.index(verdict) if verdict in SEVERITY else 2.5
 
 
-def headline(verdicts: Iterable[Any]) -> Any | None:
+def headline(verdicts: Iterable[Verdict]) -> Verdict | None:
     """The most severe of a case's verdicts: what its badge says."""
     return min(verdicts, key=lambda v: severity(v.verdict), default=None)
 
@@ -123,12 +131,12 @@ def report_cell(column: str, text: str) -> dict[str, Any]:
 class RowContext:
     """What the extra columns of a result's row may use."""
 
-    verdicts: dict[tuple[int, str], list[Any]]  # (run pk, case key) -> its verdicts
-    series_href: Callable[[Any], str | None]
-    task_href: Callable[[Any], str | None]
+    verdicts: dict[tuple[int | None, str], list[Verdict]]  # (run pk, case key) -> verdicts
+    series_href: Callable[[Result], str | None]
+    task_href: Callable[[Result], str | None]
 
 
-def _verdict(result: Any, ctx: RowContext) -> dict[str, Any]:
+def _verdict(result: Result, ctx: RowContext) -> dict[str, Any]:
     verdicts = ctx.verdicts.get((result.run_pk, result.case_key), [])
     top = headline(verdicts)
     if top is None:
@@ -139,19 +147,19 @@ def _verdict(result: Any, ctx: RowContext) -> dict[str, Any]:
     return cell(top.verdict, tone=tone(top.verdict), title=detail)
 
 
-def _series(result: Any, ctx: RowContext) -> dict[str, Any]:
+def _series(result: Result, ctx: RowContext) -> dict[str, Any]:
     href = ctx.series_href(result)
     return cell("history", href=href) if href else cell("-")
 
 
-def _task(result: Any, ctx: RowContext) -> dict[str, Any]:
+def _task(result: Result, ctx: RowContext) -> dict[str, Any]:
     href = ctx.task_href(result)
     return cell("task", href=href, title="this case's task instance in Airflow",
                 airflow=True) if href \
         else cell("-")
 
 
-RESULT_EXTRAS: tuple[tuple[str, Callable[[Any, RowContext], dict[str, Any]]], ...] = (
+RESULT_EXTRAS: tuple[tuple[str, Callable[[Result, RowContext], dict[str, Any]]], ...] = (
     ("Verdict", _verdict),
     ("Series", _series),
     ("Airflow task", _task),

@@ -8,7 +8,8 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from segtasks.plan.case import CASE_KEY_PATTERN
-from segtasks.ui import pages, queries
+from segtasks.store import browse as queries
+from segtasks.ui import pages
 from segtasks.ui.access import Viewer
 from segtasks.ui.rendering import STATIC, Site
 

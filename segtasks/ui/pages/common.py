@@ -5,17 +5,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
+from segtasks.domain.records import Environment, Result, Run
+from segtasks.domain.verdicts import Verdict
 from segtasks.plan import ParamError, validate
 from segtasks.report.tables import by_variant, seed_rows
 from segtasks.ui.access import Viewer
 from segtasks.ui.columns import RESULT_EXTRAS, RowContext, report_cell
 from segtasks.ui.links import Links
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 ENVIRONMENT_COLUMNS = ("hardware_key", "cpu_model", "logical_cores", "gpu_name", "gpu_count",
                        "nvidia_driver", "cuda_runtime", "cudnn", "torch_version",
@@ -40,13 +45,18 @@ def when(at: datetime | None) -> str | None:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def raw(row: Any, leave_out: Sequence[str] = ()) -> dict[str, Any]:
-    """Every column of a stored row: new columns reach the JSON API without code here."""
-    return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs
-            if attr.key not in leave_out}
+# a stored value's parts, which the API shows on their own, not inside each row
+PARTS = ("environment", "run", "samples", "from_run")
 
 
-def run_summary(run: Any, links: Links, counts: dict[str, int] | None = None
+def raw(row: DataclassInstance, leave_out: Sequence[str] = ()) -> dict[str, Any]:
+    """Every column of a stored value (segtasks.domain): new columns reach the JSON API
+    without code here."""
+    return {f.name: getattr(row, f.name) for f in fields(row)
+            if f.name not in leave_out and f.name not in PARTS}
+
+
+def run_summary(run: Run, links: Links, counts: dict[str, int] | None = None
                 ) -> dict[str, Any]:
     in_airflow = run.trigger != "cli"
     return {
@@ -71,14 +81,15 @@ def report_table(title: str | None, rows: Sequence[dict[str, str]]) -> dict[str,
     return table(title, columns, [[report_cell(c, row[c]) for c in columns] for row in rows])
 
 
-def _verdicts_by_case(verdicts: Iterable[Any]) -> dict[tuple[int, str], list[Any]]:
-    found: dict[tuple[int, str], list[Any]] = defaultdict(list)
+def _verdicts_by_case(verdicts: Iterable[Verdict]
+                      ) -> dict[tuple[int | None, str], list[Verdict]]:
+    found: dict[tuple[int | None, str], list[Verdict]] = defaultdict(list)
     for v in verdicts:
         found[(v.run_pk, v.case_key)].append(v)
     return found
 
 
-def _map_indexes(run: Any) -> dict[str, int]:
+def _map_indexes(run: Run) -> dict[str, int]:
     """Each case's map index in the run's bench task, as the DAG expanded it: the cases of
     its device in the order the validated run conf lists them."""
     try:
@@ -93,15 +104,16 @@ def _map_indexes(run: Any) -> dict[str, int]:
     return indexes
 
 
-def _row_context(results: Sequence[Any], verdicts: Iterable[Any], links: Links) -> RowContext:
-    runs = {r.run_pk: r.run for r in results}  # one validation per run, not per case
+def _row_context(results: Sequence[Result], verdicts: Iterable[Verdict], links: Links
+                 ) -> RowContext:
+    runs = {r.run_pk: r.loaded_run for r in results}  # one validation per run, not per case
     indexes = {pk: _map_indexes(run) for pk, run in runs.items()
                if links.airflow is not None and run.trigger != "cli"}
 
-    def task_href(r: Any) -> str | None:
+    def task_href(r: Result) -> str | None:
         if r.run_pk not in indexes:
             return None
-        return links.task_instance(r.run.dag_id, r.run.run_id, f"bench_{r.device}",
+        return links.task_instance(r.loaded_run.dag_id, r.loaded_run.run_id, f"bench_{r.device}",
                                    indexes[r.run_pk].get(r.case_key))
 
     return RowContext(verdicts=_verdicts_by_case(verdicts),
@@ -110,7 +122,7 @@ def _row_context(results: Sequence[Any], verdicts: Iterable[Any], links: Links) 
                       task_href=task_href)
 
 
-def result_tables(results: Sequence[Any], verdicts: Iterable[Any], links: Links
+def result_tables(results: Sequence[Result], verdicts: Iterable[Verdict], links: Links
                   ) -> list[dict[str, Any]]:
     """The report's seed-style table per variant, with the pages' extra columns."""
     ctx = _row_context(results, verdicts, links)
@@ -129,8 +141,8 @@ def result_tables(results: Sequence[Any], verdicts: Iterable[Any], links: Links
     return tables
 
 
-def environments(results: Iterable[Any]) -> list[dict[str, Any]]:
-    seen: dict[int, Any] = {}
+def environments(results: Iterable[Result]) -> list[dict[str, Any]]:
+    seen: dict[int, Environment] = {}
     for r in results:
         if r.environment is not None:
             seen.setdefault(r.environment.id, r.environment)

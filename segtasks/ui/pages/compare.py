@@ -7,20 +7,23 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from segtasks.judge.metrics import METRICS
+from segtasks.domain.metrics import METRICS
+from segtasks.domain.records import Result, Run
+from segtasks.domain.verdicts import Verdict
 from segtasks.judge.thresholds import NightThresholds, night_thresholds
+from segtasks.judge.two_runs import difference_beyond_noise
 from segtasks.plan import ParamError, validate
 from segtasks.plan.params import JudgeSettings
 from segtasks.report.tables import by_variant, variant
+from segtasks.store import browse as queries
 from segtasks.store import repository
-from segtasks.ui import charts, queries
+from segtasks.ui import charts
 from segtasks.ui.columns import cell, metric_view
-from segtasks.ui.difference import difference
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, run_summary, table, when
 
 
-def _thresholds(run: Any) -> NightThresholds:
+def _thresholds(run: Run) -> NightThresholds:
     """The thresholds run b was judged with (its stored conf), else today's defaults."""
     try:
         return night_thresholds(validate(run.params or {}).judging)
@@ -75,22 +78,25 @@ def compare_page(ctx: PageContext, a_pk: int | None, b_pk: int | None) -> dict[s
     }
 
 
-def _case(key: str, ra: Any, rb: Any, judged_a: Iterable[Any], judged_b: Iterable[Any],
+def _case(key: str, ra: Result | None, rb: Result | None,
+          judged_a: Iterable[Verdict | None], judged_b: Iterable[Verdict | None],
           thresholds: NightThresholds, links: Links
           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One case's record (for the API) and table cells: each metric in A and B, the change
     and whether it is beyond the noise, with the noise each night was judged with."""
-    either: Any = rb or ra  # one of them measured the case
-    cells = [cell(key, href=links.series(key, either.hardware_key)),
+    either = rb or ra  # one of them measured the case
+    hardware_key = either.hardware_key if either else None
+    cells = [cell(key, href=links.series(key, hardware_key)),
              cell(f"{ra.status if ra else 'absent'} → {rb.status if rb else 'absent'}")]
     metrics = {}
     for metric, ja, jb in zip(METRICS, judged_a, judged_b, strict=True):
         view = metric_view(metric.name)
         va = getattr(ra, metric.name) if ra and ra.status == "ok" else None
         vb = getattr(rb, metric.name) if rb and rb.status == "ok" else None
-        diff = difference(metric, thresholds.of(key, metric.name), va, vb,
-                          noise_a=ja.noise if ja else None, noise_b=jb.noise if jb else None,
-                          ci_a=ra.ci_rel if ra else None, ci_b=rb.ci_rel if rb else None)
+        diff = difference_beyond_noise(
+            metric, thresholds.of(key, metric.name), va, vb,
+            noise_a=ja.noise if ja else None, noise_b=jb.noise if jb else None,
+            ci_a=ra.ci_rel if ra else None, ci_b=rb.ci_rel if rb else None)
         metrics[metric.name] = {"a": va, "b": vb, "change": diff.change, "noise": diff.noise,
                                 "z": diff.z, "beyond_noise": diff.beyond_noise,
                                 "worse": diff.worse, "word": diff.word}

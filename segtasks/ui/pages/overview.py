@@ -7,7 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from segtasks.ui import charts, queries
+from segtasks.domain.records import BaselineLevel, Result, Run
+from segtasks.domain.verdicts import Verdict, VerdictKind
+from segtasks.store import browse as queries
+from segtasks.ui import charts
 from segtasks.ui.columns import QUIET, cell, tone
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, raw, result_tables, run_summary, table
@@ -22,16 +25,16 @@ def overview(ctx: PageContext, *, offset: int = 0) -> dict[str, Any]:
     run_pks = sorted({r.run_pk for r in results})
     verdicts = queries.comparisons_of(ctx.engine, run_pks)
     groups = []
-    by_group: dict[tuple[str, str | None], list[Any]] = defaultdict(list)
+    by_group: dict[tuple[str, str | None], list[Result]] = defaultdict(list)
     for r in results:
         by_group[(r.device, r.hardware_key)].append(r)
     for (device, hardware), rows in sorted(by_group.items(),
                                            key=lambda kv: (kv[0][0], kv[0][1] or "")):
         groups.append({"device": device, "hardware_key": hardware,
-                       "run": run_summary(rows[0].run, links),
+                       "run": run_summary(rows[0].loaded_run, links),
                        "tables": result_tables(rows, verdicts, links),
                        "results": [raw(r) for r in rows]})
-    by_machine: dict[str | None, list[Any]] = defaultdict(list)
+    by_machine: dict[str | None, list[Result]] = defaultdict(list)
     for r in results:
         by_machine[r.hardware_key].append(r)
     chart_list: list[dict[str, Any]] = []
@@ -42,7 +45,7 @@ def overview(ctx: PageContext, *, offset: int = 0) -> dict[str, Any]:
             chart_list.append({**found, "subtitle": hardware})
     runs = queries.recent_runs(ctx.engine, limit=RUNS_PER_PAGE, offset=offset)
     counts = queries.verdict_counts(ctx.engine, [run.id for run in runs])
-    runs_by_pk = {r.run_pk: r.run for r in results}
+    runs_by_pk = {r.run_pk: r.loaded_run for r in results}
     return {
         "page": "overview", "database": ctx.database, "dag_id": ctx.dag_id,
         "api": links.api("overview"),
@@ -54,14 +57,17 @@ def overview(ctx: PageContext, *, offset: int = 0) -> dict[str, Any]:
     }
 
 
-def attention(verdicts: Iterable[Any], runs: dict[int, Any], levels: Sequence[Any],
+def attention(verdicts: Iterable[Verdict], runs: dict[int, Run],
+              levels: Sequence[BaselineLevel],
               links: Links) -> dict[str, Any]:
     """The latest nights' verdicts that need someone: regressions, failures, missing
     cases and any verdict the pages do not know as quiet; each says whether a curator
     has already answered it (night excluded, new level accepted from it)."""
-    accepted = {(lv.case_key, lv.hardware_key, lv.from_run_pk): lv for lv in levels}
+    accepted: dict[tuple[str, str | None, int | None], BaselineLevel] = {
+        (lv.case_key, lv.hardware_key, lv.from_run_pk): lv for lv in levels}
     rows, items = [], []
-    for v in sorted(verdicts, key=lambda v: (v.verdict != "regression", v.case_key, v.metric)):
+    for v in sorted(verdicts, key=lambda v: (v.verdict != VerdictKind.REGRESSION, v.case_key,
+                                             v.metric)):
         if v.verdict in QUIET or v.run_pk not in runs:
             continue
         run = runs[v.run_pk]

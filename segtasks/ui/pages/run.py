@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from segtasks.judge.evidence import NOISE_NIGHTS
-from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.domain.metrics import METRIC_NAMES
+from segtasks.domain.records import Run
+from segtasks.domain.verdicts import VerdictKind
+from segtasks.judge.series import NOISE_NIGHTS
 from segtasks.report import model, recommend
 from segtasks.report.tables import (
     NOTES,
@@ -14,8 +16,9 @@ from segtasks.report.tables import (
     verdict_rows,
     warning_lines,
 )
+from segtasks.store import browse as queries
 from segtasks.store import repository
-from segtasks.ui import charts, queries
+from segtasks.ui import charts
 from segtasks.ui.pages.common import (
     PageContext,
     environments,
@@ -26,13 +29,13 @@ from segtasks.ui.pages.common import (
 )
 
 
-def run_page(ctx: PageContext, run: Any) -> dict[str, Any]:
+def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
     """One run as the report shows it (segtasks.report), with charts and links."""
     links = ctx.links
     results = queries.results_of(ctx.engine, [run.id])
     verdicts = queries.comparisons_of(ctx.engine, [run.id])
     regressed = sorted({(v.case_key, v.hardware_key) for v in verdicts
-                        if v.verdict == "regression" and v.metric in METRIC_NAMES})
+                        if v.verdict == VerdictKind.REGRESSION and v.metric in METRIC_NAMES})
     history = repository.series_history(ctx.engine, run, regressed, limit=NOISE_NIGHTS) \
         if regressed else {}
     report = model.build(run, results, verdicts, history, ctx.database)

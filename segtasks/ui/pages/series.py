@@ -7,9 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from segtasks.judge.metrics import METRIC_NAMES
+from segtasks.domain.metrics import METRIC_NAMES
+from segtasks.domain.records import BaselineLevel
+from segtasks.domain.verdicts import Verdict, VerdictKind
+from segtasks.judge.decide import smallest_flagged_change
 from segtasks.judge.software import software_changes
-from segtasks.ui import charts, queries
+from segtasks.judge.thresholds import Threshold
+from segtasks.store import browse as queries
+from segtasks.ui import charts
 from segtasks.ui.columns import SERIES_CHARTS, cell, metric_view, tone, worst
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, run_summary, table, when
@@ -17,13 +22,18 @@ from segtasks.ui.pages.common import PageContext, run_summary, table, when
 NIGHTS_IN_TABLE = 60
 
 
-def band(verdict: Any) -> tuple[float, float] | None:
-    """Where a night is judged unchanged: the baseline ± the larger of the minimum effect
-    and z_threshold noise units (the judge's rule, segtasks.judge.decide)."""
+# verdicts a chart does not mark on its nights (every other kind gets its own points)
+UNMARKED = {VerdictKind.UNCHANGED, VerdictKind.NEW, VerdictKind.INSUFFICIENT_HISTORY}
+
+
+def band(verdict: Verdict | None) -> tuple[float, float] | None:
+    """Where a night is judged unchanged: the baseline ± the smallest change the judge
+    flags at the noise the verdict was judged with (segtasks.judge.decide)."""
     if verdict is None or verdict.baseline is None or verdict.noise is None \
             or verdict.min_effect is None or verdict.z_threshold is None:
         return None
-    width = max(verdict.min_effect, verdict.z_threshold * verdict.noise)
+    width = smallest_flagged_change(verdict.noise,
+                                    Threshold(verdict.min_effect, verdict.z_threshold))
     return verdict.baseline * (1 - width), verdict.baseline * (1 + width)
 
 
@@ -47,13 +57,14 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
     for night in nights:
         changes: list[str] = []
         if previous is not None:  # what changed since the last good night
-            changes = software_changes(night.run.code_version, night.environment,
-                                       previous.run.code_version, previous.environment)
+            changes = software_changes(night.loaded_run.code_version, night.environment,
+                                       previous.loaded_run.code_version,
+                                       previous.environment)
         if night.status == "ok":
             previous = night
         judged = {m: verdicts.get((night.run_pk, m)) for m in (*METRIC_NAMES, "status")}
         records.append({
-            "run": run_summary(night.run, links), "status": night.status,
+            "run": run_summary(night.loaded_run, links), "status": night.status,
             "reason": night.reason,
             "values": {m: getattr(night, m) for m in METRIC_NAMES},
             "ci_rel": night.ci_rel,
@@ -83,7 +94,7 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
     }
 
 
-def level_record(level: Any, links: Links) -> dict[str, Any]:
+def level_record(level: BaselineLevel, links: Links) -> dict[str, Any]:
     return {"id": level.id, "from_run": run_summary(level.from_run, links),
             "reason": level.reason, "accepted_by": level.accepted_by,
             "accepted_at": level.accepted_at, "accepted": when(level.accepted_at),
@@ -91,7 +102,7 @@ def level_record(level: Any, links: Links) -> dict[str, Any]:
             "active": level.undone_at is None}
 
 
-def nights_table(records: list[dict[str, Any]], levels: Sequence[Any], all_nights: bool
+def nights_table(records: list[dict[str, Any]], levels: Sequence[BaselineLevel], all_nights: bool
                  ) -> dict[str, Any]:
     starts = {lv.from_run_pk: lv for lv in levels if lv.undone_at is None}
     shown = list(reversed(records))
@@ -128,7 +139,7 @@ def nights_table(records: list[dict[str, Any]], levels: Sequence[Any], all_night
                  f"{hidden} older nights are in the charts and the JSON API" if hidden else None)
 
 
-def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence[Any]
+def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence[BaselineLevel]
                   ) -> list[dict[str, Any]]:
     xs = [charts.epoch(r["run"]["started_at"]) for r in records]
     events = [{"x": x, "kind": "software", "label": ", ".join(r["software_changes"])}
@@ -160,8 +171,7 @@ def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence
                                           digits=view.digits, style="band", tone="info"))
                 bands.append([len(series) - 2, len(series) - 1])
             kinds = sorted({r["verdicts"][metric]["verdict"] for r in records
-                            if metric in r["verdicts"]} - {"unchanged", "new",
-                                                           "insufficient_history"})
+                            if metric in r["verdicts"]} - UNMARKED)
             for kind in kinds:
                 marks = [v if r["verdicts"].get(metric, {}).get("verdict") == kind else None
                          for v, r in zip(values, records, strict=True)]

@@ -1,19 +1,20 @@
-"""What the pages read, in a few bound-parameter queries each (no SQL is built from a
-request's strings). Rows come back as detached ORM objects, so the report's table code
-(segtasks.report.tables) takes them as it takes the judge's."""
+"""What the results pages (segtasks.ui) read, in a few bound-parameter queries each (no SQL
+is built from a request's strings). Rows come back as frozen values (segtasks.domain), the
+same the judge and the report take."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Engine, and_, func, select
-from sqlalchemy.orm import Session, joinedload, load_only, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from segtasks import errors
-from segtasks.judge.metrics import METRIC_NAMES
-from segtasks.judge.software import SOFTWARE
-from segtasks.store.schema import BaselineLevel, Comparison, Environment, Result, Run
+from segtasks.domain import records as values
+from segtasks.domain.verdicts import Verdict
+from segtasks.store import records
+from segtasks.store.schema import BaselineLevel, Comparison, Result, Run
 
 
 class NotFound(errors.NotFound):
@@ -24,26 +25,28 @@ def _session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
-def run_by_pk(engine: Engine, run_pk: int) -> Run:
+def run_by_pk(engine: Engine, run_pk: int) -> values.Run:
     with _session(engine) as session:
         run = session.get(Run, run_pk)
     if run is None:
         raise NotFound(f"no stored run with id {run_pk}")
-    return run
+    return records.run(run)
 
 
-def run_by_ids(engine: Engine, dag_id: str, run_id: str) -> Run | None:
+def run_by_ids(engine: Engine, dag_id: str, run_id: str) -> values.Run | None:
     with _session(engine) as session:
-        return session.scalar(select(Run).where(Run.dag_id == dag_id, Run.run_id == run_id))
+        found = session.scalar(select(Run).where(Run.dag_id == dag_id, Run.run_id == run_id))
+        return None if found is None else records.run(found)
 
 
-def recent_runs(engine: Engine, *, limit: int, offset: int = 0) -> list[Run]:
+def recent_runs(engine: Engine, *, limit: int, offset: int = 0) -> list[values.Run]:
     with _session(engine) as session:
-        return list(session.scalars(select(Run).order_by(Run.started_at.desc(), Run.id.desc())
-                                    .limit(limit).offset(offset)))
+        return [records.run(row) for row in session.scalars(
+            select(Run).order_by(Run.started_at.desc(), Run.id.desc())
+            .limit(limit).offset(offset))]
 
 
-def previous_run_pk(engine: Engine, run: Run) -> int | None:
+def previous_run_pk(engine: Engine, run: values.Run) -> int | None:
     """The run of the same DAG just before this one (for a default comparison)."""
     with _session(engine) as session:
         return session.scalar(
@@ -67,16 +70,16 @@ def verdict_counts(engine: Engine, run_pks: Sequence[int]) -> dict[int, dict[str
     return counts
 
 
-def results_of(engine: Engine, run_pks: Sequence[int]) -> list[Result]:
+def results_of(engine: Engine, run_pks: Sequence[int]) -> list[values.Result]:
     """The results of some runs with their run and environment, without samples."""
     with _session(engine) as session:
-        return list(session.scalars(
+        return [records.result(row, with_run=True) for row in session.scalars(
             select(Result).where(Result.run_pk.in_(run_pks))
             .options(joinedload(Result.run), selectinload(Result.environment))
-            .order_by(Result.run_pk, Result.device, Result.batch_size, Result.case_key)))
+            .order_by(Result.run_pk, Result.device, Result.batch_size, Result.case_key))]
 
 
-def latest_nights(engine: Engine) -> list[Result]:
+def latest_nights(engine: Engine) -> list[values.Result]:
     """The results of the latest run that measured each device on each hardware."""
     latest = (
         select(Result.device, Result.hardware_key, func.max(Run.started_at).label("at"))
@@ -84,26 +87,26 @@ def latest_nights(engine: Engine) -> list[Result]:
         .group_by(Result.device, Result.hardware_key)
         .subquery())
     with _session(engine) as session:
-        return list(session.scalars(
+        return [records.result(row, with_run=True) for row in session.scalars(
             select(Result)
             .join(Run, Run.id == Result.run_pk)
             .join(latest, and_(latest.c.device == Result.device,
                                latest.c.hardware_key.is_not_distinct_from(Result.hardware_key),
                                latest.c.at == Run.started_at))
             .options(joinedload(Result.run), selectinload(Result.environment))
-            .order_by(Result.device, Result.hardware_key, Result.batch_size)))
+            .order_by(Result.device, Result.hardware_key, Result.batch_size))]
 
 
-def comparisons_of(engine: Engine, run_pks: Sequence[int]) -> list[Comparison]:
+def comparisons_of(engine: Engine, run_pks: Sequence[int]) -> list[Verdict]:
     if not run_pks:
         return []
     with _session(engine) as session:
-        return list(session.scalars(select(Comparison).where(Comparison.run_pk.in_(run_pks))
-                                    .order_by(Comparison.id)))
+        return [records.verdict(row) for row in session.scalars(
+            select(Comparison).where(Comparison.run_pk.in_(run_pks)).order_by(Comparison.id))]
 
 
 def levels(engine: Engine, *, case_key: str | None = None, hardware_key: str | None = None,
-           include_undone: bool = False) -> list[BaselineLevel]:
+           include_undone: bool = False) -> list[values.BaselineLevel]:
     """Accepted baseline levels (with the run each starts from), oldest first."""
     query = select(BaselineLevel).options(joinedload(BaselineLevel.from_run))
     if case_key is not None:
@@ -112,44 +115,29 @@ def levels(engine: Engine, *, case_key: str | None = None, hardware_key: str | N
     if not include_undone:
         query = query.where(BaselineLevel.undone_at.is_(None))
     with _session(engine) as session:
-        return list(session.scalars(query.order_by(BaselineLevel.accepted_at,
-                                                   BaselineLevel.id)))
+        return [records.level(row) for row in session.scalars(
+            query.order_by(BaselineLevel.accepted_at, BaselineLevel.id))]
 
 
-# What the series page shows of each night: a year of nights is loaded at once, so only
-# these columns (not the run's params or the whole fingerprint).
-RUN_SUMMARY = (Run.id, Run.dag_id, Run.run_id, Run.trigger, Run.state, Run.started_at,
-               Run.finished_at, Run.code_version, Run.excluded, Run.excluded_reason,
-               Run.excluded_by, Run.excluded_at)
-SERIES_RESULT = (Result.run_pk, Result.case_key, Result.hardware_key, Result.status,
-                 Result.reason, Result.ci_rel, Result.environment_id,
-                 *(getattr(Result, name) for name in METRIC_NAMES))
-SOFTWARE_COLUMNS = tuple(getattr(Environment, column) for _, column in SOFTWARE)
-
-
-def series_nights(engine: Engine, case_key: str, hardware_key: str) -> list[Result]:
+def series_nights(engine: Engine, case_key: str, hardware_key: str) -> list[values.Result]:
     """Every night of one series (any status), oldest first, with run and software."""
     with _session(engine) as session:
-        return list(session.scalars(
+        return [records.result(row, with_run=True) for row in session.scalars(
             select(Result).join(Run, Run.id == Result.run_pk)
             .where(Result.case_key == case_key, Result.hardware_key == hardware_key)
-            .options(load_only(*SERIES_RESULT), joinedload(Result.run).load_only(*RUN_SUMMARY),
-                     selectinload(Result.environment).load_only(*SOFTWARE_COLUMNS))
-            .order_by(Run.started_at, Run.id)))
+            .options(joinedload(Result.run), selectinload(Result.environment))
+            .order_by(Run.started_at, Run.id))]
 
 
-def series_comparisons(engine: Engine, case_key: str, hardware_key: str) -> list[Any]:
-    """The series' verdicts: what a chart's band and markers need, as plain rows."""
+def series_comparisons(engine: Engine, case_key: str, hardware_key: str) -> list[Verdict]:
+    """The series' verdicts: what a chart's band and markers need."""
     with _session(engine) as session:
-        return list(session.execute(
-            select(Comparison.run_pk, Comparison.metric, Comparison.verdict,
-                   Comparison.baseline, Comparison.relative_change, Comparison.noise,
-                   Comparison.z, Comparison.min_effect, Comparison.z_threshold,
-                   Comparison.detail)
-            .where(Comparison.case_key == case_key, Comparison.hardware_key == hardware_key)))
+        return [records.verdict(row) for row in session.scalars(
+            select(Comparison)
+            .where(Comparison.case_key == case_key, Comparison.hardware_key == hardware_key))]
 
 
-def hardware_of_case(engine: Engine, case_key: str) -> list[tuple[str, Any]]:
+def hardware_of_case(engine: Engine, case_key: str) -> list[tuple[str, datetime]]:
     """The hardware keys a case was measured on, most recently measured first."""
     with _session(engine) as session:
         rows = session.execute(
