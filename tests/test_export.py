@@ -7,7 +7,7 @@ from factories import result
 
 from segtasks import store
 from segtasks.store import repository
-from segtasks.store.export import export
+from segtasks.store.export import ExportError, export
 from segtasks.store.schema import Run
 
 
@@ -36,5 +36,5 @@ def test_export_since_a_date_to_csv_and_parquet(db_url, tmp_path):
 
 def test_an_unknown_format_is_refused(sqlite_url, tmp_path):
     store.upgrade(sqlite_url)
-    with pytest.raises(ValueError, match="unknown export format 'xlsx'"):
+    with pytest.raises(ExportError, match="unknown export format 'xlsx'"):
         export(store.connect(sqlite_url), date(2026, 1, 1), "xlsx", tmp_path / "x")
