@@ -64,19 +64,19 @@ class SegbenchAlert(BaseNotifier):
 
         from segtasks import store
         from segtasks.alerts import message, send
-        from segtasks.nightly import find_run
+        from segtasks.store import repository
 
         try:
             uri = Connection.get("segbench_alerts").get_uri()
         except AirflowNotFoundException:
             return
-        dag_run = context["dag_run"]
-        db_url = results_db_url()
-        run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
-        if run_pk is None:
+        run = _night_run(context)
+        if run is None:
             return
-        send.send(send.target_from_connection(uri),
-                  message.from_store(store.connect(db_url), run_pk))
+        engine = store.connect(results_db_url())
+        if repository.find_own_run(engine, dag_id=run.dag_id, run_id=run.run_id) != run:
+            return  # the database was recreated: that run is another night's, not to alert on
+        send.send(send.target_from_connection(uri), message.from_store(engine, run.pk))
 
 
 def _validated(params: dict[str, Any] | None, context: str = "") -> Any:
