@@ -167,8 +167,8 @@ def _refuse_missing_sqlite(url: str) -> None:
     if path is not None and not path.exists():
         where = "" if path.is_absolute() else f", relative to {Path.cwd()}"
         raise SchemaOutdated(
-            f"the results database at {masked(url)} has no segbench tables yet (its file "
-            f"{path.absolute()} does not exist{where}): run `segbench db upgrade`")
+            f"the results database at {masked(url)} has no segbench tables yet: run "
+            f"`segbench db upgrade` (its file {path.absolute()} does not exist{where})")
 
 
 def _connect(url: str, *, create: bool = False):  # type: ignore[no-untyped-def]

@@ -87,9 +87,9 @@ def test_a_sqlite_file_that_is_not_there_is_refused_and_not_created(command, cap
     monkeypatch.chdir(tmp_path)
     assert main([*command, "--url", "sqlite:///relative.db"]) == 2
     assert _error(capsys) == (
-        f"the results database at sqlite:///relative.db has no segbench tables yet (its file "
-        f"{tmp_path / 'relative.db'} does not exist, relative to {tmp_path}): run "
-        "`segbench db upgrade`")
+        "the results database at sqlite:///relative.db has no segbench tables yet: run "
+        f"`segbench db upgrade` (its file {tmp_path / 'relative.db'} does not exist, relative "
+        f"to {tmp_path})")
     assert not (tmp_path / "relative.db").exists()  # no empty file left behind
 
 
