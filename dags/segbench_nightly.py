@@ -12,6 +12,13 @@ connection, when defined, then gets the alert with its context.
 
 Results go to the Airflow connection `segbench_db` when defined, else to
 $SEGBENCH_DB_URL, else to the embedded SQLite file var/segbench.db.
+open_run hands the run on by its identity (segtasks.store.identity.RunRef: id, dag_id,
+run_id and a random token), and every later task checks it before writing: a results
+database recreated while the night ran fails the task with one line instead of storing into
+another night's run. bench and confirm hold the device's lock (segtasks.launch.device_lock),
+as `segbench run` does, so a hand-started run and the nightly never measure one device at
+once.
+
 This file only wires tasks: the work is in segtasks.nightly, and torch is imported only
 inside the bench tasks' own case processes.
 """
@@ -60,19 +67,19 @@ class SegbenchAlert(BaseNotifier):
 
         from segtasks import store
         from segtasks.alerts import message, send
-        from segtasks.nightly import find_run
+        from segtasks.store import repository
 
         try:
             uri = Connection.get("segbench_alerts").get_uri()
         except AirflowNotFoundException:
             return
-        dag_run = context["dag_run"]
-        db_url = results_db_url()
-        run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
-        if run_pk is None:
+        run = _night_run(context)
+        if run is None:
             return
-        send.send(send.target_from_connection(uri),
-                  message.from_store(store.connect(db_url), run_pk))
+        engine = store.connect(results_db_url())
+        if repository.find_own_run(engine, dag_id=run.dag_id, run_id=run.run_id) != run:
+            return  # the database was recreated: that run is another night's, not to alert on
+        send.send(send.target_from_connection(uri), message.from_store(engine, run.pk))
 
 
 def _validated(params: dict[str, Any] | None, context: str = "") -> Any:
@@ -88,15 +95,34 @@ def _validated(params: dict[str, Any] | None, context: str = "") -> Any:
 
 @contextmanager
 def _not_retried() -> Iterator[None]:
-    """An outdated schema stays outdated until someone runs `segbench db upgrade`, and a
-    bad results URL stays bad: fail at once with the message instead of retrying them like
-    an unreachable database."""
+    """An outdated schema stays outdated until someone runs `segbench db upgrade`, a bad
+    results URL stays bad, and a run recreated under the night stays another night's: fail
+    at once with the message instead of retrying them like an unreachable database."""
     from segtasks.store import BadDatabaseUrl, SchemaOutdated
+    from segtasks.store.identity import RunReplaced
 
     try:
         yield
-    except (SchemaOutdated, BadDatabaseUrl) as exc:
+    except (SchemaOutdated, BadDatabaseUrl, RunReplaced) as exc:
         raise AirflowFailException(str(exc)) from None
+
+
+@contextmanager
+def _device_locked(device: str) -> Iterator[None]:
+    """The device's lock, as `segbench run` takes it (the pools only keep Airflow's own
+    tasks apart)."""
+    from segtasks.launch.device_lock import devices_locked
+
+    with devices_locked([device], waiting=print):
+        yield
+
+
+def _night_run(context: Any) -> Any:
+    """The night's run as open_run handed it on (None when no run was opened)."""
+    from segtasks.store.identity import RunRef
+
+    opened = context["ti"].xcom_pull(task_ids="open_run")
+    return RunRef.from_dict(opened) if opened else None
 
 
 @dag(
@@ -121,7 +147,8 @@ def segbench_nightly() -> None:
         return [case.to_dict() for case in _validated(params).cases if case.device == device]
 
     @task
-    def open_run(params: dict[str, Any] | None = None, dag_run: Any = None) -> int:
+    def open_run(params: dict[str, Any] | None = None, dag_run: Any = None
+                 ) -> dict[str, Any]:
         from segtasks.nightly import open_run as open_stored_run
 
         with _not_retried():
@@ -129,18 +156,21 @@ def segbench_nightly() -> None:
                 db_url=results_db_url(), dag_id=dag_run.dag_id, run_id=dag_run.run_id,
                 trigger=getattr(dag_run.run_type, "value", str(dag_run.run_type)),
                 params=_validated(params), logical_date=dag_run.logical_date,
-            )
+            ).to_dict()
 
     @task(map_index_template="{{ case_label }}", execution_timeout=timedelta(hours=2))
-    def bench(case: dict[str, Any], run_pk: int) -> dict[str, Any]:
+    def bench(case: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         from segtasks.nightly import bench as bench_case
         from segtasks.plan.case import Case
+        from segtasks.store.identity import RunRef
 
-        get_current_context()["case_label"] = label = Case.from_dict(case).label
-        log.info("case: %s", label)  # `dags test` logs no map index name; make run shows this
-        with _not_retried():
+        the_case = Case.from_dict(case)
+        get_current_context()["case_label"] = the_case.label
+        # `dags test` logs no map index name: make run's task lines take the case from this
+        log.info("case: %s", the_case.label)
+        with _not_retried(), _device_locked(the_case.device):
             # the task's supervisor: if it is killed, the case must not measure on
-            summary = bench_case(case, run_pk, db_url=results_db_url(),
+            summary = bench_case(case, RunRef.from_dict(run), db_url=results_db_url(),
                                  watch_pid=os.getppid())
         if summary["status"] == "skipped":
             raise AirflowSkipException(summary["reason"])
@@ -150,56 +180,57 @@ def segbench_nightly() -> None:
         return summary
 
     @task(trigger_rule="all_done")
-    def screen(device: str, params: dict[str, Any] | None = None, dag_run: Any = None
-               ) -> list[dict[str, Any]]:
+    def screen(device: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """This device's cases whose change passes the screening criterion, one job per
         confirming process (mapping cannot filter by key, as for plan)."""
-        from segtasks.nightly import find_run
         from segtasks.nightly import screen as screen_run
 
-        db_url = results_db_url()
-        run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
-        jobs = [] if run_pk is None else screen_run(run_pk, _validated(params), db_url=db_url)
+        run = _night_run(get_current_context())
+        with _not_retried():
+            jobs = ([] if run is None
+                    else screen_run(run, _validated(params), db_url=results_db_url()))
         return [job for job in jobs if job["case"]["device"] == device]
 
     @task(map_index_template="{{ case_label }}", execution_timeout=timedelta(hours=2))
-    def confirm(job: dict[str, Any], run_pk: int, params: dict[str, Any] | None = None
+    def confirm(job: dict[str, Any], run: dict[str, Any], params: dict[str, Any] | None = None
                 ) -> dict[str, Any]:
         from segtasks.nightly import confirm as confirm_case
         from segtasks.plan.case import Case
+        from segtasks.store.identity import RunRef
 
+        the_case = Case.from_dict(job["case"])
         get_current_context()["case_label"] = label = (
-            f"{Case.from_dict(job['case']).label} (confirm, process {job['process']})")
+            f"{the_case.label} (confirm, process {job['process']})")
         log.info("case: %s", label)
         night = _validated(params)
-        summary = confirm_case(job, run_pk, db_url=results_db_url(),
-                               budget_s=night.options.confirm_budget_s)
+        with _not_retried(), _device_locked(the_case.device):
+            summary = confirm_case(job, RunRef.from_dict(run), db_url=results_db_url(),
+                                   budget_s=night.options.confirm_budget_s)
         if summary["status"] == "skipped":
             raise AirflowSkipException(summary["reason"])
         return summary
 
     @task(trigger_rule="all_done", on_failure_callback=[SegbenchAlert()])
-    def compare(params: dict[str, Any] | None = None, dag_run: Any = None) -> dict[str, Any]:
-        from segtasks.nightly import find_run, judge_and_close
+    def compare(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        from segtasks.nightly import judge_and_close
 
         # a skipped leaf counts as success: every way the night broke fails this task
         night = _validated(params, "planning failed, nothing was measured: ")
-        db_url = results_db_url()
+        run = _night_run(get_current_context())
+        if run is None:
+            raise AirflowFailException("no run was opened (planning or open_run failed): "
+                                       "nothing was measured")
         with _not_retried():
-            run_pk = find_run(dag_run.dag_id, dag_run.run_id, db_url=db_url)
-            if run_pk is None:
-                raise AirflowFailException("no run was opened (planning or open_run failed): "
-                                           "nothing was measured")
-            outcome = judge_and_close(run_pk, night, db_url=db_url)
+            outcome = judge_and_close(run, night, db_url=results_db_url())
         print(outcome.text)
         if not outcome.clean:
             raise AirflowFailException(outcome.failure_message)
-        return {"run_pk": run_pk, "verdicts": {v.case_key: v.verdict for v in outcome.verdicts}}
+        return {"run_pk": run.pk, "verdicts": {v.case_key: v.verdict for v in outcome.verdicts}}
 
     cpu_cases = plan.override(task_id="plan_cpu")("cpu")
     cuda_cases = plan.override(task_id="plan_cuda")("cuda")
-    run_pk = open_run()
-    [cpu_cases, cuda_cases] >> run_pk
+    night_run = open_run()
+    [cpu_cases, cuda_cases] >> night_run
     # Pools with one slot per device keep two benchmarks off the same device; CUDA cases
     # also go to the `gpu` queue, which only GPU workers consume.
     bench_cpu = bench.override(task_id="bench_cpu", pool="cpu_bench")
@@ -208,15 +239,15 @@ def segbench_nightly() -> None:
     # re-measured together, interleaved, after the grid.
     screen_cpu = screen.override(task_id="screen_cpu")("cpu")
     screen_cuda = screen.override(task_id="screen_cuda")("cuda")
-    benches = [bench_cpu.partial(run_pk=run_pk).expand(case=cpu_cases),
-               bench_cuda.partial(run_pk=run_pk).expand(case=cuda_cases)]
+    benches = [bench_cpu.partial(run=night_run).expand(case=cpu_cases),
+               bench_cuda.partial(run=night_run).expand(case=cuda_cases)]
     benches >> screen_cpu
     benches >> screen_cuda
     confirm_cpu = confirm.override(task_id="confirm_cpu", pool="cpu_bench")
     confirm_cuda = confirm.override(task_id="confirm_cuda", pool="gpu_bench", queue="gpu")
     [
-        confirm_cpu.partial(run_pk=run_pk).expand(job=screen_cpu),
-        confirm_cuda.partial(run_pk=run_pk).expand(job=screen_cuda),
+        confirm_cpu.partial(run=night_run).expand(job=screen_cpu),
+        confirm_cuda.partial(run=night_run).expand(job=screen_cuda),
     ] >> compare()
 
 

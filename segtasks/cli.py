@@ -145,6 +145,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from segtasks.store import repository
 
     engine = store.connect(args.url)
+    if args.action == "reap":
+        closed = nightly.reap(engine)
+        for gone in closed:
+            print(f"run {gone.run_pk} ({gone.run_id}) closed: {gone.reason}")
+        if not closed:
+            print("no abandoned run: every `running` run has a recent heartbeat")
+        return 0
     run = repository.find_run(engine, args.run)
     excluded = args.action == "exclude"
     repository.set_excluded(engine, run.id, excluded, args.reason if excluded else None,
@@ -222,8 +229,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         try:
             print(f"wrote {files.write(report, folder)}")
         except OSError as exc:
-            raise files.ReportNotWritten(
-                f"cannot write the report to {folder}: {exc.strerror or exc}") from None
+            raise files.ReportNotWritten(f"cannot write the report to {folder}: "
+                                         f"{paths.write_error(exc, folder, is_folder=True)}"
+                                         ) from None
         return 0
     text = render(report, args.format)
     if args.output:
@@ -231,7 +239,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text)
         except OSError as exc:
             raise files.ReportNotWritten(
-                f"cannot write {args.output}: {exc.strerror or exc}") from None
+                f"cannot write {args.output}: {paths.write_error(exc, Path(args.output))}"
+            ) from None
         print(f"wrote {args.output}")
     else:
         print(text)
@@ -323,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="file, or - for stdout (default: docs/parameters.md)")
     p.set_defaults(func=cmd_docs)
 
-    p = sub.add_parser("runs", help="keep a run out of (or put it back into) baselines")
+    p = sub.add_parser("runs", help="keep a run out of (or put it back into) baselines; "
+                                    "close abandoned runs")
     runs = p.add_subparsers(dest="action", required=True)
     by_help = "who does it, stored with it (default: the login name)"
     q = runs.add_parser("exclude", help="e.g. a night the machine was known to be busy")
@@ -337,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_runs, reason=None)
+    q = runs.add_parser("reap", help="close as `abandoned` the runs whose process is gone",
+                        description="A run still `running` with no heartbeat for longer than "
+                                    "its budget (its process was killed, its host lost) is "
+                                    "closed as `abandoned`, with the reason in its notes. "
+                                    "Every night does this when it opens.")
+    q.add_argument("--url", help=url_help)
+    q.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("baseline", help="curate baselines: accept a deliberate new level")
     levels = p.add_subparsers(dest="action", required=True)

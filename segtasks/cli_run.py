@@ -9,9 +9,15 @@
 - The run is closed with a state whatever happens: `failed` when the command breaks,
   `interrupted` on Ctrl-C or SIGTERM, which also stop the case's worker process.
 - The devices of the grid are locked for the whole night (segtasks.launch.device_lock).
+- The night says it is alive (a heartbeat) while it runs; killed outright, its run is closed
+  as `abandoned` by the next night, or by `segbench runs reap`.
+- Every write checks the run is still this night's (segtasks.store.identity): when the
+  database was recreated under it, the night stops with one line, stores nothing more and
+  leaves the other night's run alone; the case it measured waits in the spool.
 
 Exit codes: 0 the night is clean; 1 it has problems (a case errored, nothing was measured,
-a regression with fail_on_regression); 2 a user error; 130 Ctrl-C; 143 SIGTERM.
+a regression with fail_on_regression, its run was recreated under it); 2 a user error;
+130 Ctrl-C; 143 SIGTERM.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 from segtasks import nightly, store
 from segtasks.plan import NightParams
 from segtasks.plan.case import Case
+from segtasks.store.identity import RunRef, RunReplaced
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,8 @@ EXIT_CLEAN, EXIT_PROBLEMS = 0, 1
 CLI_DAG_ID = "segbench-cli"
 # the store may be away for a moment (a restart): pauses before giving up on it
 STORE_RETRY_S = (2.0, 5.0, 10.0, 20.0)
+# a night whose heartbeat (every nightly.HEARTBEAT_S) stops this long is taken for dead
+STALE_AFTER_S = 600.0
 
 
 class Interrupted(BaseException):
@@ -113,36 +122,41 @@ def run_night(conf: dict[str, Any], db_url: str | None) -> int:
 
 
 def _locked_night(params: NightParams, db_url: str | None) -> int:
-    run_pk = nightly.open_run(db_url=db_url, dag_id=CLI_DAG_ID,
-                              run_id=f"cli__{datetime.now(UTC).isoformat()}", trigger="cli",
-                              params=params)
-    say(f"run {run_pk}: {len(params.cases)} cases, results to "
+    run = nightly.open_run(db_url=db_url, dag_id=CLI_DAG_ID,
+                           run_id=f"cli__{datetime.now(UTC).isoformat()}", trigger="cli",
+                           params=params, stale_after_s=STALE_AFTER_S)
+    say(f"run {run.pk}: {len(params.cases)} cases, results to "
         f"{store.masked(store.resolve_url(db_url))}")
     try:
-        _measure_grid(params, run_pk, db_url)
-        _confirm_screened(params, run_pk, db_url)
-        outcome = _judged(params, run_pk, db_url)
+        with nightly.heartbeat(store.connect(db_url), run):
+            _measure_grid(params, run, db_url)
+            _confirm_screened(params, run, db_url)
+            outcome = _judged(params, run, db_url)
+    except RunReplaced as exc:
+        # not this night's run any more: neither closed nor judged, it is another night's
+        print(f"segbench: error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
     except Interrupted:
-        _close_anyway(run_pk, db_url, "interrupted")
+        _close_anyway(run, db_url, "interrupted")
         raise
     except BaseException:
-        _close_anyway(run_pk, db_url, "failed")
+        _close_anyway(run, db_url, "failed")
         raise
     print(outcome.text)
     if outcome.html_path is not None:
         say(f"report: {outcome.html_path}")
-    say(f"stored as run {run_pk} in {store.masked(store.resolve_url(db_url))}")
+    say(f"stored as run {run.pk} in {store.masked(store.resolve_url(db_url))}")
     if outcome.clean:
         return EXIT_CLEAN
     print(f"segbench: {outcome.failure_message}", file=sys.stderr)
     return EXIT_PROBLEMS
 
 
-def _measure_grid(params: NightParams, run_pk: int, db_url: str | None) -> None:
+def _measure_grid(params: NightParams, run: RunRef, db_url: str | None) -> None:
     started, total = time.monotonic(), len(params.cases)
     for done, case in enumerate(params.cases, start=1):
         try:
-            summary = _bench_when_the_store_answers(case.to_dict(), run_pk, db_url)
+            summary = _bench_when_the_store_answers(case.to_dict(), run, db_url)
         except store.StoreUnavailable as exc:
             # spooled when it was measured (judging replays the spool), or the store stayed
             # away: either way the grid goes on
@@ -151,11 +165,11 @@ def _measure_grid(params: NightParams, run_pk: int, db_url: str | None) -> None:
         say(progress_line(done, total, summary, started))
 
 
-def _confirm_screened(params: NightParams, run_pk: int, db_url: str | None) -> None:
+def _confirm_screened(params: NightParams, run: RunRef, db_url: str | None) -> None:
     """The screened cases measured again in fresh processes, interleaved, as the DAG's
     confirm tasks do; a store failure here costs the confirmation, not the night."""
     try:
-        jobs = nightly.screen(run_pk, params, db_url=db_url)
+        jobs = nightly.screen(run, params, db_url=db_url)
     except store.StoreUnavailable as exc:
         say(f"segbench: warning: no confirmation tonight: {exc}")
         return
@@ -167,7 +181,7 @@ def _confirm_screened(params: NightParams, run_pk: int, db_url: str | None) -> N
     started = time.monotonic()
     for done, job in enumerate(jobs, start=1):
         try:
-            summary = nightly.confirm(job, run_pk, db_url=db_url,
+            summary = nightly.confirm(job, run, db_url=db_url,
                                       budget_s=params.options.confirm_budget_s)
         except store.StoreUnavailable as exc:
             say(f"segbench: warning: {exc}")
@@ -177,12 +191,12 @@ def _confirm_screened(params: NightParams, run_pk: int, db_url: str | None) -> N
                           started))
 
 
-def _bench_when_the_store_answers(case: dict[str, Any], run_pk: int, db_url: str | None
+def _bench_when_the_store_answers(case: dict[str, Any], run: RunRef, db_url: str | None
                                   ) -> dict[str, Any]:
     """A store that went away for a moment (a restart) is waited for before measuring."""
     for pause in (*STORE_RETRY_S, None):
         try:
-            return nightly.bench(case, run_pk, db_url=db_url)
+            return nightly.bench(case, run, db_url=db_url)
         except store.ResultSpooled:
             raise
         except store.StoreUnavailable as exc:
@@ -194,11 +208,11 @@ def _bench_when_the_store_answers(case: dict[str, Any], run_pk: int, db_url: str
     raise AssertionError("unreachable")
 
 
-def _judged(params: NightParams, run_pk: int, db_url: str | None) -> nightly.NightOutcome:
+def _judged(params: NightParams, run: RunRef, db_url: str | None) -> nightly.NightOutcome:
     """The night judged and closed, waiting a little for a store that went away."""
     for pause in (*STORE_RETRY_S, None):
         try:
-            return nightly.judge_and_close(run_pk, params, db_url=db_url)
+            return nightly.judge_and_close(run, params, db_url=db_url)
         except store.StoreUnavailable as exc:
             if pause is None:
                 raise
@@ -208,12 +222,13 @@ def _judged(params: NightParams, run_pk: int, db_url: str | None) -> nightly.Nig
     raise AssertionError("unreachable")
 
 
-def _close_anyway(run_pk: int, db_url: str | None, state: str) -> None:
-    """Record how the run ended; if even that fails, say so (the run stays `running`)."""
+def _close_anyway(run: RunRef, db_url: str | None, state: str) -> None:
+    """Record how the run ended; if even that fails, say so (the run stays `running`, and
+    the next night closes it as abandoned). Never another night's run (RunReplaced)."""
     from segtasks.store import repository
 
     try:
-        repository.finish_run(store.connect(db_url), run_pk, state)
-        say(f"run {run_pk} closed as {state}")
+        repository.finish_run(store.connect(db_url), run, state)
+        say(f"run {run.pk} closed as {state}")
     except Exception as exc:  # noqa: BLE001 - the original failure is what propagates
-        say(f"segbench: warning: run {run_pk} could not be closed as {state}: {exc}")
+        say(f"segbench: warning: run {run.pk} could not be closed as {state}: {exc}")

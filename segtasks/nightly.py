@@ -7,9 +7,11 @@ process boundaries through XCom; the data itself lives in the results database.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +34,13 @@ from segtasks.report import files, model
 from segtasks.report.markdown import render
 from segtasks.result import FAILED_STATUSES, CaseResult
 from segtasks.store import repository, spool
+from segtasks.store.identity import RunRef, RunReplaced
+from segtasks.store.repository import RunAddress
 
 log = logging.getLogger(__name__)
+
+# Seconds between a measuring night's heartbeats (see heartbeat)
+HEARTBEAT_S = 30.0
 
 
 def plan(conf: dict[str, Any] | None) -> NightParams:
@@ -49,14 +56,63 @@ def code_version() -> str:
 
 
 def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
-             params: NightParams, logical_date: datetime | None = None) -> int:
+             params: NightParams, logical_date: datetime | None = None,
+             stale_after_s: float | None = None) -> RunRef:
+    """The night's run, opened (or found, on a retry) with its identity; before it, runs
+    whose process is gone are closed as abandoned and the spool is replayed.
+
+    `stale_after_s`: how long the night may go without a heartbeat before the next night
+    counts it abandoned (None: a day, for nights whose tasks wait in queues)."""
     engine = store.connect(db_url)
+    reap(engine)
     spool.flush(engine, store.resolve_url(db_url))  # results an earlier run could not store
-    run_pk = repository.open_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger,
-                                 params=params.conf, code_version=code_version(),
-                                 logical_date=logical_date)
-    log.info("results go to %s, run %d", store.masked(store.resolve_url(db_url)), run_pk)
-    return run_pk
+    run = repository.open_own_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger,
+                                  params=params.conf, code_version=code_version(),
+                                  logical_date=logical_date, stale_after_s=stale_after_s)
+    log.info("results go to %s, run %d", store.masked(store.resolve_url(db_url)), run.pk)
+    return run
+
+
+def reap(engine: Engine) -> list[repository.Abandoned]:
+    """Close the runs whose process is gone (no heartbeat for longer than their budget)."""
+    closed = repository.reap_abandoned(engine)
+    for run in closed:
+        log.warning("run %d (%s) closed: %s", run.run_pk, run.run_id, run.reason)
+    return closed
+
+
+@contextmanager
+def heartbeat(engine: Engine, run: RunAddress, every_s: float = HEARTBEAT_S
+              ) -> Iterator[None]:
+    """Say the night is alive every `every_s` while the block runs (a daemon thread): a
+    night measuring one long case is not taken for an abandoned one. A failed beat (the
+    database away for a moment) is only logged; the next write finds out for real."""
+    if isinstance(run, int):
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                repository.beat(engine, run)
+            except Exception as exc:  # noqa: BLE001 - a heartbeat must never end the night
+                log.info("heartbeat of run %d failed: %s", run.pk, exc)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-run-{run.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _identity(engine: Engine, run: RunAddress) -> spool.RunIdentity:
+    if isinstance(run, RunRef):
+        return spool.RunIdentity(run.dag_id, run.run_id, run.token)
+    stored = repository.get_run(engine, run)
+    return spool.RunIdentity(stored.dag_id, stored.run_id, stored.token)
 
 
 def _measure(case: Case, inputs: Path | None, weights: Path | None,
@@ -72,35 +128,45 @@ def _measure(case: Case, inputs: Path | None, weights: Path | None,
     return result, time.monotonic() - started
 
 
-def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
+def bench(case: dict[str, Any], run: RunAddress, *, db_url: str | None,
           inputs: Path | None = None, weights: Path | None = None,
           timeout_s: float | None = None, watch_pid: int | None = None) -> dict[str, Any]:
     """Measure one case in its own process (`repeats` of them) and store it; returns a
     small summary.
 
-    `watch_pid`: the process the case is measured for (Airflow's task supervisor); the case
-    stops when it dies (segtasks.launch.process.run_streamed).
+    `run`: the night's run (its RunRef: every write checks the run is still the night's,
+    and RunReplaced fails the case without storing it, keeping its result in the spool
+    under the night's own identity). `watch_pid`: the process the case is measured for
+    (Airflow's task supervisor); the case stops when it dies
+    (segtasks.launch.process.run_streamed).
 
     When the database fails while storing, the result is spooled (segtasks.store.spool) and
     StoreUnavailable is raised: the next attempt of the task, or the next run, stores it.
+    A case stored already (by an earlier attempt) is not measured again.
     """
     # Fail before minutes of measuring, not after, when the database is not there.
     engine = store.connect(db_url)
     url = store.resolve_url(db_url)
     the_case = Case.from_dict(case)
-    stored_run = repository.get_run(engine, run_pk)
-    run = spool.RunIdentity(stored_run.dag_id, stored_run.run_id)
-    if (run_pk, the_case.key) in spool.flush(engine, url):
-        # an earlier attempt measured it and only the write failed: do not measure again
+    repository.check_run(engine, run)
+    run_pk = repository.pk_of(run)
+    identity = _identity(engine, run)
+    spool.flush(engine, url)  # an earlier attempt measured it and only the write failed
+    if repository.has_result(engine, run_pk, the_case.key):  # do not measure again
         row = repository.run_result(engine, run_pk, the_case.key)
         return _summary(row.case_key, row.status, row.reason, row.images_per_s, row.stable)
-    result, seconds = _measure(the_case, inputs, weights, timeout_s, watch_pid)
+    with heartbeat(engine, run):
+        result, seconds = _measure(the_case, inputs, weights, timeout_s, watch_pid)
     try:
-        repository.save_result(engine, run_pk, result)
-        repository.save_process(engine, run_pk, result, process=0, role="first",
+        repository.save_result(engine, run, result)
+        repository.save_process(engine, run, result, process=0, role="first",
                                 seconds=seconds)
+    except RunReplaced as exc:
+        kept = spool.keep(url, identity, result)
+        raise RunReplaced(f"{exc}; {the_case.key} is not stored, its result is kept in "
+                          f"{kept}") from None
     except DBAPIError as exc:
-        kept = spool.keep(url, run, result)
+        kept = spool.keep(url, identity, result)
         raise store.ResultSpooled(
             f"the results database at {store.masked(url)} failed while storing "
             f"{the_case.key} ({str(exc.orig).strip().splitlines()[0]}); the result is kept "
@@ -108,8 +174,9 @@ def bench(case: dict[str, Any], run_pk: int, *, db_url: str | None,
         ) from None
     if result.status == "ok":
         for process in range(1, the_case.repeats):
-            again, took = _measure(the_case, inputs, weights, timeout_s, watch_pid)
-            repository.save_process(engine, run_pk, again, process=process, role="first",
+            with heartbeat(engine, run):
+                again, took = _measure(the_case, inputs, weights, timeout_s, watch_pid)
+            repository.save_process(engine, run, again, process=process, role="first",
                                     seconds=took)
     images_per_s = result.throughput.images_per_s if result.throughput else None
     log.info("%s: %s%s", the_case.key, result.status,
@@ -125,7 +192,8 @@ def _summary(case_key: str, status: str, reason: str | None,
             "images_per_s": images_per_s, "stable": stable}
 
 
-def screen(run_pk: int, params: NightParams, *, db_url: str | None) -> list[dict[str, Any]]:
+def screen(run: RunAddress, params: NightParams, *, db_url: str | None
+           ) -> list[dict[str, Any]]:
     """The confirming processes to run tonight: one job per screened case and repeat,
     interleaved (A B C A B C) so that a slow drift through the night hits every case alike.
 
@@ -136,7 +204,9 @@ def screen(run_pk: int, params: NightParams, *, db_url: str | None) -> list[dict
     if not judging.confirm_repeats:
         return []
     engine = store.connect(db_url)
-    loaded = judge_evidence.load(engine, run_pk, baseline_runs=judging.baseline_runs)
+    repository.check_run(engine, run)
+    loaded = judge_evidence.load(engine, repository.pk_of(run),
+                                 baseline_runs=judging.baseline_runs)
     verdicts = judge_night(loaded, judging, samples_of=lambda _result_id: [])
     screened = {v.case_key for v in verdicts if v.screened}
     cases = [case for case in params.cases if case.key in screened]
@@ -146,15 +216,16 @@ def screen(run_pk: int, params: NightParams, *, db_url: str | None) -> list[dict
             for repeat in range(judging.confirm_repeats) for case in cases]
 
 
-def confirm(job: dict[str, Any], run_pk: int, *, db_url: str | None, budget_s: float,
+def confirm(job: dict[str, Any], run: RunAddress, *, db_url: str | None, budget_s: float,
             inputs: Path | None = None, weights: Path | None = None,
             timeout_s: float | None = None) -> dict[str, Any]:
     """Measure a screened case again in a fresh process and store it as a confirming
     process; skipped (status "skipped") when the night's confirmation budget would be
     exceeded. A retry finds the process stored and does not measure it again."""
     engine = store.connect(db_url)
+    repository.check_run(engine, run)
     the_case, process = Case.from_dict(job["case"]), int(job["process"])
-    stored = repository.processes_of(engine, run_pk)
+    stored = repository.processes_of(engine, repository.pk_of(run))
     mine = {p.process: p for p in stored.get(the_case.key, [])}
     if process in mine:
         done = mine[process]
@@ -167,8 +238,9 @@ def confirm(job: dict[str, Any], run_pk: int, *, db_url: str | None, budget_s: f
                   f"takes about {expected:.0f} s)")
         log.warning("%s: not measured again: %s", the_case.key, reason)
         return _summary(the_case.key, "skipped", reason, None)
-    result, seconds = _measure(the_case, inputs, weights, timeout_s)
-    repository.save_process(engine, run_pk, result, process=process, role="confirm",
+    with heartbeat(engine, run):
+        result, seconds = _measure(the_case, inputs, weights, timeout_s)
+    repository.save_process(engine, run, result, process=process, role="confirm",
                             seconds=seconds)
     images_per_s = result.throughput.images_per_s if result.throughput else None
     log.info("%s (confirming process %d): %s%s", the_case.key, process, result.status,
@@ -262,7 +334,8 @@ def _night_state(problems_besides_regressions: bool, verdicts: Sequence[Verdict]
     return "failed" if problems_besides_regressions else "success"
 
 
-def judge_and_close(run_pk: int, params: NightParams, *, db_url: str | None) -> NightOutcome:
+def judge_and_close(run: RunAddress, params: NightParams, *, db_url: str | None
+                    ) -> NightOutcome:
     """Judge the run against its history, store the verdicts, close the run, write the report.
 
     Tonight's results and the history of every series are loaded once; the report is made
@@ -271,18 +344,20 @@ def judge_and_close(run_pk: int, params: NightParams, *, db_url: str | None) -> 
     """
     engine = store.connect(db_url)
     url = store.resolve_url(db_url)
+    repository.check_run(engine, run)  # never judge nor close another night's run
+    run_pk = repository.pk_of(run)
     spool.flush(engine, url)  # results of this run (or earlier ones) kept while it was away
     loaded, verdicts = judge_run(engine, run_pk, params.judging)
     if note := budget_note(verdicts, params):
-        repository.add_notes(engine, run_pk, [note])
+        repository.add_notes(engine, run, [note])
     planned = [case.key for case in params.cases]
     broke = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
                            fail_on_regression=False)
     problems = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
                               fail_on_regression=params.options.fail_on_regression)
-    repository.finish_run(engine, run_pk, _night_state(bool(broke), verdicts))
-    run = repository.get_run(engine, run_pk)  # with its final state and finish time
-    report = model.build(run, loaded.results, verdicts, loaded.history, store.masked(url),
+    repository.finish_run(engine, run, _night_state(bool(broke), verdicts))
+    closed = repository.get_run(engine, run_pk)  # with its final state and finish time
+    report = model.build(closed, loaded.results, verdicts, loaded.history, store.masked(url),
                          problems=problems)
     folder = files.default_folder(run_pk, store.masked(url))
     html_path: Path | None = None
@@ -291,7 +366,7 @@ def judge_and_close(run_pk: int, params: NightParams, *, db_url: str | None) -> 
         log.info("report of run %d: %s", run_pk, html_path)
     except OSError as exc:
         problems.append(f"the report could not be written to {folder}: "
-                        f"{exc.strerror or exc}")
+                        f"{paths.write_error(exc, folder, is_folder=True)}")
     return NightOutcome(run_pk, verdicts, render(report), html_path, problems)
 
 

@@ -33,3 +33,15 @@ def default_sqlite_path() -> Path:
 def compile_cache_dir() -> Path:
     """torch.compile's kernel cache, kept between cases and nights."""
     return Path(os.environ.get("SEGBENCH_COMPILE_CACHE") or var_dir() / "compile-cache")
+
+
+def write_error(exc: OSError, target: Path, *, is_folder: bool = False) -> str:
+    """Why `target` (a file, or a folder when `is_folder`) could not be written, naming the
+    culprit: the OS says only 'File exists' or 'Not a directory' when something on the way
+    that should be a folder is a file or a device."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        for entry in [*([target] if is_folder else []), *target.parents]:
+            if entry.exists() and not entry.is_dir():
+                kind = "a file" if entry.is_file() else "a device or other special file"
+                return f"{entry} is {kind}, not a folder"
+    return exc.strerror or str(exc)

@@ -46,6 +46,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test writes its var/ (SQLite, spool) under its own tmp dir, never the repo's."""
     monkeypatch.setenv("SEGBENCH_HOME", str(tmp_path))
     monkeypatch.delenv("SEGBENCH_DB_URL", raising=False)
+    # device locks of its own: a DAG test's bench task must not wait for another test's run
+    monkeypatch.setenv("SEGBENCH_LOCK_DIR", str(tmp_path / "locks"))
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,7 @@ def test_the_night_stores_both_attempts_evidence_and_the_judge_calls_it_disturbe
     engine = store.connect(db_url)
     night = nightly.plan({"devices": ["cpu"], "batch_sizes": [1]})
     run_pk = nightly.open_run(db_url=db_url, dag_id="d", run_id="busy", trigger="cli",
-                              params=night)
+                              params=night).pk
     summary = nightly.bench(night.cases[0].to_dict(), run_pk, db_url=db_url, inputs=tmp_path,
                             weights=tmp_path)
     assert summary["status"] == "ok"

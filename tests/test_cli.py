@@ -68,6 +68,7 @@ def test_baselines_are_curated_from_the_command_line_with_who_and_why(capsys, sq
     assert "undone by bo" in capsys.readouterr().out
     assert main(["baseline", "accept", "cuda-bs1-fp32", "--from", "n1", "--reason", "x",
                  *url]) == 2
-    assert "did not measure cuda-bs1-fp32" in capsys.readouterr().err
+    assert ("no stored series has case key 'cuda-bs1-fp32'; nearest: cpu-bs1-fp32"
+            in capsys.readouterr().err)  # a typo stores no level that matches nothing
     assert main(["runs", "exclude", "n1", "--reason", "backup ran", "--by", "cy", *url]) == 0
     assert repository.find_run(engine, "n1").excluded_by == "cy"

@@ -64,7 +64,7 @@ def _night(db_url, conf):
     store.upgrade(db_url)
     params = validate({**FAST, **conf})
     run_pk = nightly.open_run(db_url=db_url, dag_id="segbench_nightly", run_id="compile-test",
-                              trigger="cli", params=params)
+                              trigger="cli", params=params).pk
     return params, run_pk
 
 

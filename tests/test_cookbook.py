@@ -53,7 +53,7 @@ def history(tmp_path_factory, tiny_inputs, weights_file):
     params = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 4], **FAST}
     night = nightly.plan(params)
     real = nightly.open_run(db_url=url, dag_id="segbench_nightly", run_id="real",
-                            trigger="manual", params=night)
+                            trigger="manual", params=night).pk
     for case in night.cases:
         nightly.bench(case.to_dict(), real, db_url=url, inputs=tiny_inputs,
                       weights=weights_file)

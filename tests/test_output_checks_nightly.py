@@ -23,7 +23,7 @@ KEY = "cpu-bs1-fp32-t1"
 def _night(name, url, inputs, weights):
     params = nightly.plan(CONF)
     run_pk = nightly.open_run(db_url=url, dag_id="segbench_nightly", run_id=name,
-                              trigger="manual", params=params)
+                              trigger="manual", params=params).pk
     for case in params.cases:
         nightly.bench(case.to_dict(), run_pk, db_url=url, inputs=inputs, weights=weights)
     outcome = nightly.judge_and_close(run_pk, params, db_url=url)

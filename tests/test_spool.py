@@ -25,8 +25,8 @@ def _database_accepts_connections(name: str, accept: bool) -> None:
 def test_a_result_outlives_the_database_and_is_stored_by_the_retry(pg_url, monkeypatch):
     name = pg_url.rsplit("/", 1)[1]
     store.upgrade(pg_url)
-    run_pk = nightly.open_run(db_url=pg_url, dag_id="d", run_id="r", trigger="manual",
-                              params=nightly.plan({}))
+    run = nightly.open_run(db_url=pg_url, dag_id="d", run_id="r", trigger="manual",
+                           params=nightly.plan({}))
     case = Case(device="cpu", batch_size=1, seed_images=1, warmup_batches=0)
     measured = result(images_per_s=7.5, samples=(130.0, 135.0))
 
@@ -37,7 +37,7 @@ def test_a_result_outlives_the_database_and_is_stored_by_the_retry(pg_url, monke
     monkeypatch.setattr(launch, "run_case_isolated", measure_while_the_database_goes_away)
     try:
         with pytest.raises(store.StoreUnavailable) as err:
-            nightly.bench(case.to_dict(), run_pk, db_url=pg_url)
+            nightly.bench(case.to_dict(), run, db_url=pg_url)
     finally:
         _database_accepts_connections(name, True)
     assert "will be stored by the next attempt or the next run" in str(err.value)
@@ -48,10 +48,10 @@ def test_a_result_outlives_the_database_and_is_stored_by_the_retry(pg_url, monke
         raise AssertionError("the retry re-measured a result it already had")
 
     monkeypatch.setattr(launch, "run_case_isolated", must_not_measure_again)
-    summary = nightly.bench(case.to_dict(), run_pk, db_url=pg_url)  # Airflow's retry
+    summary = nightly.bench(case.to_dict(), run, db_url=pg_url)  # Airflow's retry
     assert summary == {"case_key": "cpu-bs1-fp32", "status": "ok", "reason": None,
                        "images_per_s": 7.5, "stable": True}
-    (row,) = repository.run_results(store.connect(pg_url), run_pk)
+    (row,) = repository.run_results(store.connect(pg_url), run.pk)
     assert [s.latency_ms for s in row.samples] == [130.0, 135.0]
     assert list(spool.spool_dir().glob("*.json")) == []
 
@@ -66,7 +66,7 @@ def test_the_next_run_stores_what_an_earlier_run_spooled(pg_url, sqlite_url):
     spool.keep(store.resolve_url(sqlite_url), spool.RunIdentity("d", "x"), result())
     nightly.open_run(db_url=pg_url, dag_id="d", run_id="night-2", trigger="scheduled",
                      params=nightly.plan({}))
-    (row,) = repository.run_results(store.connect(pg_url), first)
+    (row,) = repository.run_results(store.connect(pg_url), first.pk)
     assert row.images_per_s == 3.0
     assert len(list(spool.spool_dir().glob("*.json"))) == 1
 
@@ -99,8 +99,9 @@ def test_a_spooled_result_of_a_dropped_database_is_moved_aside_never_stored_else
     new = nightly.open_run(db_url=pg_url, dag_id="d", run_id="new-night", trigger="scheduled",
                            params=nightly.plan({}))
 
-    assert new == old  # the same primary key, handed to another run
-    assert repository.run_results(store.connect(pg_url), new) == []  # nothing misfiled
+    assert new.pk == old.pk  # the same primary key, handed to another run
+    assert new.token != old.token
+    assert repository.run_results(store.connect(pg_url), new.pk) == []  # nothing misfiled
     assert list(spool.spool_dir().glob("*.json")) == []
     (moved,) = spool.orphaned_dir().glob("*.json")
     assert "its run (d / old-night) is not in this database" in caplog.text
@@ -112,7 +113,7 @@ def test_a_spool_file_that_names_its_run_by_primary_key_only_is_moved_aside(pg_u
 
     store.upgrade(pg_url)
     run_pk = nightly.open_run(db_url=pg_url, dag_id="d", run_id="n", trigger="scheduled",
-                              params=nightly.plan({}))
+                              params=nightly.plan({})).pk
     spool.spool_dir().mkdir(parents=True)
     old_format = spool.spool_dir() / f"{spool._prefix(store.resolve_url(pg_url))}-run1-x.json"
     old_format.write_text(json.dumps({"run_pk": run_pk, "result": result().to_dict()}))
@@ -125,7 +126,7 @@ def test_a_spool_file_that_names_its_run_by_primary_key_only_is_moved_aside(pg_u
 def test_a_spooled_result_whose_case_is_stored_already_is_dropped_not_stored_twice(pg_url):
     store.upgrade(pg_url)
     run_pk = nightly.open_run(db_url=pg_url, dag_id="d", run_id="n", trigger="scheduled",
-                              params=nightly.plan({}))
+                              params=nightly.plan({})).pk
     engine = store.connect(pg_url)
     repository.save_result(engine, run_pk, result(images_per_s=5.0))
     spool.keep(store.resolve_url(pg_url), spool.RunIdentity("d", "n"),

@@ -33,12 +33,16 @@ def test_round_trip_keeps_every_metric_and_sample(db_url):
     assert row.environment.fingerprint["software"]["torch"] == "2.15.0"
 
 
-def test_a_retried_task_overwrites_its_row_instead_of_adding_one(db_url):
+def test_a_retried_write_is_the_same_row_and_another_attempt_is_refused(db_url):
     engine = store.connect(db_url)
     assert _open(engine) == _open(engine)  # a retried open_run finds its run
     run_pk = _open(engine)
-    repository.save_result(engine, run_pk, result(status="error", reason="flaky"))
-    repository.save_result(engine, run_pk, result(images_per_s=9.0, samples=(1.0, 2.0)))
+    measured = result(images_per_s=9.0, samples=(1.0, 2.0))
+    first = repository.save_result(engine, run_pk, measured)
+    assert repository.save_result(engine, run_pk, measured) == first  # idempotent
+    with pytest.raises(repository.WriteRefused,
+                       match="cpu-bs1-fp32 of run 1 is stored already by another attempt"):
+        repository.save_result(engine, run_pk, result(status="error", reason="flaky"))
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Result)) == 1
         assert conn.scalar(select(func.count()).select_from(Sample)) == 2

@@ -33,6 +33,9 @@ class Run:
     excluded_at: datetime | None
     excluded_by: str | None
     notes: list[str] | None
+    token: str | None  # the night's own secret (segtasks.store.identity)
+    heartbeat_at: datetime | None  # the night's process last said it was alive
+    stale_after_s: float | None  # silent longer than this: abandoned
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ class Result:
     golden_max_abs_diff: float | None
     golden_mask_mismatch: float | None
     updated_at: datetime
+    attempt_sha256: str | None = None  # which measurement was stored (idempotent writes)
     environment: Environment | None = None
     run: Run | None = None
     samples: tuple[Sample, ...] = ()  # its timed batches, in the order timed

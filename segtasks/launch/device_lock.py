@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from segtasks.errors import SegbenchError
+from segtasks.errors import SegbenchError, UsageError
 
 DEFAULT_WAIT_S = 600.0
 _POLL_S = 0.5
@@ -31,8 +32,22 @@ def lock_dir() -> Path:
     return Path(os.environ.get("SEGBENCH_LOCK_DIR") or "/tmp/segbench-locks")
 
 
+WAIT_ENV = "SEGBENCH_LOCK_WAIT_S"
+
+
 def wait_s() -> float:
-    return float(os.environ.get("SEGBENCH_LOCK_WAIT_S") or DEFAULT_WAIT_S)
+    """Seconds to wait for a busy device: $SEGBENCH_LOCK_WAIT_S, a finite number >= 0."""
+    text = os.environ.get(WAIT_ENV) or ""
+    if not text.strip():
+        return DEFAULT_WAIT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise UsageError(f"{WAIT_ENV}={text!r} is not a number of seconds to wait for a "
+                         f"busy device (a finite number >= 0; unset: {DEFAULT_WAIT_S:g})")
+    return seconds
 
 
 def _holder(handle: IO[str]) -> str:
@@ -56,8 +71,9 @@ def _device_locked(device: str, waiting: Callable[[str], None] | None) -> Iterat
     folder = lock_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{device}.lock"
+    patience = wait_s()  # a bad setting is refused before the lock file is touched
     with open(path, "a+") as handle:
-        deadline = time.monotonic() + wait_s()
+        deadline = time.monotonic() + patience
         told = False
         while True:
             try:
@@ -67,11 +83,11 @@ def _device_locked(device: str, waiting: Callable[[str], None] | None) -> Iterat
                 if time.monotonic() >= deadline:
                     raise DeviceBusy(
                         f"device {device} is being benchmarked by {_holder(handle)} "
-                        f"(lock {path}); waited {wait_s():g} s: try again when it has "
+                        f"(lock {path}); waited {patience:g} s: try again when it has "
                         "finished (SEGBENCH_LOCK_WAIT_S sets the wait)") from None
                 if not told and waiting is not None:
                     waiting(f"device {device} is being benchmarked by {_holder(handle)}: "
-                            f"waiting up to {wait_s():g} s")
+                            f"waiting up to {patience:g} s")
                     told = True
                 time.sleep(_POLL_S)
         handle.seek(0)

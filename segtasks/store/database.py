@@ -50,7 +50,14 @@ def normalize(url: str) -> str:
 
 
 def resolve_url(explicit: str | None = None) -> str:
-    """The explicit URL, else $SEGBENCH_DB_URL, else the embedded SQLite file under var/."""
+    """The explicit URL, else $SEGBENCH_DB_URL, else the embedded SQLite file under var/.
+
+    An explicit URL that is empty (`--url ''`, a variable that expanded to nothing) is an
+    error: falling back to the default would write the night somewhere nobody asked for."""
+    if explicit is not None and not explicit.strip():
+        raise BadDatabaseUrl("the results URL is empty: give one (e.g. "
+                             "postgresql://user@host/segbench or sqlite:////abs/path.db), or "
+                             f"leave --url out for ${URL_ENV} or var/segbench.db")
     url = explicit or os.environ.get(URL_ENV)
     if url:
         return normalize(url)
@@ -140,7 +147,33 @@ def current_revision(url: str) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def _connect(url: str):  # type: ignore[no-untyped-def]
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: not SQLite, or in memory)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("mode") == "memory" or str(parsed.database).startswith("file:"):
+        return None
+    return Path(str(parsed.database))
+
+
+def _refuse_missing_sqlite(url: str) -> None:
+    """Connecting to SQLite creates its file: a URL that only gets refused (no schema) must
+    not leave an empty file behind, so a file that is not there is refused first."""
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        where = "" if path.is_absolute() else f", relative to {Path.cwd()}"
+        raise SchemaOutdated(
+            f"the results database at {masked(url)} has no segbench tables yet: run "
+            f"`segbench db upgrade` (its file {path.absolute()} does not exist{where})")
+
+
+def _connect(url: str, *, create: bool = False):  # type: ignore[no-untyped-def]
+    if not create:
+        _refuse_missing_sqlite(url)
     try:
         return engine(url).connect()
     except (OperationalError, DBAPIError) as exc:
@@ -177,7 +210,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> str:
     from alembic import command
 
     url = resolve_url(url)
-    with _connect(url) as conn:
+    with _connect(url, create=True) as conn:
         _refuse_foreign_tables(conn, url)
     command.upgrade(alembic_config(url), revision)
     return masked(url)

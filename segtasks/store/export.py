@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from segtasks import paths
 from segtasks.errors import SegbenchError
 
 FORMATS = ("csv", "parquet")
@@ -33,7 +34,7 @@ def export(engine: Engine, since: date, fmt: str, output: Path) -> int:
     try:
         _write(fmt, output, columns, records)
     except OSError as exc:  # pyarrow's file errors are OSErrors too
-        raise ExportError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise ExportError(f"cannot write {output}: {paths.write_error(exc, output)}") from None
     return len(records)
 
 

@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from segtasks.domain import records as values
-from segtasks.errors import Refused
+from segtasks.errors import NotFound, Refused
 from segtasks.result import CaseResult
 from segtasks.store import records
+from segtasks.store.nearest import nearest
 from segtasks.store.schema import CANDIDATE, GOLDEN, RETIRED, GoldenOutput, Result, Run
 
 FIRST_NIGHT = "first night of these weights, data and device kind"
@@ -170,9 +171,12 @@ def accept(engine: Engine, *, from_run: values.Run, device_kind: str | None, rea
     dataset, device kind); the golden they replace is retired (kept, and restored by undo)."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         keys = _run_keys(session, from_run, device_kind)
+        if not keys and device_kind is not None:
+            checked = [k[2] for k in _run_keys(session, from_run, None)]
+            raise NotFound(f"run {from_run.id} ({from_run.run_id}) has no checked outputs "
+                           f"on {device_kind!r}{nearest(device_kind, checked)}")
         if not keys:
-            raise Refused(f"run {from_run.id} ({from_run.run_id}) has no checked outputs"
-                          + (f" on {device_kind!r}" if device_kind else ""))
+            raise Refused(f"run {from_run.id} ({from_run.run_id}) has no checked outputs")
         if len(keys) > 1:
             kinds = sorted({k[2] for k in keys})
             raise Refused(f"run {from_run.id} checked outputs of several kinds ("

@@ -1,13 +1,21 @@
-"""Reading and writing benchmark rows. Every write is idempotent, so a retried task is safe."""
+"""Reading and writing benchmark rows. Every write is idempotent, so a retried task is safe.
+
+A night's writes name its run by identity (segtasks.store.identity.RunRef), checked in the
+write's own transaction: a database recreated while the night ran refuses them instead of
+filing them under another night's run that got the same primary key. A plain primary key
+(tools, tests) is taken as the run of this database as it is now.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
-from dataclasses import fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, tuple_
+from sqlalchemy import Engine, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -20,6 +28,8 @@ from segtasks.result import PHASES, CaseResult
 from segtasks.store import records
 from segtasks.store.fingerprints import environment_columns
 from segtasks.store.golden import keep_reference
+from segtasks.store.identity import RunRef, new_token
+from segtasks.store.nearest import nearest
 from segtasks.store.schema import (
     BaselineLevel,
     Comparison,
@@ -46,6 +56,11 @@ def _session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+# How long a run may go without a heartbeat before the next night closes it as abandoned,
+# when it does not say (runs from before heartbeats): a day, the nightly's own period.
+DEFAULT_STALE_AFTER_S = 24 * 3600.0
+
+
 def open_run(
     engine: Engine,
     *,
@@ -55,17 +70,79 @@ def open_run(
     params: dict[str, Any],
     code_version: str | None,
     logical_date: datetime | None = None,
+    stale_after_s: float | None = None,
 ) -> int:
     """The row of this run, created on first call; a retried call returns the same row."""
+    return open_own_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger, params=params,
+                        code_version=code_version, logical_date=logical_date,
+                        stale_after_s=stale_after_s).pk
+
+
+def open_own_run(
+    engine: Engine,
+    *,
+    dag_id: str,
+    run_id: str,
+    trigger: str,
+    params: dict[str, Any],
+    code_version: str | None,
+    logical_date: datetime | None = None,
+    stale_after_s: float | None = None,
+) -> RunRef:
+    """This run's row and identity, created on first call with a new random token; a
+    retried call (same DAG id and run id, same database) returns the same ones."""
     with _session(engine) as session, session.begin():
         run = session.scalar(select(Run).where(Run.dag_id == dag_id, Run.run_id == run_id))
         if run is None:
+            now = _now()
             run = Run(dag_id=dag_id, run_id=run_id, trigger=trigger, params=params,
                       code_version=code_version, logical_date=logical_date,
-                      started_at=_now(), state="running")
+                      started_at=now, state="running", token=new_token(), heartbeat_at=now,
+                      stale_after_s=stale_after_s)
             session.add(run)
             session.flush()
-        return run.id
+        token = run.token or new_token()  # a run opened before runs had tokens gets one
+        run.token = token
+        return RunRef(run.id, run.dag_id, run.run_id, token)
+
+
+RunAddress = RunRef | int  # a night's own run, or (tools, tests) a key of this database
+
+
+def _own_run(session: Session, run: RunAddress) -> Run:
+    """The run's row, after checking that it is still the night's own (see RunRef)."""
+    if isinstance(run, int):
+        row = session.get(Run, run)
+        if row is None:
+            raise NotFound(f"no run with id {run}")
+        return row
+    row = session.get(Run, run.pk)
+    if row is None:
+        raise run.replaced(gone=True)
+    if (row.dag_id, row.run_id, row.token) != (run.dag_id, run.run_id, run.token):
+        raise run.replaced(gone=False)
+    return row
+
+
+def pk_of(run: RunAddress) -> int:
+    return run if isinstance(run, int) else run.pk
+
+
+def check_run(engine: Engine, run: RunAddress) -> None:
+    """Raise RunReplaced unless the run is still the night's own; a heartbeat besides."""
+    with _session(engine) as session, session.begin():
+        _own_run(session, run).heartbeat_at = _now()
+
+
+def beat(engine: Engine, run: RunRef) -> bool:
+    """The night's process is alive; False (nothing written) when the run is not its own."""
+    with _session(engine) as session, session.begin():
+        updated = session.execute(
+            update(Run)
+            .where(Run.id == run.pk, Run.dag_id == run.dag_id, Run.run_id == run.run_id,
+                   Run.token == run.token)
+            .values(heartbeat_at=_now()))
+        return bool(getattr(updated, "rowcount", 0))
 
 
 def find_run_pk(engine: Engine, *, dag_id: str, run_id: str) -> int | None:
@@ -73,10 +150,52 @@ def find_run_pk(engine: Engine, *, dag_id: str, run_id: str) -> int | None:
         return session.scalar(select(Run.id).where(Run.dag_id == dag_id, Run.run_id == run_id))
 
 
-def finish_run(engine: Engine, run_pk: int, state: str) -> None:
+def find_own_run(engine: Engine, *, dag_id: str, run_id: str) -> RunRef | None:
+    """The identity of the run (dag_id, run_id) in this database, if it has one."""
+    with _session(engine) as session:
+        row = session.scalar(select(Run).where(Run.dag_id == dag_id, Run.run_id == run_id))
+        if row is None or row.token is None:
+            return None
+        return RunRef(row.id, row.dag_id, row.run_id, row.token)
+
+
+def finish_run(engine: Engine, run: RunAddress, state: str) -> None:
     with _session(engine) as session, session.begin():
-        run = session.get_one(Run, run_pk)
-        run.state, run.finished_at = state, _now()
+        row = _own_run(session, run)
+        row.state, row.finished_at = state, _now()
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    run_pk: int
+    run_id: str
+    reason: str
+
+
+def reap_abandoned(engine: Engine, *, now: datetime | None = None) -> list[Abandoned]:
+    """Close as `abandoned` every running run whose process has been silent for longer than
+    its budget (killed outright, its host lost): it would otherwise stay `running` forever.
+    The reason is added to the run's notes."""
+    now = now or _now()
+    closed = []
+    with _session(engine) as session, session.begin():
+        for run in session.scalars(select(Run).where(Run.state == "running")
+                                   .with_for_update(skip_locked=True)):
+            last = _aware(run.heartbeat_at or run.started_at)
+            budget = run.stale_after_s or DEFAULT_STALE_AFTER_S
+            if now - last <= timedelta(seconds=budget):
+                continue
+            reason = (f"abandoned: no heartbeat since {last:%Y-%m-%d %H:%M:%S} UTC, longer "
+                      f"than its budget of {budget:g} s (its process is gone)")
+            run.state, run.finished_at = "abandoned", now
+            run.notes = [*(run.notes or []), reason]
+            closed.append(Abandoned(run.id, run.run_id, reason))
+    return closed
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they were stored in UTC
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _environment_id(session: Session, fingerprint: dict[str, Any]) -> int | None:
@@ -102,10 +221,37 @@ def _environment_id(session: Session, fingerprint: dict[str, Any]) -> int | None
             select(Environment.id).where(Environment.fingerprint_sha256 == digest))
 
 
-def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
-    """Insert or overwrite the row of (run, case) with its samples, in one transaction."""
+class WriteRefused(Refused):
+    """A second write of a case that another attempt stored already."""
+
+
+def attempt_digest(result: CaseResult) -> str:
+    """What makes a measurement this one: the same result written twice (a replayed spool
+    file, a retried write) has the same digest; another measurement of the case has not."""
+    return hashlib.sha256(json.dumps(result.to_dict(), sort_keys=True, default=str)
+                          .encode()).hexdigest()
+
+
+def save_result(engine: Engine, run: RunAddress, result: CaseResult) -> int:
+    """Store the row of (run, case) with its samples, in one transaction, after checking
+    that the run is the night's own. Writing the same result again is idempotent; a
+    different result of a case already stored is refused (WriteRefused), never a silent
+    overwrite of another process's row."""
     case = result.case
+    attempt = attempt_digest(result)
     with _session(engine) as session, session.begin():
+        own = _own_run(session, run)
+        run_pk = own.id
+        row = session.scalar(
+            select(Result).where(Result.run_pk == run_pk, Result.case_key == result.case.key)
+        )
+        if row is not None:
+            if row.attempt_sha256 == attempt:
+                return row.id
+            raise WriteRefused(
+                f"{case.key} of run {run_pk} is stored already by another attempt (at "
+                f"{_aware(row.updated_at):%Y-%m-%d %H:%M:%S} UTC): not overwritten")
+        own.heartbeat_at = _now()
         environment_id = _environment_id(session, result.environment)
         keep_reference(session, run_pk, result, environment_id)
         # numpy scalars (np.float64) are not something every DB driver can bind
@@ -117,17 +263,13 @@ def save_result(engine: Engine, run_pk: int, result: CaseResult) -> int:
             warnings=result.warnings,
             updated_at=_now(),
             environment_id=environment_id,
+            attempt_sha256=attempt,
         )
-        row = session.scalar(
-            select(Result).where(Result.run_pk == run_pk, Result.case_key == result.case.key)
-        )
-        if row is None:
-            row = Result(run_pk=run_pk, case_key=result.case.key)
-            session.add(row)
+        row = Result(run_pk=run_pk, case_key=result.case.key)
+        session.add(row)
         for name, value in values.items():
             setattr(row, name, value)
         session.flush()
-        session.execute(delete(Sample).where(Sample.result_id == row.id))
         _add_samples(session, row.id, result, process=0, first_idx=0)
         return row.id
 
@@ -143,8 +285,8 @@ def _add_samples(session: Session, result_id: int, result: CaseResult, *, proces
     )
 
 
-def save_process(engine: Engine, run_pk: int, result: CaseResult, *, process: int, role: str,
-                 seconds: float | None) -> None:
+def save_process(engine: Engine, run: RunAddress, result: CaseResult, *, process: int,
+                 role: str, seconds: float | None) -> None:
     """Insert or overwrite one measuring process of a case (idempotent on run, case and
     process index); the batches of a process after the first join the case's samples."""
     latency, throughput, validity = result.latency, result.throughput, result.validity
@@ -161,6 +303,9 @@ def save_process(engine: Engine, run_pk: int, result: CaseResult, *, process: in
     }
     key = result.case.key
     with _session(engine) as session, session.begin():
+        own = _own_run(session, run)
+        own.heartbeat_at = _now()
+        run_pk = own.id
         row = session.scalar(select(Process).where(
             Process.run_pk == run_pk, Process.case_key == key, Process.process == process))
         if row is None:
@@ -192,10 +337,10 @@ def processes_of(engine: Engine, run_pk: int) -> dict[str, list[values.Process]]
         return found
 
 
-def add_notes(engine: Engine, run_pk: int, notes: list[str]) -> None:
+def add_notes(engine: Engine, run_pk: RunAddress, notes: list[str]) -> None:
     """Append notes to the run (each once: a retried task does not repeat them)."""
     with _session(engine) as session, session.begin():
-        run = session.get_one(Run, run_pk)
+        run = _own_run(session, run_pk)
         run.notes = [*(run.notes or []), *(n for n in notes if n not in (run.notes or []))]
 
 
@@ -343,14 +488,33 @@ def samples_of(engine: Engine, result_id: int) -> list[float]:
 
 
 def find_run(engine: Engine, run: str) -> values.Run:
-    """A run by its numeric id or its Airflow run id."""
+    """A run by its numeric id or its Airflow run id; NotFound names the nearest ones."""
     with _session(engine) as session:
         found = session.scalars(select(Run).where(Run.run_id == run)).first()
         if found is None and run.isdigit():
             found = session.get(Run, int(run))
         if found is None:
-            raise NotFound(f"no run with id or run_id {run!r}")
+            known = [str(pk) for pk in session.scalars(select(Run.id))]
+            known += session.scalars(select(Run.run_id)).all()
+            raise NotFound(f"no run with id or run_id {run!r}{nearest(run, known)}")
         return records.run(found)
+
+
+def check_series(engine: Engine, case_key: str, hardware_key: str | None) -> None:
+    """Refuse (NotFound) a case key, or a hardware key for it, with no stored series: a
+    typo would store a curation that matches nothing. The message names the nearest."""
+    with _session(engine) as session:
+        if session.scalar(select(Result.id).where(Result.case_key == case_key).limit(1)) is None:
+            known = session.scalars(select(Result.case_key).distinct()).all()
+            raise NotFound(f"no stored series has case key {case_key!r}"
+                           f"{nearest(case_key, known)}")
+        if hardware_key is None:
+            return
+        hardware = session.scalars(select(Result.hardware_key).distinct()
+                                   .where(Result.case_key == case_key)).all()
+        if hardware_key not in hardware:
+            raise NotFound(f"{case_key} has no stored series on hardware {hardware_key!r}"
+                           f"{nearest(hardware_key, hardware)}")
 
 
 def set_excluded(engine: Engine, run_pk: int, excluded: bool, reason: str | None,
@@ -366,7 +530,9 @@ def set_excluded(engine: Engine, run_pk: int, excluded: bool, reason: str | None
 def accept_level(engine: Engine, *, case_key: str, hardware_key: str | None,
                  from_run: values.Run, reason: str, by: str) -> values.BaselineLevel:
     """Declare that `case_key` changed on purpose from `from_run` on; its nights before that
-    run stop counting as baseline. The hardware defaults to the one that run measured it on."""
+    run stop counting as baseline. The hardware defaults to the one that run measured it on.
+    A case or hardware key with no stored series is refused (check_series)."""
+    check_series(engine, case_key, hardware_key)
     with _session(engine) as session, session.begin():
         measured = session.scalars(select(Result.hardware_key).where(
             Result.run_pk == from_run.id, Result.case_key == case_key)).all()
@@ -387,7 +553,9 @@ def undo_level(engine: Engine, level_id: int, by: str) -> values.BaselineLevel:
     with _session(engine) as session, session.begin():
         level = session.get(BaselineLevel, level_id)
         if level is None:
-            raise NotFound(f"no accepted baseline level with id {level_id}")
+            known = session.scalars(select(BaselineLevel.id)).all()
+            raise NotFound(f"no accepted baseline level with id {level_id}"
+                           f"{nearest(str(level_id), map(str, known), 'stored ids')}")
         if level.undone_at is not None:
             raise Refused(f"baseline level {level_id} was already undone by "
                           f"{level.undone_by} at {level.undone_at:%Y-%m-%d %H:%M}")
@@ -408,9 +576,10 @@ def baseline_levels(engine: Engine, *, case_key: str | None = None,
             query.order_by(BaselineLevel.accepted_at.desc(), BaselineLevel.id.desc()))]
 
 
-def save_comparisons(engine: Engine, run_pk: int, verdicts: Iterable[Verdict]) -> None:
+def save_comparisons(engine: Engine, run: RunAddress, verdicts: Iterable[Verdict]) -> None:
     """Replace the run's verdicts: judging a run twice leaves one set, the latest."""
     with _session(engine) as session, session.begin():
+        run_pk = _own_run(session, run).id
         session.execute(delete(Comparison).where(Comparison.run_pk == run_pk))
         session.add_all(Comparison(run_pk=run_pk, created_at=_now(),
                                    **records.comparison_columns(v)) for v in verdicts)

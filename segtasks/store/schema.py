@@ -55,6 +55,11 @@ class Run(Base):
     excluded_by: Mapped[str | None] = mapped_column(String(250))
     # what the night wants its readers to know, e.g. that the confirmation budget ran out
     notes: Mapped[list[str] | None] = mapped_column(JsonType)
+    # the night's own secret: a recreated database hands this id out again, not this token
+    token: Mapped[str | None] = mapped_column(String(32))
+    # the night's process says it is alive; silent longer than stale_after_s: abandoned
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stale_after_s: Mapped[float | None] = mapped_column(Float)
 
     results: Mapped[list[Result]] = relationship(back_populates="run")
 
@@ -99,6 +104,8 @@ class Result(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     case_key: Mapped[str] = mapped_column(String(64))
+    # digest of the measurement stored: a second write is the same attempt or refused
+    attempt_sha256: Mapped[str | None] = mapped_column(String(64))
     device: Mapped[str] = mapped_column(String(16))
     batch_size: Mapped[int] = mapped_column(Integer)
     precision: Mapped[str] = mapped_column(String(8))

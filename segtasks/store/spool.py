@@ -3,10 +3,12 @@
 A result that cannot be written is kept as a JSON file under var/spool and stored by the
 next attempt of its task or the next run. It is identified by its run's identity (DAG id,
 run id) and its case, never by the run's primary key: a database dropped and recreated at
-the same URL hands out the same primary keys again, to other runs. Before a spooled result
-is stored, its run must exist in this database and the case must not be stored yet; one
-whose run is gone is moved to var/spool/orphaned with a warning, never stored under
-another run and never in the way of a run.
+the same URL hands out the same primary keys again, to other runs (the run's random token,
+when the file has one, tells a recreated run of the same ids apart). Before a spooled
+result is stored, its run must exist in this database and the case must not be stored yet.
+A file that cannot be stored, ever, is moved to var/spool/orphaned with a warning naming it
+and why: its run is gone, or it is unreadable or not a spool file (truncated, another
+shape). It is never stored under another run and never in the way of a night.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -31,6 +34,11 @@ log = logging.getLogger(__name__)
 class RunIdentity:
     dag_id: str
     run_id: str
+    token: str | None = None  # None: files of runs from before tokens
+
+
+class _Foreign(Exception):
+    """The file is not a spool file this code can store (why: its message)."""
 
 
 def spool_dir() -> Path:
@@ -57,7 +65,8 @@ def keep(url: str, run: RunIdentity, result: CaseResult) -> Path:
     path = folder / f"{_prefix(url)}-{run_digest}-{result.case.key}.json"
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"dag_id": run.dag_id, "run_id": run.run_id,
-                               "case_key": result.case.key, "result": result.to_dict()}))
+                               "token": run.token, "case_key": result.case.key,
+                               "result": result.to_dict()}))
     os.replace(tmp, path)  # a reader never sees half a file
     return path
 
@@ -92,25 +101,65 @@ def _claim(path: Path) -> Path | None:
 
 
 def _replay(engine: Engine, claimed: Path, original: Path) -> tuple[int, str] | None:
-    data = json.loads(claimed.read_text())
-    if "dag_id" not in data:  # written before results were keyed by their run's identity
-        _orphan(claimed, original, "it names its run by a primary key only, which a "
-                                   "recreated database may have given to another run")
+    try:
+        data = _load(claimed)
+        if "dag_id" not in data and "run_pk" in data:
+            # written before results were keyed by their run's identity
+            raise _Foreign("it names its run by a primary key only, which a recreated "
+                           "database may have given to another run")
+        stored = _result(data)
+    except _Foreign as why:
+        _orphan(claimed, original, str(why))
         return None
-    run_pk = repository.find_run_pk(engine, dag_id=data["dag_id"], run_id=data["run_id"])
-    if run_pk is None:
+    found = repository.find_own_run(engine, dag_id=data["dag_id"], run_id=data["run_id"])
+    if found is None:
         _orphan(claimed, original, f"its run ({data['dag_id']} / {data['run_id']}) is not "
                                    "in this database (dropped or recreated?)")
         return None
-    if repository.has_result(engine, run_pk, data["case_key"]):
+    if data.get("token") not in (None, found.token):
+        _orphan(claimed, original, f"its run ({data['dag_id']} / {data['run_id']}) was "
+                                   f"recreated: run {found.pk} of this database is another "
+                                   "night of the same name")
+        return None
+    run = found if data.get("token") else found.pk  # old files: the run of that name
+    if repository.has_result(engine, found.pk, data["case_key"]):
         log.info("spooled result %s of run %d is stored already: dropping %s",
-                 data["case_key"], run_pk, original)
+                 data["case_key"], found.pk, original)
     else:
-        repository.save_result(engine, run_pk, CaseResult.from_dict(data["result"]))
-        log.info("stored spooled result %s of run %d from %s", data["case_key"], run_pk,
+        repository.save_result(engine, run, stored)
+        log.info("stored spooled result %s of run %d from %s", data["case_key"], found.pk,
                  original)
     claimed.unlink()
-    return run_pk, data["case_key"]
+    return found.pk, data["case_key"]
+
+
+def _load(claimed: Path) -> dict[str, Any]:
+    """The file's fields; _Foreign when it is unreadable or not a spool file, which no
+    later attempt can change."""
+    try:
+        data = json.loads(claimed.read_bytes())
+    except (OSError, ValueError) as exc:  # ValueError: JSON and UTF-8 decoding errors
+        raise _Foreign(f"it is not readable JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise _Foreign(f"it holds a JSON {type(data).__name__}, not a spool record")
+    return data
+
+
+def _result(data: dict[str, Any]) -> CaseResult:
+    """The spooled result, after checking the record names its run and case."""
+    missing = [k for k in ("dag_id", "run_id", "case_key", "result") if k not in data]
+    if missing:
+        raise _Foreign(f"it has no {', '.join(repr(k) for k in missing)} field")
+    if not all(isinstance(data[k], str) for k in ("dag_id", "run_id", "case_key")):
+        raise _Foreign("its dag_id, run_id or case_key is not text")
+    try:
+        stored = CaseResult.from_dict(data["result"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _Foreign(f"its result is not a case result ({type(exc).__name__}: {exc})"
+                       ) from None
+    if stored.case.key != data["case_key"]:
+        raise _Foreign(f"its result is of case {stored.case.key}, not {data['case_key']}")
+    return stored
 
 
 def _orphan(claimed: Path, original: Path, why: str) -> None:

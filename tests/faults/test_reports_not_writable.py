@@ -23,7 +23,7 @@ def _block_reports(home):
     reports.parent.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         reports.write_text("a file where the reports folder should be")
-        return "Not a directory"
+        return f"{reports} is a file, not a folder"
     reports.mkdir()
     reports.chmod(0o555)
     return "Permission denied"
