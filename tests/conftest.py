@@ -39,6 +39,7 @@ __all__ = ["PG_ADMIN_URL", "_pg_admin"]  # imported by tests that make their own
 _pg_admin = pg_admin
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under xdist, tests that share a costly session resource, or that must not overlap,
     run in one group on one worker (`--dist loadgroup`); every other test is spread."""
