@@ -199,19 +199,37 @@ class Cluster:
         raise TimeoutError(f"{what} not reached within {timeout_s:.0f} s (last: {last_error})")
 
 
-def redis_url() -> str:
-    """The local Redis, emptied: no message of an earlier run is picked up. Database 7,
-    plus the xdist worker's number, so that two workers' clusters never share queues."""
+# Redis databases a cluster may use; 0 is everyone's default and 7 the one older
+# checkouts of this suite use without claiming it.
+REDIS_DATABASES = (8, 9, 10, 11, 12, 13, 14, 15, 1, 2, 3, 4, 5, 6)
+_CLAIM = "segbench-test-cluster"
+
+
+def claim_redis() -> str:
+    """A database of the local Redis that no other running cluster uses (claimed with a
+    key, SET NX, for two hours at most), emptied: the Celery queues are named by the DAG
+    (`default`, `gpu`), so two clusters on one database would take each other's tasks.
+    Give it back with `release_redis`."""
     import redis
     from databases import unavailable
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    url = f"redis://127.0.0.1:6379/{7 + int(worker.removeprefix('gw')) % 9}"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
-    except redis.exceptions.ConnectionError as exc:
-        unavailable(f"Redis at {url} is not reachable: {exc}")
-    return url
+    for number in REDIS_DATABASES:
+        url = f"redis://127.0.0.1:6379/{number}"
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=3)
+            if client.set(_CLAIM, os.getpid(), nx=True, ex=7200):
+                client.flushdb()  # no message of an earlier run is picked up
+                client.set(_CLAIM, os.getpid(), ex=7200)
+                return url
+        except redis.exceptions.ConnectionError as exc:
+            unavailable(f"Redis at {url} is not reachable: {exc}")
+    raise RuntimeError(f"every Redis database {REDIS_DATABASES} is claimed by a cluster")
+
+
+def release_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
 
 
 @contextlib.contextmanager
@@ -224,7 +242,7 @@ def celery_cluster(home: Path, results_url: str, extra_env: dict[str, str],
     results go unless a test sets the `segbench_db` connection."""
     from databases import PG_ADMIN_URL, pg_admin
 
-    broker = redis_url()
+    broker = claim_redis()
     metadata = f"segbench_test_airflow_{uuid.uuid4().hex[:8]}"
     admin = pg_admin()
     with admin.cursor() as cur:
@@ -251,6 +269,7 @@ def celery_cluster(home: Path, results_url: str, extra_env: dict[str, str],
         yield cluster
     finally:
         cluster.stop()
+        release_redis(broker)
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{metadata}" WITH (FORCE)')
         admin.close()
