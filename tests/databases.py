@@ -86,12 +86,19 @@ class PostgresDatabases:
     def drop_now(self, name: str, admin=None) -> None:  # type: ignore[no-untyped-def]
         self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin)
 
+    def wait_for_drops(self) -> None:
+        """Returns once every database handed to `drop_later` is gone (e.g. before
+        dropping a role that owns objects in them)."""
+        self._drops.join()
+
     def _drop_forever(self) -> None:
         while (name := self._drops.get()) is not None:
             try:
                 self.drop_now(name, self._dropper_admin)
             except Exception as exc:  # noqa: BLE001 - a leftover database fails no test
                 print(f"could not drop test database {name}: {exc}")
+            finally:
+                self._drops.task_done()
 
     def close(self) -> None:
         self._drops.put(None)
