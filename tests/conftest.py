@@ -39,16 +39,24 @@ __all__ = ["PG_ADMIN_URL", "_pg_admin"]  # imported by tests that make their own
 _pg_admin = pg_admin
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the markers
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under xdist, tests that share a costly session resource, or that must not overlap,
-    run in one group on one worker (`--dist loadgroup`); every other test is spread."""
-    from xdist_groups import group_of
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist (`--dist loadgroup`), tests that share a costly session resource, or
+    that must not overlap, run as one group on one worker; every other test is spread
+    (tests/xdist_groups.py)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is not None:
+        from xdist_groups import record
 
-    for item in items:
-        group = group_of(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+        folder = config._tmp_path_factory.getbasetemp().parent  # type: ignore[attr-defined]
+        record(items, folder, worker)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist_groups import GroupScheduling
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
