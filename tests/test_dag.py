@@ -220,14 +220,16 @@ def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thres
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_screened_cases_are_measured_again_a_one_off_is_unconfirmed_a_slowdown_confirmed(
-    dag, baseline_nights, nights_on_baseline, monkeypatch, tmp_path
+    dag, nights_in_postgres, monkeypatch, tmp_path
 ):
     """Three ordinary nights; then a night whose first process alone is slow (a planted
     one-off: unconfirmed, the run succeeds); then a night slow in every process (confirmed:
     a regression, the run fails and the notifier posts the alert to a local webhook)."""
+    from datetime import UTC, datetime, timedelta
+
     from receivers import webhook
 
-    pg_url = nights_on_baseline
+    pg_url = nights_in_postgres
     # Thresholds that a 3 s slower batch passes (a batch of 1 takes well under 0.75 s here,
     # so over 80% of the throughput is gone) and an ordinary process does not, even on a
     # busy shared machine, where a process can be half as fast, or half again as fast, as
@@ -236,18 +238,20 @@ def test_screened_cases_are_measured_again_a_one_off_is_unconfirmed_a_slowdown_c
     # this test's subject, is let be (it moves by a few % from process to process).
     conf = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
             "min_batches": 6, "min_effect": 0.8, "z_threshold": 2, "memory_min_effect": 0.5}
-    # three ordinary nights of this series (shared: tests/real_nights.py)
-    assert baseline_nights.states == ["success"] * 3
+    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
+    for night in range(3):
+        assert dag.test(run_conf=conf, logical_date=start + timedelta(days=night)).state == \
+            "success"
     one_off = tmp_path / "one-off-delay-ms"
     one_off.write_text("3000")
     monkeypatch.setenv("SEGBENCH_TEST_ONE_OFF_DELAY_FILE", str(one_off))
-    passing = dag.test(run_conf=conf, logical_date=baseline_nights.logical_date(3))
+    passing = dag.test(run_conf=conf, logical_date=start + timedelta(days=3))
     monkeypatch.delenv("SEGBENCH_TEST_ONE_OFF_DELAY_FILE")
     assert not one_off.exists()  # the first process took it
     monkeypatch.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "3000")
     with webhook() as (url, received):
         monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_ALERTS", url)
-        slow = dag.test(run_conf=conf, logical_date=baseline_nights.logical_date(4))
+        slow = dag.test(run_conf=conf, logical_date=start + timedelta(days=4))
 
     assert passing.state == "success" and slow.state == "failed"
     for dag_run in (passing, slow):
