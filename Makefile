@@ -72,11 +72,17 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM)
 
+# Two pytest-xdist workers (one per core of the 2-core CI VM); tests that share a costly
+# session resource or must not overlap stay together on one worker (tests/xdist_groups.py).
+# The 25 slowest tests are listed at the end, to see where the time goes.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --durations=25
+
 test: install $(CHROMIUM)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 test-fast: install
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow"
 
 lint: install
 	$(BIN)/ruff check segtasks dags tests benchmarks

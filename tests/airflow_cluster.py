@@ -3,6 +3,12 @@
 CeleryExecutor, the local Redis as broker, a fresh PostgreSQL database as the metadata DB;
 api-server, scheduler, dag-processor and one Celery worker per queue. Everything it starts
 is stopped by `stop()`, whatever happened.
+
+Starting one costs the better part of a minute (Airflow's migrations on PostgreSQL, four
+processes importing Airflow), so a pytest session starts one (conftest's `celery`
+fixture) and each test gets it back as it was: the same components, a fresh worker for a
+queue whose worker a test killed, its own results database (the `segbench_db`
+connection, set through the REST API) and logs that start with the test.
 """
 
 from __future__ import annotations
@@ -44,6 +50,15 @@ class Cluster:
     # one secret for every component, or the workers' tokens are refused
     jwt_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # where each process's log stood when the current test began (see `begin_test`)
+    log_marks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def one_off_delay_file(self) -> Path | None:
+        """Where a test writes a slowdown (ms per batch) that only the next case process
+        to start measuring takes (segtasks.measure.planted), when the cluster has one."""
+        name = self.extra_env.get("SEGBENCH_TEST_ONE_OFF_DELAY_FILE")
+        return Path(name) if name else None
 
     @property
     def env(self) -> dict[str, str]:
@@ -98,7 +113,43 @@ class Cluster:
         return name
 
     def log(self, name: str) -> str:
-        return (self.home / f"{name}.log").read_text(errors="replace")
+        """What the process wrote since the current test began."""
+        with open(self.home / f"{name}.log", "rb") as log:
+            log.seek(self.log_marks.get(name, 0))
+            return log.read().decode(errors="replace")
+
+    def begin_test(self, queues: tuple[str, ...], results_url: str) -> None:
+        """The cluster as a new test expects it: the core components alive, one worker
+        named `worker-cpu`/`worker-gpu` per queue (a killed one replaced, an extra one
+        stopped), results stored in `results_url`, logs read from here on."""
+        core = ("api-server", "scheduler", "dag-processor")
+        dead = [n for n in core if self.processes[n].poll() is not None]
+        if dead:
+            raise RuntimeError(f"{dead} of the session's Celery cluster exited:\n"
+                               + "\n".join(self.log(n)[-3000:] for n in dead))
+        wanted = {("worker-gpu" if q == "gpu" else "worker-cpu"): q for q in queues}
+        for name in [n for n in self.processes if n not in core and n not in wanted]:
+            self._stop_one(self.processes.pop(name))
+        for name, queue in wanted.items():
+            process = self.processes.get(name)
+            if process is None or process.poll() is not None:
+                self.start_worker(queue, name)
+        self.use_results_database(results_url)
+        self.log_marks = {name: (self.home / f"{name}.log").stat().st_size
+                          for name in self.processes}
+
+    def use_results_database(self, url: str) -> None:
+        """The `segbench_db` connection (which the DAG prefers to $SEGBENCH_DB_URL), set
+        to `url` through the REST API: every task from now on reads it."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        with contextlib.suppress(urllib.error.HTTPError):  # 404: not defined yet
+            self.api("DELETE", "/api/v2/connections/segbench_db")
+        self.api("POST", "/api/v2/connections", {
+            "connection_id": "segbench_db", "conn_type": "postgres",
+            "host": parts.hostname, "port": parts.port, "login": parts.username,
+            "password": parts.password, "schema": parts.path.lstrip("/")})
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -106,11 +157,20 @@ class Cluster:
                 os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
         for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            self._wait_or_kill(process, deadline)
+
+    def _stop_one(self, process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        self._wait_or_kill(process, time.monotonic() + 30)
+
+    @staticmethod
+    def _wait_or_kill(process: subprocess.Popen, deadline: float) -> None:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
         request = urllib.request.Request(
@@ -139,19 +199,37 @@ class Cluster:
         raise TimeoutError(f"{what} not reached within {timeout_s:.0f} s (last: {last_error})")
 
 
-def redis_url() -> str:
-    """The local Redis, database 7, emptied: no message of an earlier run is picked up."""
-    import pytest
+# Redis databases a cluster may use; 0 is everyone's default and 7 the one older
+# checkouts of this suite use without claiming it.
+REDIS_DATABASES = (8, 9, 10, 11, 12, 13, 14, 15, 1, 2, 3, 4, 5, 6)
+_CLAIM = "segbench-test-cluster"
+
+
+def claim_redis() -> str:
+    """A database of the local Redis that no other running cluster uses (claimed with a
+    key, SET NX, for two hours at most), emptied: the Celery queues are named by the DAG
+    (`default`, `gpu`), so two clusters on one database would take each other's tasks.
+    Give it back with `release_redis`."""
+    import redis
+    from databases import unavailable
+
+    for number in REDIS_DATABASES:
+        url = f"redis://127.0.0.1:6379/{number}"
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=3)
+            if client.set(_CLAIM, os.getpid(), nx=True, ex=7200):
+                client.flushdb()  # no message of an earlier run is picked up
+                client.set(_CLAIM, os.getpid(), ex=7200)
+                return url
+        except redis.exceptions.ConnectionError as exc:
+            unavailable(f"Redis at {url} is not reachable: {exc}")
+    raise RuntimeError(f"every Redis database {REDIS_DATABASES} is claimed by a cluster")
+
+
+def release_redis(url: str) -> None:
     import redis
 
-    url = "redis://127.0.0.1:6379/7"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
-    except redis.exceptions.ConnectionError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis at {url} is not reachable: {exc}")
-        pytest.skip(f"Redis at {url} is not reachable: {exc}")
-    return url
+    redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
 
 
 @contextlib.contextmanager
@@ -159,33 +237,39 @@ def celery_cluster(home: Path, results_url: str, extra_env: dict[str, str],
                    queues: tuple[str, ...] = ("default", "gpu")) -> Iterator[Cluster]:
     """api-server, scheduler, dag-processor and one Celery worker per queue (named
     `worker-cpu` for `default`, `worker-gpu` for `gpu`), on a fresh PostgreSQL metadata
-    database and the local Redis; all stopped and the database dropped afterwards."""
-    from conftest import PG_ADMIN_URL, _pg_admin
+    database and the local Redis, the API answering, the pools set and the DAG parsed;
+    all stopped and the database dropped afterwards. `results_url` (at head) is where
+    results go unless a test sets the `segbench_db` connection."""
+    from databases import PG_ADMIN_URL, pg_admin
 
-    from segtasks import store
-
-    broker = redis_url()
+    broker = claim_redis()
     metadata = f"segbench_test_airflow_{uuid.uuid4().hex[:8]}"
-    admin = _pg_admin()
+    admin = pg_admin()
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{metadata}"')
-    store.upgrade(results_url)
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://")
     home.mkdir(exist_ok=True)
     cluster = Cluster(home=home, metadata_url=f"{base}/{metadata}", results_url=results_url,
                       broker_url=broker, extra_env=extra_env)
     try:
         cluster.run("db", "migrate")
-        cluster.run("pools", "set", "cpu_bench", "1", "one CPU benchmark at a time")
-        cluster.run("pools", "set", "gpu_bench", "1", "one benchmark per GPU")
         cluster.start("api-server", "api-server", "--port", str(cluster.port))
         cluster.start("scheduler", "scheduler")
         cluster.start("dag-processor", "dag-processor")
         for queue in queues:
             cluster.start_worker(queue)
+        cluster.wait_for("the API", lambda: cluster.api("GET", "/api/v2/monitor/health"), 180)
+        # through the API, not two more `airflow pools set` processes (seconds each)
+        for pool, why in (("cpu_bench", "one CPU benchmark at a time"),
+                          ("gpu_bench", "one benchmark per GPU")):
+            cluster.api("POST", "/api/v2/pools", {"name": pool, "slots": 1,
+                                                  "description": why})
+        cluster.wait_for("the DAG to be parsed",
+                         lambda: cluster.api("GET", "/api/v2/dags/segbench_nightly"), 180)
         yield cluster
     finally:
         cluster.stop()
+        release_redis(broker)
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{metadata}" WITH (FORCE)')
         admin.close()

@@ -15,11 +15,12 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def role_name():
+def role_name(pg_databases):
     from conftest import _pg_admin
 
     name = f"segbench_role_{uuid.uuid4().hex[:8]}"
     yield name
+    pg_databases.wait_for_drops()  # test databases are dropped in the background
     admin = _pg_admin()
     with admin.cursor() as cur:
         cur.execute(f"DROP ROLE IF EXISTS {name}")  # after its databases are dropped

@@ -5,7 +5,6 @@ keeps the two in step and checks each query's shape on a known history.
 """
 
 import copy
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,22 +32,15 @@ def _backdate(engine, run_pk, when):
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory, tiny_inputs, weights_file):
+def history(pg_databases, pg_template, tiny_inputs, weights_file):
     """A real night (cpu and cuda, batch sizes 1 and 4) after 40 simulated nights of
     cpu-bs4-fp32 on the same machine: torch 2.14 -> current at night -20 (+17.6%), and a
     20% regression at night -3; at night -2, cpu-bs2-fp32 was disturbed."""
-    from conftest import _pg_admin
+    from databases import pg_url_of
 
-    admin = _pg_admin()
-    # unique per run: several checkouts may run the suite at once against one server
-    name = f"segbench_test_cookbook_{uuid.uuid4().hex[:8]}"
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    from conftest import PG_ADMIN_URL
-
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    store.upgrade(url)
+    # a copy of the session's migrated template, under a name unique to this run
+    name = pg_databases.create("segbench_test_cookbook", template=pg_template)
+    url = pg_url_of(name)
     engine = store.connect(url)
     params = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 4], **FAST}
     night = nightly.plan(params)
@@ -84,9 +76,7 @@ def history(tmp_path_factory, tiny_inputs, weights_file):
     judge(engine, regression_run)
     yield url
     store.database.dispose(url)
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    pg_databases.drop_later(name)
 
 
 def _query(url, path):

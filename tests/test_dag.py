@@ -102,10 +102,10 @@ def test_a_bad_conf_fails_in_plan_within_seconds_and_nothing_is_measured(
 
 
 @pytest.fixture
-def nights_in_postgres(airflow_db, pg_url, tiny_inputs, weights_file, monkeypatch):
-    """dag.test() runs write to a fresh PostgreSQL results database, found through the
-    Airflow connection as a deployment would configure it; returns its URL."""
-    store.upgrade(pg_url)
+def nights_in_postgres(airflow_db, pg_url_at_head, tiny_inputs, weights_file, monkeypatch):
+    """dag.test() runs write to a fresh PostgreSQL results database (schema at head), found
+    through the Airflow connection as a deployment would configure it; returns its URL."""
+    pg_url = pg_url_at_head
     monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_DB", pg_url.replace("postgresql://", "postgres://"))
     monkeypatch.setenv("SEGBENCH_INPUTS", str(tiny_inputs))
     monkeypatch.setenv("SEGBENCH_WEIGHTS", str(weights_file))
@@ -173,28 +173,25 @@ def test_an_unreachable_database_fails_the_run_after_airflow_retries(dag, airflo
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thresholds(
-    dag, nights_in_postgres, monkeypatch
+    dag, baseline_nights, nights_on_baseline, monkeypatch
 ):
-    from datetime import UTC, datetime, timedelta
-
     from factories import judge
 
-    pg_url = nights_in_postgres
+    pg_url = nights_on_baseline
     # one thread: the quietest setting on a shared 2-core machine (CV ~6% vs 13%:
     # docs/results/2026-11-23-cpu-benchmarks.md)
     conf = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
             "min_batches": 8}
     key = "cpu-bs1-fp32-t1"
-    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
-    for night in range(3):  # the baseline: three ordinary nights
-        assert dag.test(run_conf=conf, logical_date=start + timedelta(days=night)).state == \
-            "success"
+    # the baseline: three ordinary nights of this series (shared: tests/real_nights.py)
+    assert baseline_nights.states == ["success"] * 3
+    assert baseline_nights.conf == {**conf, "devices": ["cpu", "cuda"], "batch_sizes": [1, 2]}
     # the fourth night is much slower: 1.5 s more per batch inside the forward pass. Images/s
     # can fall by less than 100%, and three nights on a busy shared machine can spread
     # widely, so this night is judged at z >= 1 (the lowest allowed) to be sure it is seen
     monkeypatch.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "1500")
     slow = dag.test(run_conf={**conf, "z_threshold": 1},
-                    logical_date=start + timedelta(days=3))
+                    logical_date=baseline_nights.logical_date(3))
 
     assert slow.state == "failed"
     compare_ti = next(ti for ti in slow.get_task_instances() if ti.task_id == "compare")

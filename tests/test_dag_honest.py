@@ -17,8 +17,8 @@ CPU_ONLY = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1]}
 
 
 @pytest.fixture
-def results_db(airflow_db, sqlite_url, tiny_inputs, weights_file, monkeypatch):
-    store.upgrade(sqlite_url)
+def results_db(airflow_db, sqlite_url_at_head, tiny_inputs, weights_file, monkeypatch):
+    sqlite_url = sqlite_url_at_head
     monkeypatch.setenv("SEGBENCH_DB_URL", sqlite_url)
     monkeypatch.setenv("SEGBENCH_INPUTS", str(tiny_inputs))
     monkeypatch.setenv("SEGBENCH_WEIGHTS", str(weights_file))

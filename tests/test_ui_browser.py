@@ -1,11 +1,12 @@
 """The results pages in a real browser, inside a real Airflow.
 
-A few real nights (dag.test(), tiny grid, the last one with a planted slowdown) fill a
-results database; a real `airflow api-server` serves the UI with the plugin and the
-simple auth manager's known users; Debian's Chromium (headless, driven by Playwright, no
-browser download) logs in through Airflow's own login page, opens the nav entry, the DAG
-tab and a run tab, and from there a series and a comparison. Each page must draw its
-tables and its charts' points, and the browser console must stay free of errors.
+A few real nights (dag.test(), tiny grid: the session's baseline nights and one with a
+planted slowdown) fill a results database; a real `airflow api-server` serves the UI with
+the plugin and the simple auth manager's known users; Debian's Chromium (headless, driven
+by Playwright, no browser download) logs in through Airflow's own login page, opens the
+nav entry, the DAG tab and a run tab, and from there a series and a comparison. Each page
+must draw its tables and its charts' points, and the browser console must stay free of
+errors.
 
 With SEGBENCH_UI_SCREENSHOTS=docs/ui the four pages are saved there (README.md and
 docs/ui.md show them).
@@ -25,12 +26,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from airflow_cluster import free_port
+from real_nights import CONF as BASELINE_CONF
+from real_nights import NIGHTS as BASELINE_NIGHTS
 
 from segtasks import store
 
@@ -39,11 +41,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 DAG_ID = "segbench_nightly"
-NIGHTS = 3
-# a tiny grid (one thread: the quietest on a shared machine), judged from the second night
+NIGHTS = BASELINE_NIGHTS + 1  # the session's baseline nights, then this module's own
+# a tiny grid (one thread: the quietest on a shared machine), judged against the last two
+# nights; the grid of the baseline nights
 CONF = {"devices": ["cpu", "cuda"], "batch_sizes": [1, 2], "cpu_threads": [1],
         "n_images": 2, "warmup_batches": 1, "warmup_seconds": 0, "min_seconds": 0.01,
         "max_seconds": 0.3, "baseline_runs": 2, "min_history": 1}
+assert {k: BASELINE_CONF[k] for k in ("devices", "batch_sizes", "cpu_threads")} == \
+    {k: CONF[k] for k in ("devices", "batch_sizes", "cpu_threads")}
 CASE = "cpu-bs1-fp32-t1"
 USERS = {"ursula": ("user", "ursula-Pw-1"), "vic": ("viewer", "vic-Pw-1")}
 JWT_SECRET = "segbench-browser-test-" + "fedcba9876543210" * 4
@@ -64,31 +69,33 @@ class Nights:
 
 
 @pytest.fixture(scope="module")
-def nights(airflow_db, tiny_inputs, weights_file, tmp_path_factory) -> Iterator[Nights]:
-    """Real nights through the DAG (dag.test), written to a fresh results database."""
-    from airflow.dag_processing.dagbag import DagBag
+def nights(baseline_nights, pg_databases, tiny_inputs, weights_file,
+           tmp_path_factory) -> Iterator[Nights]:
+    """Real nights through the DAG (dag.test): a copy of the session's baseline nights
+    (tests/real_nights.py: CONF's grid, ordinary nights), then one night of this module
+    with a planted slowdown."""
+    from databases import pg_url_of
+    from real_nights import fresh_dag, results_through_connection
 
     folder = tmp_path_factory.mktemp("ui-nights")
-    url = f"sqlite:///{folder / 'results.db'}"
-    store.upgrade(url)
-    start = datetime(2026, 11, 1, 2, tzinfo=UTC)
-    run_ids = []
+    name = pg_databases.create(template=baseline_nights.template)
+    url = pg_url_of(name)
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"SEGBENCH_DB_URL": url, "SEGBENCH_HOME": str(folder),
-                            "SEGBENCH_INPUTS": str(tiny_inputs),
-                            "SEGBENCH_WEIGHTS": str(weights_file)}.items():
-            env.setenv(name, value)
-        env.delenv("AIRFLOW_CONN_SEGBENCH_DB", raising=False)
-        for night in range(NIGHTS):
-            if night == NIGHTS - 1:  # forward passes 300 ms slower: a step in the series
-                env.setenv("SEGBENCH_TEST_FORWARD_DELAY_MS", "300")
-            dag = DagBag(dag_folder=str(ROOT / "dags")).dags[DAG_ID]  # fresh: see test_dag
-            run = dag.test(run_conf=CONF, logical_date=start + timedelta(days=night))
-            run_ids.append(run.run_id)
-    yield Nights(url, run_ids)
+        results_through_connection(env, url)
+        for variable, value in {"SEGBENCH_HOME": str(folder),
+                                "SEGBENCH_INPUTS": str(tiny_inputs),
+                                "SEGBENCH_WEIGHTS": str(weights_file),
+                                # forward passes 300 ms slower: a step in the series
+                                "SEGBENCH_TEST_FORWARD_DELAY_MS": "300"}.items():
+            env.setenv(variable, value)
+        run = fresh_dag().test(run_conf=CONF,
+                               logical_date=baseline_nights.logical_date(NIGHTS - 1))
+    yield Nights(url, [*baseline_nights.run_ids, run.run_id])
     from segtasks.ui import engines
 
     engines.dispose(url)
+    store.database.dispose(url)
+    pg_databases.drop_later(name)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import signal
 
 import psutil
 import pytest
-from airflow_cluster import celery_cluster
 from sqlalchemy import text
 
 from faults.fault_tools import wait_for
@@ -45,45 +44,40 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
-def test_the_task_is_retried_and_the_case_stored_once(tmp_path, pg_url, tiny_inputs,
-                                                     weights_file):
-    env = {"SEGBENCH_INPUTS": str(tiny_inputs), "SEGBENCH_WEIGHTS": str(weights_file),
-           "SEGBENCH_HOME": str(tmp_path),
-           # the first try measures long enough to be killed in the middle
-           "SEGBENCH_TEST_FORWARD_DELAY_MS": "1000",
-           # the scheduler notices a task whose worker died within seconds, not minutes
-           "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
-           "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
-           "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "2"}
-    with celery_cluster(tmp_path / "airflow", pg_url, env, queues=("default",)) as cluster:
-        cluster.wait_for("the API", lambda: cluster.api("GET", "/api/v2/monitor/health"), 180)
-        cluster.wait_for("the DAG to be parsed",
-                         lambda: cluster.api("GET", "/api/v2/dags/segbench_nightly"), 180)
-        run = cluster.api("POST", "/api/v2/dags/segbench_nightly/dagRuns",
-                          {"logical_date": None, "conf": GRID})
-        worker = cluster.processes["worker-cpu"]
-        (case_process,) = cluster.wait_for(
-            "the case measuring", lambda: _case_workers(worker.pid), 300, every_s=0.5)
+def test_the_task_is_retried_and_the_case_stored_once(celery, pg_url_at_head):
+    cluster, pg_url = celery, pg_url_at_head  # the session's cluster; this test's results
+    # the first try measures long enough to be killed in the middle (a one-off slowdown:
+    # the retry measures at full speed); the cluster's scheduler notices a task whose
+    # worker died within seconds (conftest's `_celery_cluster`)
+    cluster.one_off_delay_file.write_text("1000")
+    cluster.wait_for("the API", lambda: cluster.api("GET", "/api/v2/monitor/health"), 180)
+    cluster.wait_for("the DAG to be parsed",
+                     lambda: cluster.api("GET", "/api/v2/dags/segbench_nightly"), 180)
+    run = cluster.api("POST", "/api/v2/dags/segbench_nightly/dagRuns",
+                      {"logical_date": None, "conf": GRID})
+    worker = cluster.processes["worker-cpu"]
+    (case_process,) = cluster.wait_for(
+        "the case measuring", lambda: _case_workers(worker.pid), 300, every_s=0.5)
 
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its task supervisor, at once
-        worker.wait()
-        cluster.processes.pop("worker-cpu")  # dead on purpose: not a failure to watch for
-        wait_for("the case process to die with its task", lambda: not _alive(case_process),
-                 15)
-        cluster.start_worker("default", name="worker-cpu-2")
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its task supervisor, at once
+    worker.wait()
+    cluster.processes.pop("worker-cpu")  # dead on purpose: not a failure to watch for
+    wait_for("the case process to die with its task", lambda: not _alive(case_process),
+             15)
+    cluster.start_worker("default", name="worker-cpu-2")
 
-        run_path = f"/api/v2/dags/segbench_nightly/dagRuns/{run['dag_run_id']}"
+    run_path = f"/api/v2/dags/segbench_nightly/dagRuns/{run['dag_run_id']}"
 
-        def finished():
-            state = cluster.api("GET", run_path)["state"]
-            return state if state in ("success", "failed") else None
+    def finished():
+        state = cluster.api("GET", run_path)["state"]
+        return state if state in ("success", "failed") else None
 
-        assert cluster.wait_for("the DAG run to finish", finished, 300, every_s=3) == \
-            "success"
-        tis = cluster.api("GET", f"{run_path}/taskInstances")["task_instances"]
-        bench = next(t for t in tis if t["task_id"] == "bench_cpu")
-        assert (bench["state"], bench["try_number"]) == ("success", 2)
-        assert "bench_cpu" in cluster.log("worker-cpu-2")
+    assert cluster.wait_for("the DAG run to finish", finished, 300, every_s=3) == \
+        "success"
+    tis = cluster.api("GET", f"{run_path}/taskInstances")["task_instances"]
+    bench = next(t for t in tis if t["task_id"] == "bench_cpu")
+    assert (bench["state"], bench["try_number"]) == ("success", 2)
+    assert "bench_cpu" in cluster.log("worker-cpu-2")
 
     with store.connect(pg_url).connect() as conn:
         rows = conn.execute(text(
