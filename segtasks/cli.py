@@ -135,6 +135,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reason(text: str) -> str:
+    """A curation's reason: what a reader of the history later has to go on, so not blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a reason is required (it is stored with the mark "
+                                         "and shown in the history), not a blank one")
+    return text.strip()
+
+
 def _who(args: argparse.Namespace) -> str:
     import getpass
 
@@ -338,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     by_help = "who does it, stored with it (default: the login name)"
     q = runs.add_parser("exclude", help="e.g. a night the machine was known to be busy")
     q.add_argument("run", help="run id (number) or Airflow run id")
-    q.add_argument("--reason", required=True, help="stored with the mark")
+    q.add_argument("--reason", required=True, type=_reason, help="stored with the mark")
     q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_runs)
@@ -362,7 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--from", dest="from_run", required=True,
                    help="the first run of the new level (number or Airflow run id)")
     q.add_argument("--hardware", help="hardware key (default: the one RUN measured CASE on)")
-    q.add_argument("--reason", required=True, help="why, e.g. 'new cuDNN, accepted in #123'")
+    q.add_argument("--reason", required=True, type=_reason,
+                   help="why, e.g. 'new cuDNN, accepted in #123'")
     q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_baseline)
@@ -384,7 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the run whose fp32 eager outputs become golden (number or run id)")
     q.add_argument("--device-kind", help="e.g. 'cuda: NVIDIA H100 80GB HBM3' (segbench golden "
                                          "list); needed when the run checked several")
-    q.add_argument("--reason", required=True, help="why, e.g. 'torch 2.16 rounds differently'")
+    q.add_argument("--reason", required=True, type=_reason,
+                   help="why, e.g. 'torch 2.16 rounds differently'")
     q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_golden)

@@ -72,3 +72,16 @@ def test_baselines_are_curated_from_the_command_line_with_who_and_why(capsys, sq
             in capsys.readouterr().err)  # a typo stores no level that matches nothing
     assert main(["runs", "exclude", "n1", "--reason", "backup ran", "--by", "cy", *url]) == 0
     assert repository.find_run(engine, "n1").excluded_by == "cy"
+
+
+@pytest.mark.parametrize("command", [
+    ["runs", "exclude", "n1"],
+    ["baseline", "accept", "cpu-bs1-fp32", "--from", "n1"],
+    ["golden", "accept", "--from", "n1"],
+])
+def test_a_curation_with_a_blank_reason_is_refused_in_one_line(command, capsys, sqlite_url):
+    # the reason is all a later reader of the history has to go on
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--reason", "  ", "--url", sqlite_url])
+    assert stop.value.code == 2
+    assert "argument --reason: a reason is required" in capsys.readouterr().err
