@@ -14,9 +14,12 @@ from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from segtasks.measure.data import make_synthetic
+    from segtasks.measure.data import DataError, make_synthetic
 
     dest = Path(args.dest or paths.inputs_dir())
+    blocked = paths.not_a_folder(dest, is_folder=True)
+    if blocked:
+        raise DataError(f"cannot write the inputs to {dest}: {blocked}")
     if not args.force and dest.is_dir() and any(dest.glob("*.png")):
         print(f"inputs already present in {dest} (use --force to rewrite)")
         return 0
@@ -28,7 +31,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_weights(args: argparse.Namespace) -> int:
     from segtasks.measure.model import make_weights
 
-    dest = Path(args.dest or paths.weights_path())
+    dest = _weights_file(Path(args.dest or paths.weights_path()))
     if dest.exists() and not args.force:
         print(f"weights already present at {dest} ({_origin_text(dest)}; use --force to "
               "rewrite)")
@@ -36,6 +39,19 @@ def cmd_weights(args: argparse.Namespace) -> int:
     make_weights(dest, seed=args.seed)
     print(f"wrote seeded (untrained) weights to {dest}")
     return 0
+
+
+def _weights_file(dest: Path) -> Path:
+    """`dest`, unless it is a folder or lies under a file: then a one-line WeightsError."""
+    from segtasks.measure.model import WeightsError
+
+    if dest.is_dir():
+        raise WeightsError(f"{dest} is a folder: give the weights file's path, e.g. "
+                           f"{dest / 'weights_001.pt'}")
+    blocked = paths.not_a_folder(dest)
+    if blocked:
+        raise WeightsError(f"cannot write the weights to {dest}: {blocked}")
+    return dest
 
 
 def _origin_text(weights: Path) -> str:
@@ -59,7 +75,7 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     from segtasks.measure.train_progress import TrainingProgress
     from segtasks.measure.train_settings import TrainSettings
 
-    dest = Path(args.dest or paths.weights_path())
+    dest = _weights_file(Path(args.dest or paths.weights_path()))  # before minutes of training
     if dest.exists() and not args.force:
         made = provenance.origin(dest, file_sha256(dest))
         if made == provenance.TRAINED:
