@@ -279,6 +279,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}"
+                                         ) from None
+
+
 def _train_defaults():  # type: ignore[no-untyped-def]
     from segtasks.measure.train_settings import TrainSettings
 
@@ -339,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_db)
 
     p = sub.add_parser("export", help="write v_results rows since a date to CSV or Parquet")
-    p.add_argument("--since", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    p.add_argument("--since", required=True, type=_day, help="YYYY-MM-DD")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--output", help="file (default: var/exports/results-since-DATE.FORMAT)")
     p.add_argument("--url", help=url_help)

@@ -51,3 +51,13 @@ def test_a_failed_parquet_write_leaves_the_output_path_in_place(sqlite_url, tmp_
     with pytest.raises(ExportError, match="No space left on device"):
         export(engine, date(2026, 11, 1), "parquet", full)
     assert full.is_symlink()
+
+
+def test_a_since_that_is_not_a_date_says_the_form_it_takes(capsys):
+    from segtasks.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["export", "--since", "yesterday"])
+    assert stop.value.code == 2
+    assert ("argument --since: expected a date as YYYY-MM-DD, got 'yesterday'"
+            in capsys.readouterr().err)
