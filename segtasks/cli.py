@@ -14,9 +14,12 @@ from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from segtasks.measure.data import make_synthetic
+    from segtasks.measure.data import DataError, make_synthetic
 
     dest = Path(args.dest or paths.inputs_dir())
+    blocked = paths.not_a_folder(dest, is_folder=True)
+    if blocked:
+        raise DataError(f"cannot write the inputs to {dest}: {blocked}")
     if not args.force and dest.is_dir() and any(dest.glob("*.png")):
         print(f"inputs already present in {dest} (use --force to rewrite)")
         return 0
@@ -28,7 +31,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_weights(args: argparse.Namespace) -> int:
     from segtasks.measure.model import make_weights
 
-    dest = Path(args.dest or paths.weights_path())
+    dest = _weights_file(Path(args.dest or paths.weights_path()))
     if dest.exists() and not args.force:
         print(f"weights already present at {dest} ({_origin_text(dest)}; use --force to "
               "rewrite)")
@@ -36,6 +39,19 @@ def cmd_weights(args: argparse.Namespace) -> int:
     make_weights(dest, seed=args.seed)
     print(f"wrote seeded (untrained) weights to {dest}")
     return 0
+
+
+def _weights_file(dest: Path) -> Path:
+    """`dest`, unless it is a folder or lies under a file: then a one-line WeightsError."""
+    from segtasks.measure.model import WeightsError
+
+    if dest.is_dir():
+        raise WeightsError(f"{dest} is a folder: give the weights file's path, e.g. "
+                           f"{dest / 'weights_001.pt'}")
+    blocked = paths.not_a_folder(dest)
+    if blocked:
+        raise WeightsError(f"cannot write the weights to {dest}: {blocked}")
+    return dest
 
 
 def _origin_text(weights: Path) -> str:
@@ -59,7 +75,7 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     from segtasks.measure.train_progress import TrainingProgress
     from segtasks.measure.train_settings import TrainSettings
 
-    dest = Path(args.dest or paths.weights_path())
+    dest = _weights_file(Path(args.dest or paths.weights_path()))  # before minutes of training
     if dest.exists() and not args.force:
         made = provenance.origin(dest, file_sha256(dest))
         if made == provenance.TRAINED:
@@ -133,6 +149,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     count = export(store.connect(args.url), args.since, args.format, output)
     print(f"wrote {count} results to {output}")
     return 0
+
+
+def _reason(text: str) -> str:
+    """A curation's reason: what a reader of the history later has to go on, so not blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a reason is required (it is stored with the mark "
+                                         "and shown in the history), not a blank one")
+    return text.strip()
 
 
 def _who(args: argparse.Namespace) -> str:
@@ -255,6 +279,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}"
+                                         ) from None
+
+
 def _train_defaults():  # type: ignore[no-untyped-def]
     from segtasks.measure.train_settings import TrainSettings
 
@@ -315,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_db)
 
     p = sub.add_parser("export", help="write v_results rows since a date to CSV or Parquet")
-    p.add_argument("--since", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    p.add_argument("--since", required=True, type=_day, help="YYYY-MM-DD")
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--output", help="file (default: var/exports/results-since-DATE.FORMAT)")
     p.add_argument("--url", help=url_help)
@@ -338,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     by_help = "who does it, stored with it (default: the login name)"
     q = runs.add_parser("exclude", help="e.g. a night the machine was known to be busy")
     q.add_argument("run", help="run id (number) or Airflow run id")
-    q.add_argument("--reason", required=True, help="stored with the mark")
+    q.add_argument("--reason", required=True, type=_reason, help="stored with the mark")
     q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_runs)
@@ -362,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--from", dest="from_run", required=True,
                    help="the first run of the new level (number or Airflow run id)")
     q.add_argument("--hardware", help="hardware key (default: the one RUN measured CASE on)")
-    q.add_argument("--reason", required=True, help="why, e.g. 'new cuDNN, accepted in #123'")
+    q.add_argument("--reason", required=True, type=_reason,
+                   help="why, e.g. 'new cuDNN, accepted in #123'")
     q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_baseline)
@@ -384,7 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the run whose fp32 eager outputs become golden (number or run id)")
     q.add_argument("--device-kind", help="e.g. 'cuda: NVIDIA H100 80GB HBM3' (segbench golden "
                                          "list); needed when the run checked several")
-    q.add_argument("--reason", required=True, help="why, e.g. 'torch 2.16 rounds differently'")
+    q.add_argument("--reason", required=True, type=_reason,
+                   help="why, e.g. 'torch 2.16 rounds differently'")
     q.add_argument("--by", help=by_help)
     q.add_argument("--url", help=url_help)
     q.set_defaults(func=cmd_golden)

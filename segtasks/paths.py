@@ -40,8 +40,18 @@ def write_error(exc: OSError, target: Path, *, is_folder: bool = False) -> str:
     culprit: the OS says only 'File exists' or 'Not a directory' when something on the way
     that should be a folder is a file or a device."""
     if isinstance(exc, (FileExistsError, NotADirectoryError)):
-        for entry in [*([target] if is_folder else []), *target.parents]:
-            if entry.exists() and not entry.is_dir():
-                kind = "a file" if entry.is_file() else "a device or other special file"
-                return f"{entry} is {kind}, not a folder"
+        blocked = not_a_folder(target, is_folder=is_folder)
+        if blocked is not None:
+            return blocked
     return exc.strerror or str(exc)
+
+
+def not_a_folder(target: Path, *, is_folder: bool = False) -> str | None:
+    """'X is a file, not a folder' for the first entry on the way to `target` (and
+    `target` itself when it should be a folder) that exists and is no folder; else None.
+    Asked before long work, so that it is not lost on a path that cannot be written."""
+    for entry in [*([target] if is_folder else []), *target.parents]:
+        if entry.exists() and not entry.is_dir():
+            kind = "a file" if entry.is_file() else "a device or other special file"
+            return f"{entry} is {kind}, not a folder"
+    return None

@@ -26,6 +26,30 @@ def test_data_and_weights_are_made_once_then_left_alone(tmp_path, capsys):
     assert len(list((tmp_path / "in").glob("*.png"))) == 2
 
 
+@pytest.mark.parametrize(("command", "message"), [
+    (["data", "--dest", "{file}"], "cannot write the inputs to {file}: {file} is a file, not "
+                                    "a folder"),
+    (["data", "--dest", "{file}/in"], "cannot write the inputs to {file}/in: {file} is a "
+                                       "file, not a folder"),
+    (["weights", "--dest", "{file}/w.pt"], "cannot write the weights to {file}/w.pt: {file} "
+                                            "is a file, not a folder"),
+    (["weights", "--dest", "{folder}"], "{folder} is a folder: give the weights file's path, "
+                                        "e.g. {folder}/weights_001.pt"),
+    (["train-demo", "--dest", "{folder}"], "{folder} is a folder: give the weights file's "
+                                           "path, e.g. {folder}/weights_001.pt"),
+    (["train-demo", "--dest", "{file}/w.pt"], "cannot write the weights to {file}/w.pt: "
+                                               "{file} is a file, not a folder"),
+])
+def test_a_destination_that_cannot_be_written_is_one_line_before_any_work(
+        command, message, tmp_path, capsys):
+    # these were tracebacks (NotADirectoryError, IsADirectoryError), train-demo's after
+    # minutes of training
+    names = {"file": tmp_path / "a-file", "folder": tmp_path}
+    names["file"].write_text("not a folder")
+    assert main([part.format(**names) for part in command]) == 2
+    assert capsys.readouterr().err == f"segbench: error: {message.format(**names)}\n"
+
+
 @pytest.mark.slow
 def test_segbench_run_without_airflow_stores_and_reports(capsys, sqlite_url, tiny_inputs,
                                                          weights_file, monkeypatch):
@@ -72,3 +96,16 @@ def test_baselines_are_curated_from_the_command_line_with_who_and_why(capsys, sq
             in capsys.readouterr().err)  # a typo stores no level that matches nothing
     assert main(["runs", "exclude", "n1", "--reason", "backup ran", "--by", "cy", *url]) == 0
     assert repository.find_run(engine, "n1").excluded_by == "cy"
+
+
+@pytest.mark.parametrize("command", [
+    ["runs", "exclude", "n1"],
+    ["baseline", "accept", "cpu-bs1-fp32", "--from", "n1"],
+    ["golden", "accept", "--from", "n1"],
+])
+def test_a_curation_with_a_blank_reason_is_refused_in_one_line(command, capsys, sqlite_url):
+    # the reason is all a later reader of the history has to go on
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--reason", "  ", "--url", sqlite_url])
+    assert stop.value.code == 2
+    assert "argument --reason: a reason is required" in capsys.readouterr().err

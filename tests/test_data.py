@@ -70,3 +70,11 @@ def test_skipped_files_are_named_in_the_stored_warning_first_ten_then_a_count(tm
     named = ", ".join(f"bad_{i:02d}.png (empty file)" for i in range(10))
     assert warning == (f"12 unreadable input files left out of {tmp_path}: {named}, "
                        "and 2 more")
+
+
+@pytest.mark.parametrize("size", [7, 4097])
+def test_a_synthetic_size_out_of_bounds_is_refused_before_drawing(size, tmp_path):
+    # 100000 asked numpy for 149 GiB and ended in a MemoryError traceback
+    with pytest.raises(DataError, match=f"size from 8 to 4096, got count=1, size={size}"):
+        make_synthetic(tmp_path, count=1, size=size)
+    assert list(tmp_path.iterdir()) == []

@@ -38,3 +38,26 @@ def test_an_unknown_format_is_refused(sqlite_url, tmp_path):
     store.upgrade(sqlite_url)
     with pytest.raises(ExportError, match="unknown export format 'xlsx'"):
         export(store.connect(sqlite_url), date(2026, 1, 1), "xlsx", tmp_path / "x")
+
+
+def test_a_failed_parquet_write_leaves_the_output_path_in_place(sqlite_url, tmp_path):
+    # given a path, pyarrow deletes it when the write fails: run as root, `--output
+    # /dev/full` removed the device node. A link to it shows the same without harm.
+    store.upgrade(sqlite_url)
+    engine = store.connect(sqlite_url)
+    _two_nights(engine)
+    full = tmp_path / "full.parquet"
+    full.symlink_to("/dev/full")
+    with pytest.raises(ExportError, match="No space left on device"):
+        export(engine, date(2026, 11, 1), "parquet", full)
+    assert full.is_symlink()
+
+
+def test_a_since_that_is_not_a_date_says_the_form_it_takes(capsys):
+    from segtasks.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["export", "--since", "yesterday"])
+    assert stop.value.code == 2
+    assert ("argument --since: expected a date as YYYY-MM-DD, got 'yesterday'"
+            in capsys.readouterr().err)

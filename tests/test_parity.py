@@ -189,7 +189,11 @@ def test_golden_accept_renews_the_golden_outputs_and_undo_takes_it_back(db_url, 
     # the next night like n2 is unchanged against the accepted outputs
     again = _night(engine, "n3", _checked(result(), _outputs(shift=0.2)))
     assert {v.metric: v.verdict for v in judge(engine, again)}["golden"] == "outputs_unchanged"
+    assert main(["golden", "undo", "999", "--url", db_url]) == 2
+    assert "no golden outputs with id 999" in capsys.readouterr().err  # not "not golden now"
     assert main(["golden", "undo", str(now.id), "--url", db_url]) == 0
+    assert main(["golden", "undo", str(now.id), "--url", db_url]) == 2
+    assert f"golden outputs {now.id} are not the golden ones now" in capsys.readouterr().err
     [back] = golden.listing(engine)
     assert back.run_pk == first
     assert main(["golden", "list", "--all", "--url", db_url]) == 0

@@ -34,6 +34,18 @@ def test_options_are_grid_axes_recorded_in_the_key():
     assert night.cases[1].label == "cpu bs=1 fp32 cl t2"
 
 
+def test_a_whole_float_for_an_integer_parameter_is_that_integer_in_keys_and_conf():
+    # JSON Schema (and so Airflow's form) calls 2.0 an integer; a float in the case key
+    # would start a series of its own (cpu-bs2.0-fp32) with no history
+    night = validate({"devices": ["cpu"], "batch_sizes": [2.0], "cpu_threads": [1.0],
+                      "cpu_affinity": [0.0], "n_images": 4.0, "repeats": 2.0})
+    assert [c.key for c in night.cases] == ["cpu-bs2-fp32-t1-pin0"]
+    assert night.cases[0] == validate({"devices": ["cpu"], "batch_sizes": [2],
+                                       "cpu_threads": [1], "cpu_affinity": [0],
+                                       "n_images": 4, "repeats": 2}).cases[0]
+    assert type(night.conf["n_images"]) is int and type(night.conf["repeats"]) is int
+
+
 def test_defaults_fill_what_the_user_left_out_and_settings_reach_every_case():
     night = validate({"devices": ["cpu"], "max_seconds": 12.5})
     assert [c.batch_size for c in night.cases] == [1, 2, 4, 8, 16]

@@ -45,6 +45,23 @@ def test_edits_on_a_network_address_are_refused_with_the_reason(sqlite_url, caps
     assert "--allow-edits needs a local --host" in capsys.readouterr().err
 
 
+def test_an_address_that_cannot_be_listened_on_is_one_line(sqlite_url, capsys):
+    # uvicorn exits 3 after its own log line, and waits forever on a port out of range
+    from segtasks import store
+
+    store.upgrade(sqlite_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", "--url", sqlite_url, "--port", str(port)]) == 2
+        assert capsys.readouterr().err == (
+            f"segbench: error: cannot serve on 127.0.0.1:{port}: Address already in use\n")
+    assert cli.main(["serve", "--url", sqlite_url, "--port", "99999"]) == 2
+    assert capsys.readouterr().err == (
+        "segbench: error: --port 99999 is not a TCP port (1 to 65535)\n")
+
+
 def test_a_page_asking_for_another_host_name_is_refused(stored):
     app = make_app(stored.url, host="127.0.0.1", allow_edits=False, user="me")
     assert TestClient(app, base_url="http://127.0.0.1:8765").get("/").status_code == 200

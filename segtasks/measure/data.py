@@ -71,6 +71,9 @@ def load_images(folder: Path) -> ImageSet:
 
 
 MASKS_FOLDER = "masks"
+# A synthetic image is drawn whole in memory (a coordinate grid of 16 bytes a pixel), so
+# the size is bounded; the model resizes its inputs anyway.
+MIN_SIZE, MAX_SIZE = 8, 4096
 
 
 def load_masks(image_set: ImageSet) -> list[np.ndarray | None]:
@@ -102,15 +105,17 @@ def _synthetic_pair(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np
 
 def make_synthetic(dest: Path, count: int = 64, size: int = 512, seed: int = 0) -> list[Path]:
     """Write `count` images to `dest` and their masks to `dest/masks`; same seed, same files."""
-    if count < 1 or size < 8:
-        raise DataError(f"need count >= 1 and size >= 8, got count={count}, size={size}")
+    if count < 1 or not MIN_SIZE <= size <= MAX_SIZE:
+        raise DataError(f"need count >= 1 and size from {MIN_SIZE} to {MAX_SIZE}, got "
+                        f"count={count}, size={size}")
     dest = Path(dest)
     (dest / MASKS_FOLDER).mkdir(parents=True, exist_ok=True)
     written = []
     for i in range(count):
         image, mask = _synthetic_pair(np.random.default_rng([seed, i]), size)
         name = f"img_{i:04d}.png"
-        cv2.imwrite(str(dest / name), image)
-        cv2.imwrite(str(dest / MASKS_FOLDER / name), mask)
+        for path, pixels in ((dest / name, image), (dest / MASKS_FOLDER / name, mask)):
+            if not cv2.imwrite(str(path), pixels):  # OpenCV says False, it raises nothing
+                raise DataError(f"could not write {path}")
         written.append(dest / name)
     return written

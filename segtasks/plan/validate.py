@@ -87,6 +87,21 @@ def _schema_errors(name: str, value: Any) -> None:
         raise ParamError(f"bad parameter {where}: {_message(error)}")
 
 
+def _as_declared(value: Any, schema: Mapping[str, Any]) -> Any:
+    """A whole float where the schema wants an integer, as that integer. JSON Schema calls
+    2.0 an integer, so the form and the checks above accept it; kept a float, it would make
+    a case key of its own (cpu-bs2.0-fp32), a series with no history, and reach code that
+    counts with it."""
+    kinds = schema.get("type")
+    if (kinds == "integer" or (isinstance(kinds, list) and "integer" in kinds)) and \
+            isinstance(value, float) and value.is_integer():
+        return int(value)
+    items = schema.get("items")
+    if isinstance(value, list) and isinstance(items, Mapping):
+        return [_as_declared(item, items) for item in value]
+    return value
+
+
 def _owned(owner: type, conf: dict[str, Any]) -> Any:
     return owner(**{p.attribute: conf[p.name] for p in PARAMETERS if p.owner is owner})
 
@@ -103,6 +118,7 @@ def validate(conf: Mapping[str, Any] | None) -> NightParams:
     full = {**DEFAULTS, **given}
     for name, value in full.items():
         _schema_errors(name, value)
+        full[name] = _as_declared(value, BY_NAME[name].param_schema())
     if full["max_seconds"] < full["min_seconds"]:
         raise ParamError(f"bad parameter max_seconds: {full['max_seconds']} must be >= "
                          f"min_seconds ({full['min_seconds']})")

@@ -52,4 +52,7 @@ def _write(fmt: str, output: Path, columns: list[str], records: list[tuple]) -> 
         table = pa.Table.from_pylist([dict(zip(columns, r, strict=True)) for r in records])
         if not records:
             table = pa.table({name: pa.array([], pa.null()) for name in columns})
-        pq.write_table(table, output)
+        # Through a file of ours: given a path, pyarrow deletes it when a write fails,
+        # and an output like /dev/full (a device node, for root) would be gone.
+        with open(output, "wb") as fh:
+            pq.write_table(table, fh)

@@ -209,7 +209,10 @@ def undo(engine: Engine, golden_id: int, by: str) -> Accepted:
     is the golden one again."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         row = session.get(GoldenOutput, golden_id)
-        if row is None or row.state != GOLDEN:
+        if row is None:
+            raise NotFound(f"no golden outputs with id {golden_id} (segbench golden list "
+                           "--all)")
+        if row.state != GOLDEN:
             raise Refused(f"golden outputs {golden_id} are not the golden ones now "
                           "(segbench golden list)")
         if row.replaces_id is None:

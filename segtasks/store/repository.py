@@ -162,6 +162,11 @@ def find_own_run(engine: Engine, *, dag_id: str, run_id: str) -> RunRef | None:
 def finish_run(engine: Engine, run: RunAddress, state: str) -> None:
     with _session(engine) as session, session.begin():
         row = _own_run(session, run)
+        if row.state == "abandoned" and state != "abandoned":
+            # taken for dead (paused, or cut off from the database, longer than its budget)
+            # and back: its state is how it ended, and the notes keep both sides of the story
+            row.notes = [*(row.notes or []), f"came back after it was closed as abandoned, "
+                                             f"and finished as {state}"]
         row.state, row.finished_at = state, _now()
 
 

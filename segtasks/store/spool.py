@@ -13,11 +13,14 @@ shape). It is never stored under another run and never in the way of a night.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
+import types
+import typing
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +141,8 @@ def _load(claimed: Path) -> dict[str, Any]:
     later attempt can change."""
     try:
         data = json.loads(claimed.read_bytes())
-    except (OSError, ValueError) as exc:  # ValueError: JSON and UTF-8 decoding errors
+    except (OSError, ValueError, RecursionError) as exc:
+        # ValueError: JSON and UTF-8 decoding errors; RecursionError: nested too deep
         raise _Foreign(f"it is not readable JSON ({exc})") from None
     if not isinstance(data, dict):
         raise _Foreign(f"it holds a JSON {type(data).__name__}, not a spool record")
@@ -157,9 +161,65 @@ def _result(data: dict[str, Any]) -> CaseResult:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _Foreign(f"its result is not a case result ({type(exc).__name__}: {exc})"
                        ) from None
+    wrong = _misshapen(stored, "result")
+    if wrong is None:
+        wrong = _misshapen_reference(stored.reference_outputs)
+    if wrong is not None:
+        raise _Foreign(f"its result is not a case result ({wrong})")
     if stored.case.key != data["case_key"]:
         raise _Foreign(f"its result is of case {stored.case.key}, not {data['case_key']}")
     return stored
+
+
+def _misshapen(value: Any, where: str, hint: Any = None) -> str | None:
+    """Where a value read back from JSON does not fit its declared type, or None. Checked
+    before storing, so that a file of another shape (another segbench's, or edited) is
+    moved aside instead of failing inside the database write night after night. Lenient
+    where JSON blurs types: any number for int and float, a list for a tuple."""
+    if is_dataclass(value) and not isinstance(value, type):
+        hints = typing.get_type_hints(type(value))
+        for f in fields(value):
+            wrong = _misshapen(getattr(value, f.name), f"{where}.{f.name}", hints[f.name])
+            if wrong is not None:
+                return wrong
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or hint is None:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _misshapen(value, where, next(a for a in args if a is not type(None)))
+    expected = {int: (int, float), float: (int, float), bool: (bool, int), str: (str,),
+                dict: (dict,), list: (list,), tuple: (list, tuple)}.get(origin or hint)
+    if expected is None:  # a dataclass part: from_dict built it already
+        return None
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+        return f"{where} is {type(value).__name__}, not {getattr(hint, '__name__', hint)}"
+    if origin in (list, tuple) and args and args[0] is not Any:
+        items: list[Any] = list(typing.cast(list[Any], value))
+        for i, item in enumerate(items):
+            wrong = _misshapen(item, f"{where}[{i}]", args[0])
+            if wrong is not None:
+                return wrong
+    return None
+
+
+def _misshapen_reference(encoded: dict[str, Any] | None) -> str | None:
+    """The reference outputs as segtasks.parity.outputs.encode writes them."""
+    if encoded is None:
+        return None
+    if not isinstance(encoded.get("checksum"), str):
+        return "reference_outputs has no checksum"
+    if not isinstance(encoded.get("summary") or [], list):
+        return "reference_outputs.summary is not a list"
+    npz = encoded.get("npz")
+    if npz is not None:
+        try:
+            binascii.a2b_base64(npz.encode() if isinstance(npz, str) else b"!", strict_mode=True)
+        except (binascii.Error, ValueError):
+            return "reference_outputs.npz is not base64 text"
+    return None
 
 
 def _orphan(claimed: Path, original: Path, why: str) -> None:

@@ -48,11 +48,30 @@ def make_app(url: str | None, *, host: str, allow_edits: bool, user: str | None)
     return build_app(lambda: settings, access, allowed_hosts=allowed_hosts(host))
 
 
+def _can_listen(host: str, port: int) -> None:
+    """A UsageError naming the address when it cannot be listened on (port out of range,
+    taken, an address not of this host); uvicorn would print its own line and exit 3, or
+    for a port out of range wait forever."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port} is not a TCP port (1 to 65535)")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def serve(url: str | None, *, host: str, port: int, allow_edits: bool,
           user: str | None) -> None:
     import uvicorn
 
     app = make_app(url, host=host, allow_edits=allow_edits, user=user)
+    _can_listen(host, port)
     if not is_local(host):
         log.warning("segbench serve on %s: anyone who can reach port %d reads the results "
                     "(there is no login without Airflow)", host, port)

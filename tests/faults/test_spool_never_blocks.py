@@ -25,6 +25,18 @@ FOREIGN = {
                                   "its result is not a case result"),
     "a result without its case": (json.dumps({**GOOD, "result": {"status": "ok"}}).encode(),
                                   "its result is not a case result"),
+    "nested too deep for the JSON reader": (b"[" * 100_000 + b"]" * 100_000,
+                                            "it is not readable JSON"),
+    "a figure of another type": (json.dumps({**GOOD, "result": {
+        **result().to_dict(), "latency": {**result().to_dict()["latency"], "p90_ms": "abc"}}}
+    ).encode(), "its result is not a case result (result.latency.p90_ms is str, not float)"),
+    "an environment that is not an object": (json.dumps({**GOOD, "result": {
+        **result().to_dict(), "environment": [1]}}).encode(),
+        "its result is not a case result (result.environment is list, not dict)"),
+    "reference outputs without a checksum": (json.dumps({**GOOD, "result": {
+        **result().to_dict(), "weights_sha256": "a" * 64, "dataset_fingerprint": "d",
+        "reference_outputs": {"npz": None}}}).encode(),
+        "its result is not a case result (reference_outputs has no checksum)"),
     "a run id that is not text": (json.dumps({**GOOD, "run_id": 7,
                                               "result": result().to_dict()}).encode(),
                                   "its dag_id, run_id or case_key is not text"),

@@ -102,3 +102,21 @@ def test_a_heartbeat_keeps_a_long_case_from_looking_abandoned(sqlite_url):
         wait_for("a heartbeat", lambda: _run(sqlite_url, night.pk).heartbeat_at != before,
                  timeout_s=30)
     assert repository.reap_abandoned(store.connect(sqlite_url)) == []
+
+
+def test_a_night_taken_for_abandoned_that_comes_back_says_so_in_its_notes(sqlite_url):
+    # e.g. its process was paused (SIGSTOP, a suspended VM) longer than its budget
+    store.upgrade(sqlite_url)
+    engine = store.connect(sqlite_url)
+    night = repository.open_own_run(engine, dag_id="d", run_id="paused", trigger="manual",
+                                    params={}, code_version="x", stale_after_s=60.0)
+    _silent_for(sqlite_url, 61.0, night.pk)
+    assert [gone.run_pk for gone in repository.reap_abandoned(engine)] == [night.pk]
+
+    repository.finish_run(engine, night, "success")
+
+    run = _run(sqlite_url, night.pk)
+    assert run.state == "success"
+    assert run.notes[0].startswith("abandoned: no heartbeat since")
+    assert run.notes[-1] == ("came back after it was closed as abandoned, and finished as "
+                             "success")
