@@ -30,6 +30,11 @@ def _states(dag_run):
             for ti in dag_run.get_task_instances()}
 
 
+def regressed_run_pk(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT max(id) FROM runs")).scalar_one()
+
+
 def _reports(tmp_path):
     return sorted((tmp_path / "var" / "reports").glob("*/run-*/report.md"))
 
@@ -83,7 +88,13 @@ def test_a_regression_fails_the_run_only_with_fail_on_regression(
     # prints depends on how earlier tests left Airflow's logging, so read the report)
     (report,) = _reports(tmp_path)
     problems = report.read_text().split("## Problems", 1)[1].split("\n## ", 1)[0]
-    assert "cpu-bs1-fp32 regressed: images_per_s -" in problems and "(+0.0%)" not in problems
+    assert "cpu-bs1-fp32 regressed: " in problems and "(+0.0%)" not in problems
+    # images/s fell by ~100%; it is named unless tonight's own interval was so wide (the other
+    # xdist worker loading the CPU) that the series could not see even a 100% change
+    speed = next(v for v in repository.run_comparisons(engine, regressed_run_pk(engine))
+                 if v.metric == "images_per_s")
+    assert ("cpu-bs1-fp32 regressed: images_per_s -" in problems
+            or (speed.mde is not None and speed.mde >= 1.0)), (speed, problems)
     tolerated = dag.test(run_conf={**CPU_ONLY, "fail_on_regression": False})
     assert tolerated.state == "success"
     assert len(_reports(tmp_path)) == 2  # written for both nights

@@ -5,6 +5,7 @@ few tenths of a second; the heartbeat interval is a tenth of a second."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -234,8 +235,11 @@ def test_a_command_that_cannot_start_is_a_failure_with_a_reason(tmp_path):
 def test_every_step_of_make_run_goes_through_the_follower():
     """So that no step of `make run` can be silent for long (a dry run: nothing executes)."""
     root = Path(__file__).resolve().parents[1]
-    dry = subprocess.run(["make", "-n", "-B", "run", "TRAIN=1", "PYTHON=python3"], cwd=root,
-                         text=True, capture_output=True, check=True).stdout
+    # under `make test` the outer make's variables would add "Entering directory" lines
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "-B", "run", "TRAIN=1",
+                          "PYTHON=python3"], cwd=root, env=env, text=True,
+                         capture_output=True, check=True).stdout
     commands = [c for c in dry.replace("\\\n", " ").splitlines() if c.strip()]
     steps = [c for c in commands if not c.startswith(("mkdir ", "touch "))]
     assert len(steps) >= 7  # install, Airflow, data, training, results DB, DAG, report

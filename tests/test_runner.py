@@ -184,11 +184,11 @@ def test_an_oom_at_one_batch_size_still_lets_the_larger_ones_run(tiny_inputs, we
               "max_seconds": 0.2, "end_to_end_seconds": 0, "max_interference": 1,
               "max_steal": 1}
     night = nightly.plan(params)
-    run_pk = nightly.open_run(db_url=sqlite_url, dag_id="t", run_id="oom", trigger="cli",
-                              params=night)
+    run = nightly.open_run(db_url=sqlite_url, dag_id="t", run_id="oom", trigger="cli",
+                           params=night)
     for case in night.cases:
-        nightly.bench(case.to_dict(), run_pk, db_url=sqlite_url, inputs=tiny_inputs,
+        nightly.bench(case.to_dict(), run, db_url=sqlite_url, inputs=tiny_inputs,
                       weights=weights_file)
-    rows = store.repository.run_results(store.connect(sqlite_url), run_pk)
+    rows = store.repository.run_results(store.connect(sqlite_url), run.pk)
     assert [(r.batch_size, r.status) for r in rows] == [(1, "ok"), (2, "oom"), (4, "ok")]
     assert rows[1].reason.startswith("OutOfMemoryError: CUDA out of memory")
