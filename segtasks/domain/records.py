@@ -36,6 +36,7 @@ class Run:
     token: str | None  # the night's own secret (segtasks.store.identity)
     heartbeat_at: datetime | None  # the night's process last said it was alive
     stale_after_s: float | None  # silent longer than this: abandoned
+    lock_sha256: str | None = None  # the lock (segtasks.envs) the night ran in
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ class Result:
     golden_max_abs_diff: float | None
     golden_mask_mismatch: float | None
     updated_at: datetime
+    lock_sha256: str | None = None  # the lock the case was measured in
     attempt_sha256: str | None = None  # which measurement was stored (idempotent writes)
     environment: Environment | None = None
     run: Run | None = None

@@ -47,19 +47,23 @@ def _hardware_of_this_machine() -> tuple[str, dict]:
 
 def run_case_isolated(
     case: Case, inputs: Path, weights: Path, timeout_s: float | None = None,
-    watch_pid: int | None = None,
+    watch_pid: int | None = None, python: str | None = None,
 ) -> CaseResult:
     """Run the case in a fresh Python process and return its result, whatever happened
-    (but the death of `watch_pid`: see segtasks.launch.process.run_streamed)."""
+    (but the death of `watch_pid`: see segtasks.launch.process.run_streamed).
+
+    `python`: the interpreter of another environment (segtasks.envs) to measure in. The
+    harness stays tonight's segtasks (put first on its path), so that only the packages
+    under test differ between the two sides of a pair."""
     remove_stale_case_folders()
     with tempfile.TemporaryDirectory(prefix=f"{CASE_FOLDER_PREFIX}{os.getpid()}-") as tmp:
         job, out = Path(tmp) / "case.json", Path(tmp) / "result.json"
         job.write_text(json.dumps(
             {"case": case.to_dict(), "inputs": str(inputs), "weights": str(weights)}
         ))
-        cmd = [sys.executable, "-m", WORKER, str(job), str(out)]
+        cmd = [python or sys.executable, "-m", WORKER, str(job), str(out)]
         finished = run_streamed(cmd, label=case.key, timeout_s=timeout_s,
-                                watch_pid=watch_pid)
+                                watch_pid=watch_pid, extra_env=harness_path(python))
         if out.is_file():
             return CaseResult.from_dict(json.loads(out.read_text()))
     hardware_key, env = _hardware_of_this_machine()
@@ -70,6 +74,15 @@ def run_case_isolated(
     )
     return CaseResult(case=case, status="error", reason=reason, hardware_key=hardware_key,
                       environment=env)
+
+
+def harness_path(python: str | None) -> dict[str, str]:
+    """PYTHONPATH for another environment's interpreter: tonight's segtasks first."""
+    if python is None:
+        return {}
+    root = str(Path(__file__).resolve().parents[2])
+    rest = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": root + (os.pathsep + rest if rest else "")}
 
 
 def remove_stale_case_folders() -> None:

@@ -52,7 +52,8 @@ class Finished:
 
 
 def run_streamed(cmd: Sequence[str], *, label: str, timeout_s: float | None,
-                 watch_pid: int | None = None) -> Finished:
+                 watch_pid: int | None = None,
+                 extra_env: dict[str, str] | None = None) -> Finished:
     """Run `cmd`, log each output line as `[label] line` as it comes, and return how it
     ended; whatever interrupts the wait (KeyboardInterrupt, a signal handler's exception)
     kills the worker's process group before it propagates.
@@ -65,7 +66,7 @@ def run_streamed(cmd: Sequence[str], *, label: str, timeout_s: float | None,
     proc = subprocess.Popen(
         list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         errors="replace", bufsize=1, start_new_session=True, preexec_fn=_die_with_parent,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, **(extra_env or {}), "PYTHONUNBUFFERED": "1"},
     )
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
     reader = threading.Thread(target=_pump, args=(proc, label, tail), daemon=True)

@@ -60,6 +60,7 @@ class Run(Base):
     # the night's process says it is alive; silent longer than stale_after_s: abandoned
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stale_after_s: Mapped[float | None] = mapped_column(Float)
+    lock_sha256: Mapped[str | None] = mapped_column(String(64))  # the lock the night ran in
 
     results: Mapped[list[Result]] = relationship(back_populates="run")
 
@@ -221,6 +222,7 @@ class Result(Base):
     golden_max_abs_diff: Mapped[float | None] = mapped_column(Float)
     golden_mask_mismatch: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lock_sha256: Mapped[str | None] = mapped_column(String(64))  # the lock it was measured in
 
     run: Mapped[Run] = relationship(back_populates="results")
     environment: Mapped[Environment | None] = relationship()
@@ -383,3 +385,87 @@ class GoldenOutput(Base):
     retired_by: Mapped[str | None] = mapped_column(String(250))
 
     environment: Mapped[Environment | None] = relationship()
+
+
+class Lock(Base):
+    """A Python environment as a lock: interpreter version and every installed distribution
+    (name, version, source where it is not the registry). `sha256` covers those, not the
+    code revision (recorded beside): the harness is tonight's segtasks on both sides."""
+
+    __tablename__ = "locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(250), index=True)
+    python_version: Mapped[str] = mapped_column(String(64))
+    packages: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    code_revision: Mapped[str | None] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(32))  # "snapshot" (of a live env) or "night"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Pair(Base):
+    """One measuring process of a paired case: control or treatment, in its pair and
+    position (the order within a pair is randomized), interleaved or as a duet."""
+
+    __tablename__ = "pairs"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "case_key", "pair", "side",
+                         name="uq_pairs_run_case_pair_side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    case_key: Mapped[str] = mapped_column(String(64))
+    pair: Mapped[int] = mapped_column(Integer)  # 0, 1, ...
+    position: Mapped[int] = mapped_column(Integer)  # 0: measured first (or duet: both 0)
+    side: Mapped[str] = mapped_column(String(16))  # "control" or "treatment"
+    lock_sha256: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))  # "interleaved" or "duet"
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    images_per_s: Mapped[float | None] = mapped_column(Float)
+    latency_p50_ms: Mapped[float | None] = mapped_column(Float)
+    ci_rel: Mapped[float | None] = mapped_column(Float)
+    n_batches: Mapped[int | None] = mapped_column(Integer)
+    valid: Mapped[bool | None] = mapped_column(Boolean)
+    cpu_affinity: Mapped[list[int] | None] = mapped_column(JsonType)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PairedVerdict(Base):
+    """The verdict on software (paired ratio treatment/control, its interval and minimum
+    detectable effect) beside the verdict on the machine (the control's own series)."""
+
+    __tablename__ = "paired_verdicts"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "case_key", "metric",
+                         name="uq_paired_verdicts_run_case_metric"),
+        Index("ix_paired_verdicts_verdict", "verdict", "run_pk"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    case_key: Mapped[str] = mapped_column(String(64))
+    hardware_key: Mapped[str | None] = mapped_column(String(250))
+    metric: Mapped[str] = mapped_column(String(64))
+    control_lock: Mapped[str] = mapped_column(String(64))
+    treatment_lock: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))
+    pairs: Mapped[int] = mapped_column(Integer)  # complete pairs the ratio is made of
+    ratio: Mapped[float | None] = mapped_column(Float)  # treatment / control (geometric mean)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    mde: Mapped[float | None] = mapped_column(Float)  # relative, from the paired spread
+    min_effect: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(32))  # on software
+    machine_verdict: Mapped[str | None] = mapped_column(String(32))  # the control's series
+    machine_change: Mapped[float | None] = mapped_column(Float)
+    machine_detail: Mapped[str | None] = mapped_column(Text)
+    packages_changed: Mapped[list[str] | None] = mapped_column(JsonType)
+    detail: Mapped[str | None] = mapped_column(Text)
+    budget_s: Mapped[float | None] = mapped_column(Float)  # pairs_budget_s asked for
+    spent_s: Mapped[float | None] = mapped_column(Float)  # what the pairs took
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
