@@ -19,6 +19,9 @@ class VerdictKind(StrEnum):
     IMPROVEMENT = "improvement"
     UNCHANGED = "unchanged"
     UNCONFIRMED = "unconfirmed"  # screened, measured again, and the change did not hold
+    # the interval neither excludes no change nor lies within +-min_effect: the night could
+    # not tell (a paired verdict with too few or too noisy pairs)
+    INCONCLUSIVE = "inconclusive"
     INSUFFICIENT_HISTORY = "insufficient_history"
     NEW = "new"
     MISSING = "missing"  # measured by the previous run, absent tonight

@@ -32,13 +32,14 @@ VERDICT_TONES: dict[str, str] = {
     VerdictKind.INSUFFICIENT_HISTORY: "info", VerdictKind.UNCONFIRMED: "info",
     VerdictKind.OUTPUTS_CHANGED: "bad", VerdictKind.OUTPUTS_DIFFER: "warn",
     VerdictKind.OUTPUTS_MATCH: "ok", VerdictKind.OUTPUTS_UNCHANGED: "ok",
-    VerdictKind.GOLDEN_CREATED: "info",
+    VerdictKind.GOLDEN_CREATED: "info", VerdictKind.INCONCLUSIVE: "warn",
 }
 UNKNOWN_TONE = "warn"
 # Most severe first; a verdict not listed ranks just after the listed failures. Quiet
 # verdicts on outputs rank last, so that a case's badge stays its speed verdict.
 SEVERITY = (VerdictKind.REGRESSION, VerdictKind.FAILED, VerdictKind.OUTPUTS_CHANGED,
-            VerdictKind.MISSING, VerdictKind.OUTPUTS_DIFFER, VerdictKind.IMPROVEMENT,
+            VerdictKind.MISSING, VerdictKind.INCONCLUSIVE, VerdictKind.OUTPUTS_DIFFER,
+            VerdictKind.IMPROVEMENT,
             VerdictKind.UNCONFIRMED, VerdictKind.UNCHANGED, VerdictKind.INSUFFICIENT_HISTORY,
             VerdictKind.NEW, VerdictKind.GOLDEN_CREATED, VerdictKind.OUTPUTS_UNCHANGED,
             VerdictKind.OUTPUTS_MATCH)
