@@ -65,6 +65,12 @@ class PairsOutcome:
     def pairs_started(self) -> int:
         return len({s.pair for s in self.sides})
 
+    def side_values(self, side: Side, metric: str = "images_per_s") -> list[float]:
+        """Every measured, undisturbed value of one side, complete pair or not (tonight's
+        control processes, for the verdict on the machine)."""
+        return [v for s in self.sides if s.side == side and counts(s)
+                and (v := getattr(s, metric)) is not None]
+
     def complete_pairs(self, metric: str = "images_per_s") -> tuple[list[float], list[float]]:
         """(control values, treatment values) of the pairs whose two sides both measured,
         in pair order: the values the paired ratio is made of."""
