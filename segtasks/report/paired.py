@@ -10,6 +10,7 @@ differ between the two locks. Pure: the report, the pages and the alerts all say
 
 from __future__ import annotations
 
+from segtasks.domain.metrics import BY_NAME
 from segtasks.domain.paired import PairedVerdict
 
 SHORT_SHA = 12  # as the report names weights files
@@ -19,13 +20,17 @@ def words(metric: str) -> tuple[str, str]:
     """How a metric worsens and improves, in words: ("slower", "faster") for speed."""
     if metric.endswith("_bytes"):
         return "more memory", "less memory"
-    if metric == "images_per_s" or metric.endswith("_ms"):
+    if metric.endswith(("_per_s", "_ms")):
         return "slower", "faster"
     return f"worse {metric}", f"better {metric}"
 
 
 def _higher_is_worse(metric: str) -> bool:
-    return metric != "images_per_s"
+    """Latencies and memory: more is worse. Rates (images/s) and the judged metrics that
+    say so: more is better. Paired metrics need not be judged ones (latency_p50_ms)."""
+    if metric in BY_NAME:
+        return not BY_NAME[metric].higher_is_better
+    return not metric.endswith("_per_s")
 
 
 def moved(metric: str, change: float) -> str:
