@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from segtasks.plan.case import Case
 from segtasks.result import CaseResult, Validity
@@ -26,7 +27,7 @@ def run_case_checked(case: Case, inputs: Path, weights: Path,
     """The case measured in its own process, and once more if that attempt was disturbed."""
     from segtasks import launch  # looked up at call time, so that tests can stand in for it
 
-    watching = {"watch_pid": watch_pid} if watch_pid is not None else {}
+    watching: dict[str, Any] = {"watch_pid": watch_pid} if watch_pid is not None else {}
     first = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s, **watching)
     if not first.disturbed:
         return first
