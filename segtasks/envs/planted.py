@@ -8,14 +8,12 @@ written with the standard library (zipfile), pure Python, for any interpreter.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
 import re
-import zipfile
 from pathlib import Path
 
 from segtasks.envs.lock import Lock, Package, normalize
+from segtasks.envs.wheels import write_wheel
 from segtasks.errors import UsageError
 
 NAME = "segbench-planted-slowdown"
@@ -31,40 +29,16 @@ def version_for(percent: float) -> str:
     return str(float(percent))
 
 
-def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return f"sha256={digest.decode()}"
-
-
 def planted_slowdown_wheel(percent: float, folder: Path) -> Path:
     """Write the wheel of `segbench-planted-slowdown` (version `version_for(percent)`) into
     `folder` and return its path. The same percentage gives the same bytes."""
     version = version_for(percent)
     module = _SOURCE.read_text().replace("PERCENT = 0.0", f"PERCENT = {float(percent)!r}", 1)
-    dist_info = f"{MODULE}-{version}.dist-info"
-    files = {
+    return write_wheel(folder, NAME, version, {
         f"{MODULE}/__init__.py": module,
         # run by site at start-up: registers an import hook and imports nothing else
         f"{MODULE}.pth": f"import {MODULE}; {MODULE}.install()\n",
-        f"{dist_info}/METADATA": (
-            f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {version}\n"
-            f"Summary: segbench's planted regression: UnetPlusPlus forwards {version} % "
-            "slower\n"),
-        f"{dist_info}/WHEEL": ("Wheel-Version: 1.0\nGenerator: segtasks.envs.planted\n"
-                               "Root-Is-Purelib: true\nTag: py3-none-any\n"),
-    }
-    record = "".join(f"{path},{_record_hash(text.encode())},{len(text.encode())}\n"
-                     for path, text in files.items()) + f"{dist_info}/RECORD,,\n"
-    files[f"{dist_info}/RECORD"] = record
-    folder.mkdir(parents=True, exist_ok=True)
-    wheel = folder / f"{MODULE}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path, text in files.items():
-            # a fixed date: the same percentage gives the same file (and lock) every time
-            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, text, compress_type=zipfile.ZIP_DEFLATED)
-    return wheel
+    }, summary=f"segbench's planted regression: UnetPlusPlus forwards {version} % slower")
 
 
 def lock_with(base: Lock, wheel: Path) -> Lock:
