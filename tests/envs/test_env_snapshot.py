@@ -8,13 +8,13 @@ from segtasks.envs.snapshot import PROJECT, ROOT, SnapshotFailed, current, snaps
 
 
 def test_the_running_environment_has_torch_and_not_the_project_itself():
+    import importlib.metadata
     import platform
-
-    import torch
 
     lock = snapshot()
     assert lock.python_version == platform.python_version()
-    assert lock.version_of("torch") == torch.__version__
+    # torch.__version__ may carry a local label (+cu130) that the distribution's has not
+    assert lock.version_of("torch") == importlib.metadata.version("torch")
     assert lock.version_of("segmentation-models-pytorch") is not None
     assert lock.version_of(PROJECT) is None  # the harness is always tonight's checkout
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
