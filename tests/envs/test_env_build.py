@@ -20,19 +20,10 @@ from segtasks.envs.planted import lock_with, planted_slowdown_wheel
 from segtasks.envs.snapshot import current, snapshot
 from segtasks.envs.uv import IndexSettings
 
-from .tiny_index import ServedIndex, write_index
+from .conftest import ALPHA, BETA, GAMMA
+from .tiny_index import ServedIndex
 
 PYTHON = platform.python_version()
-ALPHA, BETA = Package("segbench-test-alpha", "1.0"), Package("segbench-test-beta", "2.0")
-GAMMA = Package("segbench-test-gamma", "3.0")  # in the index, never fetched
-
-
-@pytest.fixture
-def index(tmp_path: Path, uv_cache: Path):
-    served = ServedIndex(write_index(tmp_path / "index", {
-        p.name: p.version for p in (ALPHA, BETA, GAMMA)}))
-    yield served
-    served.stop()
 
 
 def _settings(index: ServedIndex) -> IndexSettings:

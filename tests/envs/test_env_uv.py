@@ -1,11 +1,16 @@
 """uv is given pip's package indexes, read from pip itself (config files and PIP_* variables)."""
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from segtasks.envs import uv
 from segtasks.envs.uv import IndexSettings, parse_config_list, settings_from
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_pip_config_list_becomes_uv_options_with_pip_precedence():
@@ -65,3 +70,14 @@ def test_uv_missing_is_one_line(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(uv.UvMissing, match="uv is not installed"):
         uv.find_uv()
+
+
+def test_uv_runs_with_the_settings_of_pip_through_the_module(index, tmp_path):
+    # what the Makefile does: `python -m segtasks.envs.uv pip install ...`
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": index.url}
+    env.pop("PIP_FIND_LINKS", None)
+    done = subprocess.run([sys.executable, "-m", "segtasks.envs.uv", "pip", "compile",
+                           "--no-header", "-"], input="segbench-test-alpha\n",
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "segbench-test-alpha==1.0" in done.stdout  # found only on that index
