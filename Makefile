@@ -24,12 +24,18 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # matter on screen, and "... still <step>" whenever 15 s pass without a line.
 FOLLOW := $(PYTHON) -m segtasks.follow
 
+# uv installs the packages, as it builds the recorded environments (segtasks.envs): one cache
+# serves them all, so another environment with the same torch costs seconds and no download.
+# uv reads none of pip's configuration: `python -m segtasks.envs.uv` (standard library only,
+# so it runs before the dependencies exist) hands it the indexes, find-links and constraints
+# pip is configured with. The import check fails the install where torch cannot load.
 $(VENV)/.installed: pyproject.toml
 	@mkdir -p var
-	@$(FOLLOW) --what "installing segbench and its dependencies into $(VENV) (torch is large)" \
-		--log var/install.log --show '^(Successfully installed|ERROR)' -- sh -c \
-		'$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --progress-bar off --upgrade pip \
-		&& $(BIN)/pip install --progress-bar off -e ".[dev]"'
+	@$(FOLLOW) --what "installing segbench and its dependencies into $(VENV) with uv (torch is large)" \
+		--log var/install.log --show '^(Installed|Successfully installed|error|ERROR)' -- sh -c \
+		'$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --progress-bar off uv \
+		&& $(BIN)/python -m segtasks.envs.uv pip install --python $(BIN)/python -e ".[dev]" \
+		&& $(BIN)/python -c "import torch, torchvision, segmentation_models_pytorch"'
 	@touch $@
 
 install: $(VENV)/.installed

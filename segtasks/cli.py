@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from segtasks import nightly, paths, store
+from segtasks.cli_env import add_env_commands
 from segtasks.errors import SegbenchError
 from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
 
@@ -451,6 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow excluding nights and accepting baseline levels (local host only)")
     p.add_argument("--user", help="name recorded with edits (default: the login name)")
     p.set_defaults(func=cmd_serve)
+
+    add_env_commands(sub, url_help)
     return parser
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from time import monotonic
 
 from segtasks.domain.paired import PairMode, PairSide, Side
 from segtasks.errors import SegbenchError
@@ -149,10 +149,10 @@ def _run_side(case: Case, spec: SideSpec, *, inputs: Path, weights: Path,
               timeout_s: float | None, watch_pid: int | None) -> tuple[CaseResult, float]:
     from segtasks import launch  # looked up at call time, so that tests can stand in for it
 
-    started = time.monotonic()
+    started = monotonic()
     result = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s,
                                       watch_pid=watch_pid, python=spec.python)
-    return result, time.monotonic() - started
+    return result, monotonic() - started
 
 
 def duet_case(case: Case, cores: tuple[int, ...]) -> Case:
@@ -182,7 +182,7 @@ def measure_pairs(
         halves = core_halves(case.cpu_affinity or allowed_cores())
     specs = {Side.CONTROL: control, Side.TREATMENT: treatment}
     outcome = PairsOutcome(mode, pairs)
-    started = time.monotonic()
+    started = monotonic()
     running = {"inputs": inputs, "weights": weights, "timeout_s": timeout_s,
                "watch_pid": watch_pid}
 
@@ -196,7 +196,7 @@ def measure_pairs(
             on_side(row, result)
 
     for pair, order in enumerate(pair_orders(pairs, random.Random(seed))):
-        elapsed = time.monotonic() - started
+        elapsed = monotonic() - started
         if budget_s is not None and (budget_s <= 0 or (
                 pair > 0 and elapsed + elapsed / pair > budget_s)):
             outcome.budget_exhausted = True
@@ -220,5 +220,5 @@ def measure_pairs(
         for (side, cores, _), (result, seconds) in zip(placed, measured, strict=True):
             keep(side_row(pair=pair, position=0, side=side, spec=specs[side], mode=mode,
                           result=result, cores=cores, seconds=seconds), result)
-    outcome.spent_s = time.monotonic() - started
+    outcome.spent_s = monotonic() - started
     return outcome
