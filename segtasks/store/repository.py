@@ -240,13 +240,11 @@ def attempt_digest(result: CaseResult) -> str:
                           .encode()).hexdigest()
 
 
-def save_result(engine: Engine, run: RunAddress, result: CaseResult, *,
-                lock_sha256: str | None = None) -> int:
+def save_result(engine: Engine, run: RunAddress, result: CaseResult) -> int:
     """Store the row of (run, case) with its samples, in one transaction, after checking
     that the run is the night's own. Writing the same result again is idempotent; a
     different result of a case already stored is refused (WriteRefused), never a silent
-    overwrite of another process's row. `lock_sha256`: the lock the case was measured in,
-    where its case does not name it (a night of one environment)."""
+    overwrite of another process's row."""
     case = result.case
     attempt = attempt_digest(result)
     with _session(engine) as session, session.begin():
@@ -275,8 +273,8 @@ def save_result(engine: Engine, run: RunAddress, result: CaseResult, *,
             environment_id=environment_id,
             attempt_sha256=attempt,
         )
-        if lock_sha256 is not None:
-            values["lock_sha256"] = lock_sha256
+        if result.lock_sha256 is not None:  # where the case's key does not name it
+            values["lock_sha256"] = result.lock_sha256
         row = Result(run_pk=run_pk, case_key=result.case.key)
         session.add(row)
         for name, value in values.items():
