@@ -71,11 +71,12 @@ def open_run(
     code_version: str | None,
     logical_date: datetime | None = None,
     stale_after_s: float | None = None,
+    lock_sha256: str | None = None,
 ) -> int:
     """The row of this run, created on first call; a retried call returns the same row."""
     return open_own_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger, params=params,
                         code_version=code_version, logical_date=logical_date,
-                        stale_after_s=stale_after_s).pk
+                        stale_after_s=stale_after_s, lock_sha256=lock_sha256).pk
 
 
 def open_own_run(
