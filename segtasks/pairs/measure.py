@@ -20,6 +20,7 @@ import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from time import monotonic
 
@@ -183,8 +184,8 @@ def measure_pairs(
     specs = {Side.CONTROL: control, Side.TREATMENT: treatment}
     outcome = PairsOutcome(mode, pairs)
     started = monotonic()
-    running = {"inputs": inputs, "weights": weights, "timeout_s": timeout_s,
-               "watch_pid": watch_pid}
+    run_side = partial(_run_side, inputs=inputs, weights=weights, timeout_s=timeout_s,
+                       watch_pid=watch_pid)
 
     def keep(row: PairSide, result: CaseResult) -> None:
         outcome.sides.append(row)
@@ -205,7 +206,7 @@ def measure_pairs(
             break
         if halves is None:
             for position, side in enumerate(order):
-                result, seconds = _run_side(case, specs[side], **running)
+                result, seconds = run_side(case, specs[side])
                 keep(side_row(pair=pair, position=position, side=side, spec=specs[side],
                               mode=mode, result=result, cores=case.cpu_affinity,
                               seconds=seconds), result)
@@ -214,7 +215,7 @@ def measure_pairs(
         placed = [(side, cores, duet_case(case, cores)) for side, cores in
                   zip(order, halves, strict=True)]
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="duet") as pool:
-            futures = [pool.submit(_run_side, pinned, specs[side], **running)
+            futures = [pool.submit(run_side, pinned, specs[side])
                        for side, _, pinned in placed]
             measured = [f.result() for f in futures]
         for (side, cores, _), (result, seconds) in zip(placed, measured, strict=True):

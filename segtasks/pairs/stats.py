@@ -21,8 +21,6 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats as scipy_stats
-
 from segtasks.errors import SegbenchError
 
 # The most pairs `pairs_needed` asks for unless told: a paired night measures each case
@@ -74,6 +72,8 @@ def log_ratios(control: Sequence[float], treatment: Sequence[float]) -> list[flo
 def _quantiles(n: int, confidence: float, power: float) -> float:
     """t_{1-a/2, n-1} + t_{power, n-1}: how many standard errors a true change must lie
     from zero to be seen with `power` by a two-sided test at `confidence`."""
+    from scipy import stats as scipy_stats  # here: the DAG file's imports stay light
+
     df = n - 1
     return float(scipy_stats.t.ppf(1 - (1 - confidence) / 2, df)
                  + scipy_stats.t.ppf(power, df))
@@ -92,6 +92,8 @@ def paired_summary(control: Sequence[float], treatment: Sequence[float], *,
                    higher_is_better: bool = True) -> PairedSummary:
     """The paired ratio of `treatment` over `control` (same pairs, same order) with its
     interval, p-value and minimum detectable effect."""
+    from scipy import stats as scipy_stats
+
     d = log_ratios(control, treatment)
     n = len(d)
     if n == 0:
