@@ -257,3 +257,16 @@ def test_pairs_are_sized_from_the_spread_of_earlier_pairs(locks, built):
     entry = envs.prepare(engine, run, night, run_id="tonight")["cpu-bs1-fp32"]
     assert entry["pairs"] == pairs_needed(spread, 0.05, cap=50)
     assert 3 < entry["pairs"] < 50
+
+
+def test_with_several_environments_each_is_paired_with_the_baseline_nights_software(
+        locks, built):
+    engine = locks["engine"]
+    _night(engine, "last", lock=locks["here"])  # the case in the night's own environment
+    night, run = _tonight(engine, locks, {"environments": ["current", "torch-next"]})
+    plan_ = envs.prepare(engine, run, night, run_id="tonight")
+    key = f"cpu-bs1-fp32-env{locks['next'][:12]}"
+    assert plan_[key]["control"]["sha256"] == locks["here"]
+    assert plan_[key]["treatment"]["sha256"] == locks["next"]
+    assert plan_["cpu-bs1-fp32"]["control"] is None
+    assert _notes(engine, run) == ["cpu-bs1-fp32: same lock as the baseline night: not paired"]

@@ -2,7 +2,8 @@
 
 Before the grid, `prepare` resolves every case's treatment lock (its own with several
 environments, else the night's) and the night's control ("baseline": the lock of the
-newest good night that measured the case; a named lock; or none), builds the environments
+newest good night that measured the case in the night's own environment; a named lock; or
+none), builds the environments
 that are not this one (segtasks.envs.build, cached under var/envs), sizes each case's pairs
 and hands the grid a small plan as JSON (Airflow passes it through XCom):
 
@@ -22,6 +23,7 @@ import hashlib
 import logging
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -90,6 +92,13 @@ def _seed(run_id: str, case_key: str) -> int:
     return int(hashlib.sha256(f"{run_id}/{case_key}".encode()).hexdigest()[:8], 16)
 
 
+def series_key(case: Case) -> str:
+    """The key of the case's series in the night's own environment: a case of one of
+    several environments (-env<lock> in its key) is compared with the software the case
+    ran in on its baseline night, and its control's nights are that series'."""
+    return replace(case, lock_sha256=None).key
+
+
 def _control(engine: Engine, case: Case, params: NightParams, current: str, run_pk: int
              ) -> tuple[str | None, str | None]:
     """(the control lock's sha256 or None, why there is none)."""
@@ -97,7 +106,7 @@ def _control(engine: Engine, case: Case, params: NightParams, current: str, run_
     if asked == CONTROL_NONE:
         return None, None
     if asked == CONTROL_BASELINE:
-        found = baseline_lock(engine, case.key, run_pk)
+        found = baseline_lock(engine, series_key(case), run_pk)
         if found is None:
             return None, "no earlier good night recorded its lock: not paired"
         return found, None

@@ -16,6 +16,7 @@ from segtasks.domain.records import Result
 from segtasks.domain.verdicts import VerdictKind
 from segtasks.errors import SegbenchError
 from segtasks.judge.thresholds import night_thresholds
+from segtasks.paired_night.environments import series_key
 from segtasks.plan import NightParams
 from segtasks.store.repository import RunAddress, pk_of
 
@@ -47,8 +48,12 @@ def _spent(sides: Sequence[PairSide]) -> float:
 
 
 def judge_case(engine: Engine, run_pk: int, case_key: str, sides: Sequence[PairSide],
-               params: NightParams, hardware_key: str | None) -> list[PairedVerdict]:
-    """The paired verdicts of one case, one per metric of PAIRED_METRICS."""
+               params: NightParams, hardware_key: str | None, *,
+               control_key: str | None = None) -> list[PairedVerdict]:
+    """The paired verdicts of one case, one per metric of PAIRED_METRICS. `control_key`:
+    the series whose earlier nights in the control's lock tell whether the machine changed
+    (default: the case's own)."""
+    control_key = control_key or case_key
     from segtasks.pairs.measure import PairsOutcome
     from segtasks.pairs.stats import paired_summary
     from segtasks.pairs.verdict import judge_machine, judge_software, metric_of
@@ -69,7 +74,7 @@ def judge_case(engine: Engine, run_pk: int, case_key: str, sides: Sequence[PairS
         summary = paired_summary(*outcome.complete_pairs(metric), higher_is_better=higher)
         software, detail = judge_software(summary, min_effect=threshold.min_effect,
                                           metric=metric, higher_is_better=higher)
-        history = control_series(engine, case_key, hardware_key, control, run_pk,
+        history = control_series(engine, control_key, hardware_key, control, run_pk,
                                  params.judging.baseline_runs, metric=metric, mode=mode)
         machine, change, machine_detail = judge_machine(
             outcome.side_values(Side.CONTROL, metric), history, threshold, params.judging,
@@ -102,7 +107,8 @@ def judge_pairs(engine: Engine, run: RunAddress, params: NightParams,
         sides = pair_sides(engine, run_pk, case.key)
         if not sides:
             continue
-        judged = judge_case(engine, run_pk, case.key, sides, params, hardware.get(case.key))
+        judged = judge_case(engine, run_pk, case.key, sides, params, hardware.get(case.key),
+                            control_key=series_key(case))
         for verdict in judged:
             save_paired_verdict(engine, run, verdict)
         verdicts += judged
