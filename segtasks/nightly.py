@@ -247,7 +247,6 @@ def _measure_stored(engine: Engine, run: RunAddress, case: Case,
     from segtasks.errors import SegbenchError
     from segtasks.paired_night.bench import measure_paired
 
-    where = {"inputs": inputs, "weights": weights, "timeout_s": timeout_s}
     if entry and entry["treatment"].get("error"):
         result = _unbuilt(case, entry["treatment"]["error"])
         store_first(result, 0.0, treatment)
@@ -267,11 +266,11 @@ def _measure_stored(engine: Engine, run: RunAddress, case: Case,
         result = _unbuilt(case, f"its environment {treatment[:12]} could not be had: {exc}")
         store_first(result, 0.0, treatment)
         return result
-    result, seconds = _measure(case, **where, watch_pid=watch_pid, python=python)
+    result, seconds = _measure(case, inputs, weights, timeout_s, watch_pid, python=python)
     store_first(result, seconds, treatment)
     if result.status == "ok":
         for process in range(1, case.repeats):
-            again, took = _measure(case, **where, watch_pid=watch_pid, python=python)
+            again, took = _measure(case, inputs, weights, timeout_s, watch_pid, python=python)
             repository.save_process(engine, run, again, process=process, role="first",
                                     seconds=took)
     return result

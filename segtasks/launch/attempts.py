@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from segtasks.plan.case import Case
 from segtasks.result import CaseResult, Validity
@@ -27,7 +28,7 @@ def run_case_checked(case: Case, inputs: Path, weights: Path,
     `python`: another environment's interpreter (segtasks.launch.isolated)."""
     from segtasks import launch  # looked up at call time, so that tests can stand in for it
 
-    watching: dict[str, object] = {"watch_pid": watch_pid} if watch_pid is not None else {}
+    watching: dict[str, Any] = {"watch_pid": watch_pid} if watch_pid is not None else {}
     if python is not None:
         watching["python"] = python
     first = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s, **watching)

@@ -61,7 +61,8 @@ def paired_log_sd(engine: Engine, case_key: str, before_run_pk: int, limit: int
                    Pair.valid.is_not(False), Pair.images_per_s > 0)).all()
     sides: dict[tuple[int, int], dict[str, float]] = defaultdict(dict)
     for run_pk, pair, side, value in rows:
-        sides[(run_pk, pair)][side] = value
+        if value is not None:  # the query asks for > 0: never None, but typed so
+            sides[(run_pk, pair)][side] = value
     ratios: dict[int, list[float]] = defaultdict(list)
     for (run_pk, _), found in sides.items():
         if len(found) == 2:
