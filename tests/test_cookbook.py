@@ -17,7 +17,9 @@ from segtasks.store import repository
 from segtasks.store.schema import Run
 
 ROOT = Path(__file__).resolve().parents[1]
-COOKBOOK = sorted((ROOT / "docs" / "cookbook").glob("*.sql"))
+# by number: 10_ comes after 9_, not after 1_
+COOKBOOK = sorted((ROOT / "docs" / "cookbook").glob("*.sql"),
+                  key=lambda path: int(path.name.split("_")[0]))
 FAST = {"warmup_batches": 0, "warmup_seconds": 0, "min_seconds": 0.01, "max_seconds": 0.2,
         "n_images": 1, "end_to_end_seconds": 0, "end_to_end_passes": 1,
         "max_interference": 1, "max_steal": 1}  # a shared, busy test machine

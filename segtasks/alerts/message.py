@@ -4,20 +4,28 @@ Regressions newly alerted tonight are listed (an ongoing regression was alerted 
 night it was found), then every other case's throughput verdict with what its series can
 see; each regression names its effect, z, the smallest change its series sees, the
 night the change began when the step test found it, and the software changes since the
-series' last baseline night.
+series' last baseline night. A paired night (tonight's lock against the baseline night's,
+measured in pairs) says first what the software did and what the machine did, apart: a
+software regression by its sentence (segtasks.report.paired), a change of the machine
+alone as such ("machine slower; software unchanged").
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 
+from segtasks.domain.paired import PairedVerdict
 from segtasks.domain.records import Run
 from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.report import files
+from segtasks.report.paired import machine_only, paired_line, unpaired_line
+from segtasks.report.paired_section import case_label
 from segtasks.store import repository
+from segtasks.store.paired_reads import paired_verdicts_of_run
 
 
 @dataclass(frozen=True)
@@ -54,18 +62,51 @@ def _line(r: dict[str, Any]) -> str:
     return "; ".join(parts) + f"; software changes since the baseline: {changes}"
 
 
-def build(run: Run, verdicts: list[Verdict], report: str) -> Alert:
-    """The alert of `run` from its verdicts (the judge's, or the stored ones)."""
+def _paired(v: PairedVerdict) -> dict[str, Any]:
+    return {
+        "case": v.case_key, "hardware": v.hardware_key, "metric": v.metric,
+        "software": v.verdict, "ratio": v.ratio, "ci_low": v.ci_low, "ci_high": v.ci_high,
+        "pairs": v.pairs, "mde": v.mde, "machine": v.machine_verdict,
+        "machine_change": v.machine_change, "packages_changed": list(v.packages_changed),
+        "control_lock": v.control_lock, "treatment_lock": v.treatment_lock,
+        "text": paired_line(v),
+    }
+
+
+def _paired_lines(run: Run, paired: Sequence[PairedVerdict]) -> list[str]:
+    """A paired night's software regressions, then the cases where only the machine moved;
+    or, for a night in the baseline night's own lock, that it was not paired."""
+    if not paired:
+        return [unpaired_line(run.lock_sha256)] if run.lock_sha256 else []
+    lines = [f"- {case_label(v)}: {paired_line(v)}" for v in paired if v.verdict == "regression"]
+    lines += [f"- {case_label(v)}: {said} ({paired_line(v)})" for v in paired
+              if (said := machine_only(v)) is not None]
+    if lines:
+        return ["Software vs machine (tonight's lock against the baseline night's, in pairs):",
+                *lines]
+    return []
+
+
+def build(run: Run, verdicts: list[Verdict], report: str,
+          paired: Sequence[PairedVerdict] = ()) -> Alert:
+    """The alert of `run` from its verdicts (the judge's, or the stored ones) and, on a
+    paired night, its paired verdicts."""
     regressed = [_regression(v) for v in verdicts if v.is_new_regression]
-    cases = ", ".join(sorted({r["case"] for r in regressed})) or "none"
-    subject = (f"segbench: {len(regressed)} regression{'s' if len(regressed) != 1 else ''} "
+    software = [_paired(v) for v in paired if v.verdict == "regression"]
+    machine = [{**_paired(v), "said": said} for v in paired
+               if (said := machine_only(v)) is not None]
+    count = len(regressed) + len(software)
+    cases = ", ".join(sorted({r["case"] for r in (*regressed, *software)})) or "none"
+    subject = (f"segbench: {count} regression{'s' if count != 1 else ''} "
                f"in run {run.id} ({run.run_id}): {cases}")
+    paired_lines = _paired_lines(run, paired)
     notes = list(run.notes or [])
     # the other series, so that a quiet night's reader knows what "unchanged" could see
     others = [f"- {v.case_key}: {v.described}" for v in verdicts
               if v.metric == "images_per_s" and v.verdict != VerdictKind.REGRESSION]
     text = "\n".join([
         subject, "",
+        *paired_lines, *([""] if paired_lines and regressed else []),
         *(_line(r) for r in regressed),
         *(["", "Throughput of the other cases:", *others] if others else []),
         *(["", "Notes:", *(f"- {n}" for n in notes)] if notes else []),
@@ -73,7 +114,8 @@ def build(run: Run, verdicts: list[Verdict], report: str) -> Alert:
     ])
     payload = {"text": text, "subject": subject, "run_pk": run.id, "run_id": run.run_id,
                "dag_id": run.dag_id, "state": run.state, "report": report,
-               "regressions": regressed, "notes": notes}
+               "regressions": regressed, "notes": notes,
+               "paired_regressions": software, "machine_only": machine}
     return Alert(subject, text, payload)
 
 
@@ -83,4 +125,5 @@ def from_store(engine: Engine, run_pk: int) -> Alert:
     run = repository.get_run(engine, run_pk)
     masked = engine.url.render_as_string(hide_password=True)
     report = str(files.default_folder(run_pk, masked) / "report.html")
-    return build(run, repository.run_comparisons(engine, run_pk), report)
+    return build(run, repository.run_comparisons(engine, run_pk), report,
+                 paired_verdicts_of_run(engine, run_pk))

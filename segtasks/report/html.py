@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from segtasks.report import plots, recommend
 from segtasks.report.model import RunReport
 from segtasks.report.outputs import output_rows, weights_lines
+from segtasks.report.paired_section import PAIRS_TITLE, SECTION_TITLE, pair_rows, paired_rows
 from segtasks.report.tables import (
     NOTES,
     activation_lines,
@@ -25,7 +26,7 @@ STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}img{max-width:640px;margin:0.5em}
-.regressions{color:#b00;font-weight:bold}"""
+.regressions{color:#b00;font-weight:bold}summary{cursor:pointer;margin:0.5em 0}"""
 
 
 def _table(rows: Sequence[dict[str, str]]) -> str:
@@ -65,10 +66,25 @@ def figures(report: RunReport) -> list[tuple[str, bytes]]:
     return found
 
 
+def _paired(report: RunReport) -> list[str]:
+    """The software-vs-machine section, first; its pairs folded under it."""
+    paired = report.paired
+    if paired is None or not paired.shown:
+        return []
+    parts = [f"<h2>{SECTION_TITLE}</h2>", '<ul class="paired">' + "".join(
+        f"<li>{html.escape(line)}</li>" for line in paired.lines) + "</ul>"]
+    if paired.verdicts:
+        parts.append(_table(paired_rows(paired.verdicts)))
+    if pairs := pair_rows(paired.pairs):
+        parts.append(f"<details><summary>{html.escape(PAIRS_TITLE)}: {len(pairs)}</summary>"
+                     f"{_table(pairs)}</details>")
+    return parts
+
+
 def render_html(report: RunReport) -> str:
     title = html.escape(report.title)
     parts = [f"<h1>{title}</h1>",
-             f"<p>Results database: {html.escape(report.database)}</p>"]
+             f"<p>Results database: {html.escape(report.database)}</p>", *_paired(report)]
     if report.problems:
         parts += ["<h2>Problems</h2>",
                   "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in report.problems)

@@ -10,6 +10,7 @@ from segtasks.errors import UsageError
 from segtasks.report import recommend
 from segtasks.report.model import RunReport
 from segtasks.report.outputs import output_rows, weights_lines
+from segtasks.report.paired_section import PAIRS_TITLE, SECTION_TITLE, pair_rows, paired_rows
 from segtasks.report.tables import (
     NOTES,
     activation_lines,
@@ -43,11 +44,20 @@ def csv_table(rows: Sequence[dict[str, str]], label: str) -> str:
 
 
 def render_csv(report: RunReport) -> str:
-    return "".join(csv_table(rows, name) for name, rows in seed_rows(report.results).items())
+    tables = dict(seed_rows(report.results))
+    if report.paired is not None:  # after the seed's tables, so that those stay first
+        tables[SECTION_TITLE] = paired_rows(report.paired.verdicts)
+        tables[PAIRS_TITLE] = pair_rows(report.paired.pairs)
+    return "".join(csv_table(rows, name) for name, rows in tables.items())
 
 
 def render_markdown(report: RunReport) -> str:
     parts = [f"# {report.title}", f"Results database: {report.database}"]
+    paired = report.paired
+    if paired is not None and paired.shown:  # first: what a paired night is about
+        parts += [f"## {SECTION_TITLE}", "\n".join(f"- {line}" for line in paired.lines)]
+        if paired.verdicts:
+            parts.append(markdown_table(paired_rows(paired.verdicts)))
     if report.problems:
         parts += ["## Problems", "\n".join(f"- {p}" for p in report.problems)]
     if report.notes:
@@ -77,6 +87,8 @@ def render_markdown(report: RunReport) -> str:
                   markdown_table(outputs)]
     if report.verdicts:
         parts += ["## Verdicts", markdown_table(verdict_rows(report.verdicts))]
+    if paired is not None and (pairs := pair_rows(paired.pairs)):
+        parts += [f"## {PAIRS_TITLE}", markdown_table(pairs)]
     if report.recommendations:
         parts.append("## Recommendation")
         for rec in report.recommendations:

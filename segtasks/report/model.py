@@ -10,6 +10,7 @@ from datetime import datetime
 from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.domain.records import Night, Result, Run, Series
 from segtasks.domain.verdicts import Verdict, VerdictKind
+from segtasks.report.paired_section import PairedSection
 from segtasks.report.recommend import Constraints, Recommendation, recommend
 
 
@@ -35,6 +36,8 @@ class RunReport:
     recommendations: list[Recommendation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # why the night failed, if it did
     notes: list[str] = field(default_factory=list)  # the run's notes
+    # a paired night's software-vs-machine verdicts (None: not read, e.g. an older caller)
+    paired: PairedSection | None = None
 
     @property
     def regressions(self) -> list[Verdict]:
@@ -48,9 +51,10 @@ def title_of(run: Run) -> str:
 
 def build(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict],
           history: Mapping[Series, list[Night]], database: str,
-          problems: Sequence[str] = ()) -> RunReport:
+          problems: Sequence[str] = (), paired: PairedSection | None = None) -> RunReport:
     """The report of `run`; `history` (newest first, as the judge loaded it) gives the trend
-    of every regressed series."""
+    of every regressed series; `paired` (segtasks.report.paired_section.paired_section) the
+    night's paired verdicts, or why it was not paired."""
     tonight = {(r.case_key, r.hardware_key): r for r in results}
     trends = []
     for v in verdicts:
@@ -66,4 +70,4 @@ def build(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict],
                             run.started_at, v.baseline))
     return RunReport(run.id, title_of(run), database, results, verdicts, trends,
                      recommend(results, Constraints.from_conf(run.params)), list(problems),
-                     list(run.notes or []))
+                     list(run.notes or []), paired)

@@ -9,6 +9,7 @@ from segtasks.domain.records import Run
 from segtasks.domain.verdicts import VerdictKind
 from segtasks.judge.series import NOISE_NIGHTS
 from segtasks.report import model, recommend
+from segtasks.report.paired_section import paired_section
 from segtasks.report.tables import (
     NOTES,
     compile_rows,
@@ -27,6 +28,7 @@ from segtasks.ui.pages.common import (
     result_tables,
     run_summary,
 )
+from segtasks.ui.pages.paired import run_section
 
 
 def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
@@ -38,7 +40,8 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
                         if v.verdict == VerdictKind.REGRESSION and v.metric in METRIC_NAMES})
     history = repository.series_history(ctx.engine, run, regressed, limit=NOISE_NIGHTS) \
         if regressed else {}
-    report = model.build(run, results, verdicts, history, ctx.database)
+    paired = paired_section(ctx.engine, run.id)
+    report = model.build(run, results, verdicts, history, ctx.database, paired=paired)
     chart_list = [c for c in (charts.by_batch_size("run-speed", results, "speed"),
                               charts.by_batch_size("run-memory", results, "memory"))
                   if c is not None]
@@ -50,6 +53,7 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
         "page": "run", "database": ctx.database, "title": report.title,
         "api": links.api(f"runs/{run.id}"),
         "run": run_summary(run, links, counts),
+        "paired": run_section(paired, links),
         "compare_previous": links.compare(previous, run.id) if previous else None,
         "regressions": [{"case_key": v.case_key, "metric": v.metric,
                          "relative_change": v.relative_change,
@@ -71,4 +75,5 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
         "notes": [*NOTES, recommend.NOTE],
         "results": [raw(r) for r in results],
         "verdicts_stored": [raw(v) for v in verdicts],
+        "paired_verdicts_stored": [raw(v) for v in paired.verdicts],
     }

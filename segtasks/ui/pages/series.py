@@ -14,10 +14,12 @@ from segtasks.judge.decide import smallest_flagged_change
 from segtasks.judge.software import software_changes
 from segtasks.judge.thresholds import Threshold
 from segtasks.store import browse as queries
+from segtasks.store.paired_reads import paired_history
 from segtasks.ui import charts
 from segtasks.ui.columns import SERIES_CHARTS, cell, metric_view, tone, worst
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, run_summary, table, when
+from segtasks.ui.pages.paired import history_table
 
 NIGHTS_IN_TABLE = 60
 
@@ -52,6 +54,10 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
                 for v in queries.series_comparisons(ctx.engine, case_key, hardware_key)}
     levels = queries.levels(ctx.engine, case_key=case_key, hardware_key=hardware_key,
                             include_undone=True)
+    runs = {night.run_pk: night.loaded_run for night in nights}
+    paired = history_table(
+        paired_history(ctx.engine, case_key, hardware_key, NIGHTS_IN_TABLE),
+        lambda pk: runs[pk] if pk in runs else queries.run_by_pk(ctx.engine, pk), links)
     records = []
     previous = None
     for night in nights:
@@ -84,6 +90,7 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
                            for h, last in hardware if h != hardware_key],
         "nights": records,
         "nights_table": nights_table(records, levels, all_nights),
+        "paired_table": paired,
         "levels": [level_record(lv, links) for lv in levels],
         "charts": series_charts(case_key, records, levels),
         "can_edit": ctx.viewer.can_edit,
