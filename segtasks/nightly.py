@@ -28,7 +28,7 @@ from segtasks.errors import NotFound
 from segtasks.judge import evidence as judge_evidence
 from segtasks.judge.night import judge_night
 from segtasks.judge.stored import judge_run
-from segtasks.paired_night.judge import judge_pairs, paired_problems
+from segtasks.paired_night.judge import judge_pairs, paired_problems, report_section
 from segtasks.plan import NightParams, validate
 from segtasks.plan.case import Case
 from segtasks.plan.params import DEFAULTS
@@ -459,7 +459,8 @@ def judge_and_close(run: RunAddress, params: NightParams, *, db_url: str | None
     repository.finish_run(engine, run, _night_state(bool(broke), verdicts, paired))
     closed = repository.get_run(engine, run_pk)  # with its final state and finish time
     report = model.build(closed, loaded.results, verdicts, loaded.history, store.masked(url),
-                         problems=problems)
+                         problems=problems,
+                         paired=report_section(engine, run_pk, closed.notes or []))
     folder = files.default_folder(run_pk, store.masked(url))
     html_path: Path | None = None
     try:
@@ -495,4 +496,5 @@ def _stored_report(engine: Engine, run_pk: int, database: str) -> model.RunRepor
     baseline_runs = (run.params or {}).get("baseline_runs", DEFAULTS["baseline_runs"])
     loaded = judge_evidence.load(engine, run_pk, baseline_runs=baseline_runs)
     return model.build(run, loaded.results, repository.run_comparisons(engine, run_pk),
-                       loaded.history, database)
+                       loaded.history, database,
+                       paired=report_section(engine, run_pk, run.notes or []))

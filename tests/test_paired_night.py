@@ -93,9 +93,13 @@ def _speed_verdict(engine, run_pk):
     return verdict
 
 
-def _problems(tmp_path, run_pk):
+def _report(tmp_path, run_pk):
     (report,) = (tmp_path / "var" / "reports").glob(f"*/run-{run_pk}/report.md")
-    return report.read_text().split("## Problems", 1)[-1].split("\n## ", 1)[0]
+    return report.read_text()
+
+
+def _problems(tmp_path, run_pk):
+    return _report(tmp_path, run_pk).split("## Problems", 1)[-1].split("\n## ", 1)[0]
 
 
 def _earlier_fast_nights(engine, lock, count=3):
@@ -143,6 +147,7 @@ def test_a_slowdown_planted_only_in_the_treatment_environment_is_a_software_regr
         _problems(tmp_path, run.id)
     assert any(note.startswith(f"{KEY}: software: ") and "slower than the baseline's" in note
                for note in run.notes), run.notes
+    assert "Software vs machine" in _report(tmp_path, run.id)
 
 
 def test_a_slowdown_of_the_whole_machine_is_not_a_software_regression(
@@ -174,7 +179,7 @@ def test_a_slowdown_of_the_whole_machine_is_not_a_software_regression(
 
 
 def test_a_night_in_the_baseline_nights_lock_is_not_paired_and_says_so(
-        dag, locks):  # noqa: F811
+        dag, locks, tmp_path):  # noqa: F811
     engine = locks["engine"]
     _earlier_fast_nights(engine, locks["here"], count=1)
     dag_run, states = _night(dag, {"fail_on_regression": False})  # control: baseline
@@ -183,3 +188,5 @@ def test_a_night_in_the_baseline_nights_lock_is_not_paired_and_says_so(
     assert "same lock as the baseline night: not paired" in run.notes
     assert pair_sides(engine, run.id) == [] and paired_verdicts(engine, run.id) == []
     assert repository.run_result(engine, run.id, KEY).lock_sha256 == locks["here"]
+    assert f"same lock as the baseline night ({locks['here'][:12]}): not paired" in \
+        _report(tmp_path, run.id)

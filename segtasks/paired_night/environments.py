@@ -42,6 +42,8 @@ from segtasks.store.repository import RunAddress
 log = logging.getLogger(__name__)
 
 SPEED_METRIC = "images_per_s"  # what pairs are sized for and judged on first
+# The note of a night (or of its cases) whose lock is the baseline night's
+SAME_AS_BASELINE = "same lock as the baseline night: not paired"
 EnvPlan = dict[str, dict[str, Any]]
 
 
@@ -147,7 +149,7 @@ def prepare(engine: Engine, run: RunAddress, params: NightParams, *, run_id: str
         treatment = params.treatment_of(case) or current
         control, why = _control(engine, case, params, current, run_pk)
         if control == treatment:
-            control, why = None, ("same lock as the baseline night: not paired"
+            control, why = None, (SAME_AS_BASELINE
                                   if params.pairing.control == CONTROL_BASELINE else
                                   "the control is the case's own lock: not paired")
         if why:
