@@ -1,12 +1,15 @@
 """segbench_nightly: time UNet++/ResNet-34 inference per device and batch size, store, compare.
 
-plan -> open_run -> bench_cpu[...] / bench_cuda[...] (one mapped task per case, each
-measured in its own process) -> screen_cpu / screen_cuda (which changes to measure again
-tonight) -> confirm_cpu[...] / confirm_cuda[...] (one mapped task per screened case and
-repeat, in fresh processes, interleaved) -> compare (verdicts against earlier nights, pooled
-with the confirming processes, and the report). compare is the leaf Airflow judges the run
+plan -> open_run -> build_environments (each case's environment and control, built with
+uv where they are not this one, cached: an unchanged night builds nothing) ->
+bench_cpu[...] / bench_cuda[...] (one mapped task per case, each measured in its own
+process, or in pairs of fresh processes against its control) -> screen_cpu / screen_cuda
+(which changes to measure again tonight) -> confirm_cpu[...] / confirm_cuda[...] (one
+mapped task per screened case and repeat, in fresh processes, interleaved) -> compare
+(verdicts against earlier nights, pooled with the confirming processes, the paired
+verdicts, and the report). compare is the leaf Airflow judges the run
 by: it fails, naming the cases and reasons, whenever the night is not clean (planning
-failed, a case errored, nothing was measured, or a new regression with
+failed, a case errored, nothing was measured, or a new regression, paired or not, with
 `fail_on_regression`), so the run's colour and alerts tell the truth; the `segbench_alerts`
 connection, when defined, then gets the alert with its context.
 
@@ -88,7 +91,8 @@ def _validated(params: dict[str, Any] | None, context: str = "") -> Any:
     from segtasks.plan import ParamError
 
     try:
-        return plan(dict(params or {}))
+        # the results database is asked only when a parameter names a lock
+        return plan(dict(params or {}), db_url=results_db_url())
     except ParamError as exc:
         raise AirflowFailException(context + str(exc)) from None
 
@@ -158,8 +162,21 @@ def segbench_nightly() -> None:
                 params=_validated(params), logical_date=dag_run.logical_date,
             ).to_dict()
 
+    @task(execution_timeout=timedelta(hours=2))
+    def build_environments(run: dict[str, Any], params: dict[str, Any] | None = None
+                           ) -> dict[str, Any]:
+        """Each case's environment and control, built where they are not this one; the
+        plan goes to every bench task (segtasks.paired_night.environments)."""
+        from segtasks.nightly import prepare_environments
+        from segtasks.store.identity import RunRef
+
+        night = _validated(params)
+        with _not_retried():
+            return prepare_environments(RunRef.from_dict(run), night, db_url=results_db_url())
+
     @task(map_index_template="{{ case_label }}", execution_timeout=timedelta(hours=2))
-    def bench(case: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    def bench(case: dict[str, Any], run: dict[str, Any], environments: dict[str, Any]
+              ) -> dict[str, Any]:
         from segtasks.nightly import bench as bench_case
         from segtasks.plan.case import Case
         from segtasks.store.identity import RunRef
@@ -170,8 +187,9 @@ def segbench_nightly() -> None:
         log.info("case: %s", the_case.label)
         with _not_retried(), _device_locked(the_case.device):
             # the task's supervisor: if it is killed, the case must not measure on
+            # a worker that lacks the case's environments builds them here (cached)
             summary = bench_case(case, RunRef.from_dict(run), db_url=results_db_url(),
-                                 watch_pid=os.getppid())
+                                 environments=environments, watch_pid=os.getppid())
         if summary["status"] == "skipped":
             raise AirflowSkipException(summary["reason"])
         if summary["status"] in FAILED_STATUSES:
@@ -239,8 +257,12 @@ def segbench_nightly() -> None:
     # re-measured together, interleaved, after the grid.
     screen_cpu = screen.override(task_id="screen_cpu")("cpu")
     screen_cuda = screen.override(task_id="screen_cuda")("cuda")
-    benches = [bench_cpu.partial(run=night_run).expand(case=cpu_cases),
-               bench_cuda.partial(run=night_run).expand(case=cuda_cases)]
+    # the environments are built once, before the grid: its plan goes to every bench task
+    environments = build_environments(night_run)
+    benches = [bench_cpu.partial(run=night_run, environments=environments)
+               .expand(case=cpu_cases),
+               bench_cuda.partial(run=night_run, environments=environments)
+               .expand(case=cuda_cases)]
     benches >> screen_cpu
     benches >> screen_cuda
     confirm_cpu = confirm.override(task_id="confirm_cpu", pool="cpu_bench")

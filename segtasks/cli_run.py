@@ -110,7 +110,7 @@ def _duration(seconds: float) -> str:
 def run_night(conf: dict[str, Any], db_url: str | None) -> int:
     from segtasks.launch.device_lock import devices_locked
 
-    params = nightly.plan(conf)
+    params = nightly.plan(conf, db_url=db_url)
     with signals_interrupt():
         try:
             with devices_locked([c.device for c in params.cases],
@@ -153,10 +153,14 @@ def _locked_night(params: NightParams, db_url: str | None) -> int:
 
 
 def _measure_grid(params: NightParams, run: RunRef, db_url: str | None) -> None:
+    environments = nightly.prepare_environments(run, params, db_url=db_url)
+    if paired := [key for key, entry in environments.items() if entry.get("control")]:
+        say(f"{len(paired)} case(s) measured in pairs against their control")
     started, total = time.monotonic(), len(params.cases)
     for done, case in enumerate(params.cases, start=1):
         try:
-            summary = _bench_when_the_store_answers(case.to_dict(), run, db_url)
+            summary = _bench_when_the_store_answers(case.to_dict(), run, db_url,
+                                                    environments)
         except store.StoreUnavailable as exc:
             # spooled when it was measured (judging replays the spool), or the store stayed
             # away: either way the grid goes on
@@ -191,12 +195,13 @@ def _confirm_screened(params: NightParams, run: RunRef, db_url: str | None) -> N
                           started))
 
 
-def _bench_when_the_store_answers(case: dict[str, Any], run: RunRef, db_url: str | None
+def _bench_when_the_store_answers(case: dict[str, Any], run: RunRef, db_url: str | None,
+                                  environments: dict[str, Any] | None = None
                                   ) -> dict[str, Any]:
     """A store that went away for a moment (a restart) is waited for before measuring."""
     for pause in (*STORE_RETRY_S, None):
         try:
-            return nightly.bench(case, run, db_url=db_url)
+            return nightly.bench(case, run, db_url=db_url, environments=environments)
         except store.ResultSpooled:
             raise
         except store.StoreUnavailable as exc:

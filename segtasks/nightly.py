@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +21,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from segtasks import paths, store
+from segtasks.domain.paired import PairedVerdict
 from segtasks.domain.records import Result
 from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.errors import NotFound
 from segtasks.judge import evidence as judge_evidence
 from segtasks.judge.night import judge_night
 from segtasks.judge.stored import judge_run
+from segtasks.paired_night.judge import judge_pairs, paired_problems, report_section
 from segtasks.plan import NightParams, validate
 from segtasks.plan.case import Case
 from segtasks.plan.params import DEFAULTS
@@ -43,9 +45,13 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 30.0
 
 
-def plan(conf: dict[str, Any] | None) -> NightParams:
-    """Every parameter checked before anything is measured (segtasks.plan.validate)."""
-    return validate(conf)
+def plan(conf: dict[str, Any] | None, *, db_url: str | None = None) -> NightParams:
+    """Every parameter checked before anything is measured (segtasks.plan.validate); the
+    locks that `environments` and `control` name are found in the results database (asked
+    only when a parameter names one)."""
+    from segtasks.paired_night.environments import lock_resolver
+
+    return validate(conf, resolve_lock=lock_resolver(db_url))
 
 
 def code_version() -> str:
@@ -58,17 +64,21 @@ def code_version() -> str:
 def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
              params: NightParams, logical_date: datetime | None = None,
              stale_after_s: float | None = None) -> RunRef:
-    """The night's run, opened (or found, on a retry) with its identity; before it, runs
-    whose process is gone are closed as abandoned and the spool is replayed.
+    """The night's run, opened (or found, on a retry) with its identity and the lock of the
+    environment it runs in (stored in `locks`); before it, runs whose process is gone are
+    closed as abandoned and the spool is replayed.
 
     `stale_after_s`: how long the night may go without a heartbeat before the next night
     counts it abandoned (None: a day, for nights whose tasks wait in queues)."""
+    from segtasks.paired_night.environments import record_current
+
     engine = store.connect(db_url)
     reap(engine)
     spool.flush(engine, store.resolve_url(db_url))  # results an earlier run could not store
     run = repository.open_own_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger,
                                   params=params.conf, code_version=code_version(),
-                                  logical_date=logical_date, stale_after_s=stale_after_s)
+                                  logical_date=logical_date, stale_after_s=stale_after_s,
+                                  lock_sha256=record_current(engine))
     log.info("results go to %s, run %d", store.masked(store.resolve_url(db_url)), run.pk)
     return run
 
@@ -108,6 +118,20 @@ def heartbeat(engine: Engine, run: RunAddress, every_s: float = HEARTBEAT_S
         thread.join(timeout=5)
 
 
+def prepare_environments(run: RunAddress, params: NightParams, *, db_url: str | None,
+                         run_id: str | None = None) -> dict[str, dict[str, Any]]:
+    """Each case's environment and control, the environments built (cached under
+    var/envs: an unchanged night builds nothing), the pairs sized; a JSON-able plan for the
+    grid (segtasks.paired_night.environments). `run_id`: what seeds the pairs' orders
+    (default: the run's own id)."""
+    from segtasks.paired_night.environments import prepare
+
+    engine = store.connect(db_url)
+    if run_id is None:
+        run_id = run.run_id if isinstance(run, RunRef) else str(run)
+    return prepare(engine, run, params, run_id=run_id)
+
+
 def _identity(engine: Engine, run: RunAddress) -> spool.RunIdentity:
     if isinstance(run, RunRef):
         return spool.RunIdentity(run.dag_id, run.run_id, run.token)
@@ -116,34 +140,59 @@ def _identity(engine: Engine, run: RunAddress) -> spool.RunIdentity:
 
 
 def _measure(case: Case, inputs: Path | None, weights: Path | None,
-             timeout_s: float | None, watch_pid: int | None = None
-             ) -> tuple[CaseResult, float]:
-    """One fresh measuring process of the case (once more if disturbed), and its wall time."""
+             timeout_s: float | None, watch_pid: int | None = None,
+             python: str | None = None) -> tuple[CaseResult, float]:
+    """One fresh measuring process of the case (once more if disturbed), and its wall time.
+    `python`: the interpreter of the case's environment when it is not this one."""
     from segtasks.launch.attempts import run_case_checked
 
     started = time.monotonic()
     result = run_case_checked(case, inputs or paths.inputs_dir(),
                               weights or paths.weights_path(), timeout_s=timeout_s,
-                              watch_pid=watch_pid)
+                              watch_pid=watch_pid, python=python)
     return result, time.monotonic() - started
 
 
+def _unbuilt(case: Case, reason: str) -> CaseResult:
+    """The result of a case whose environment could not be had: an error, with this
+    machine's hardware so that it joins its series."""
+    from segtasks.launch.isolated import _hardware_of_this_machine
+
+    hardware_key, env = _hardware_of_this_machine()
+    return CaseResult(case=case, status="error", reason=reason, hardware_key=hardware_key,
+                      environment=env)
+
+
+def _python_of(engine: Engine, sha256: str | None) -> str | None:
+    """This machine's interpreter of a lock; None for the one this night runs in."""
+    from segtasks.paired_night.environments import current_sha256, interpreter_of
+
+    if sha256 is None or sha256 == current_sha256():
+        return None
+    return interpreter_of(engine, sha256)
+
+
 def bench(case: dict[str, Any], run: RunAddress, *, db_url: str | None,
+          environments: dict[str, dict[str, Any]] | None = None,
           inputs: Path | None = None, weights: Path | None = None,
           timeout_s: float | None = None, watch_pid: int | None = None) -> dict[str, Any]:
-    """Measure one case in its own process (`repeats` of them) and store it; returns a
-    small summary.
+    """Measure one case in its own process (`repeats` of them), or in pairs against its
+    control, and store it; returns a small summary.
 
     `run`: the night's run (its RunRef: every write checks the run is still the night's,
     and RunReplaced fails the case without storing it, keeping its result in the spool
-    under the night's own identity). `watch_pid`: the process the case is measured for
-    (Airflow's task supervisor); the case stops when it dies
-    (segtasks.launch.process.run_streamed).
+    under the night's own identity). `environments`: the night's environment plan
+    (prepare_environments); a case with a control there is measured in pairs
+    (segtasks.paired_night.bench), one without runs in its own environment as every night
+    did. `watch_pid`: the process the case is measured for (Airflow's task supervisor);
+    the case stops when it dies (segtasks.launch.process.run_streamed).
 
     When the database fails while storing, the result is spooled (segtasks.store.spool) and
     StoreUnavailable is raised: the next attempt of the task, or the next run, stores it.
     A case stored already (by an earlier attempt) is not measured again.
     """
+    from segtasks.paired_night.environments import current_sha256
+
     # Fail before minutes of measuring, not after, when the database is not there.
     engine = store.connect(db_url)
     url = store.resolve_url(db_url)
@@ -155,34 +204,76 @@ def bench(case: dict[str, Any], run: RunAddress, *, db_url: str | None,
     if repository.has_result(engine, run_pk, the_case.key):  # do not measure again
         row = repository.run_result(engine, run_pk, the_case.key)
         return _summary(row.case_key, row.status, row.reason, row.images_per_s, row.stable)
+    entry = (environments or {}).get(the_case.key)
+    treatment = (entry["treatment"]["sha256"] if entry
+                 else the_case.lock_sha256 or current_sha256())
+
+    def store_first(result: CaseResult, seconds: float, lock: str) -> None:
+        result.lock_sha256 = lock  # before it may be spooled: the spool keeps it too
+        try:
+            repository.save_result(engine, run, result)
+            repository.save_process(engine, run, result, process=0, role="first",
+                                    seconds=seconds)
+        except RunReplaced as exc:
+            kept = spool.keep(url, identity, result)
+            raise RunReplaced(f"{exc}; {the_case.key} is not stored, its result is kept in "
+                              f"{kept}") from None
+        except DBAPIError as exc:
+            kept = spool.keep(url, identity, result)
+            raise store.ResultSpooled(
+                f"the results database at {store.masked(url)} failed while storing "
+                f"{the_case.key} ({str(exc.orig).strip().splitlines()[0]}); the result is "
+                f"kept in {kept} and will be stored by the next attempt or the next run"
+            ) from None
+
     with heartbeat(engine, run):
-        result, seconds = _measure(the_case, inputs, weights, timeout_s, watch_pid)
-    try:
-        repository.save_result(engine, run, result)
-        repository.save_process(engine, run, result, process=0, role="first",
-                                seconds=seconds)
-    except RunReplaced as exc:
-        kept = spool.keep(url, identity, result)
-        raise RunReplaced(f"{exc}; {the_case.key} is not stored, its result is kept in "
-                          f"{kept}") from None
-    except DBAPIError as exc:
-        kept = spool.keep(url, identity, result)
-        raise store.ResultSpooled(
-            f"the results database at {store.masked(url)} failed while storing "
-            f"{the_case.key} ({str(exc.orig).strip().splitlines()[0]}); the result is kept "
-            f"in {kept} and will be stored by the next attempt or the next run"
-        ) from None
-    if result.status == "ok":
-        for process in range(1, the_case.repeats):
-            with heartbeat(engine, run):
-                again, took = _measure(the_case, inputs, weights, timeout_s, watch_pid)
-            repository.save_process(engine, run, again, process=process, role="first",
-                                    seconds=took)
+        result = _measure_stored(engine, run, the_case, entry, treatment, store_first,
+                                 inputs=inputs, weights=weights, timeout_s=timeout_s,
+                                 watch_pid=watch_pid)
     images_per_s = result.throughput.images_per_s if result.throughput else None
     log.info("%s: %s%s", the_case.key, result.status,
              f" ({images_per_s:.3f} images/s)" if images_per_s else f" ({result.reason})")
     stable = result.latency.stable if result.latency else None
     return _summary(the_case.key, result.status, result.reason, images_per_s, stable)
+
+
+def _measure_stored(engine: Engine, run: RunAddress, case: Case,
+                    entry: dict[str, Any] | None, treatment: str,
+                    store_first: Callable[[CaseResult, float, str], None], *,
+                    inputs: Path | None, weights: Path | None, timeout_s: float | None,
+                    watch_pid: int | None) -> CaseResult:
+    """The case measured as its plan says, its result row stored (through `store_first`)
+    and every further process of it; its first result."""
+    from segtasks.errors import SegbenchError
+    from segtasks.paired_night.bench import measure_paired
+
+    if entry and entry["treatment"].get("error"):
+        result = _unbuilt(case, entry["treatment"]["error"])
+        store_first(result, 0.0, treatment)
+        return result
+    if entry and entry.get("control"):
+        first = measure_paired(engine, run, case, entry,
+                               inputs=inputs or paths.inputs_dir(),
+                               weights=weights or paths.weights_path(),
+                               store_first=store_first, timeout_s=timeout_s,
+                               watch_pid=watch_pid)
+        if first is not None:
+            return first
+        # no pair started (a budget of 0): the case is still measured once, unpaired
+    try:
+        python = _python_of(engine, treatment)
+    except SegbenchError as exc:  # its environment could not be built on this machine
+        result = _unbuilt(case, f"its environment {treatment[:12]} could not be had: {exc}")
+        store_first(result, 0.0, treatment)
+        return result
+    result, seconds = _measure(case, inputs, weights, timeout_s, watch_pid, python=python)
+    store_first(result, seconds, treatment)
+    if result.status == "ok":
+        for process in range(1, case.repeats):
+            again, took = _measure(case, inputs, weights, timeout_s, watch_pid, python=python)
+            repository.save_process(engine, run, again, process=process, role="first",
+                                    seconds=took)
+    return result
 
 
 def _summary(case_key: str, status: str, reason: str | None,
@@ -238,8 +329,12 @@ def confirm(job: dict[str, Any], run: RunAddress, *, db_url: str | None, budget_
                   f"takes about {expected:.0f} s)")
         log.warning("%s: not measured again: %s", the_case.key, reason)
         return _summary(the_case.key, "skipped", reason, None)
+    # in the environment its first process ran in (built here if this machine lacks it)
+    lock = repository.run_result(engine, repository.pk_of(run), the_case.key).lock_sha256 \
+        if 0 in mine else None
     with heartbeat(engine, run):
-        result, seconds = _measure(the_case, inputs, weights, timeout_s)
+        result, seconds = _measure(the_case, inputs, weights, timeout_s,
+                                   python=_python_of(engine, lock))
     repository.save_process(engine, run, result, process=process, role="confirm",
                             seconds=seconds)
     images_per_s = result.throughput.images_per_s if result.throughput else None
@@ -268,6 +363,7 @@ class NightOutcome:
     text: str
     html_path: Path | None  # None when the report could not be written (see problems)
     problems: list[str] = field(default_factory=list)
+    paired: list[PairedVerdict] = field(default_factory=list)  # the paired cases' verdicts
 
     @property
     def regressions(self) -> list[Verdict]:
@@ -327,9 +423,10 @@ def _change(v: Verdict) -> str:
     return v.detail or v.metric
 
 
-def _night_state(problems_besides_regressions: bool, verdicts: Sequence[Verdict]) -> str:
+def _night_state(problems_besides_regressions: bool, verdicts: Sequence[Verdict],
+                 paired: Sequence[PairedVerdict] = ()) -> str:
     if any(v.verdict in (VerdictKind.REGRESSION, VerdictKind.OUTPUTS_CHANGED)
-           for v in verdicts):
+           for v in verdicts) or any(v.verdict == VerdictKind.REGRESSION for v in paired):
         return "regressed"
     return "failed" if problems_besides_regressions else "success"
 
@@ -350,15 +447,20 @@ def judge_and_close(run: RunAddress, params: NightParams, *, db_url: str | None
     loaded, verdicts = judge_run(engine, run_pk, params.judging)
     if note := budget_note(verdicts, params):
         repository.add_notes(engine, run, [note])
+    paired = judge_pairs(engine, run, params, loaded.results)
     planned = [case.key for case in params.cases]
     broke = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
                            fail_on_regression=False)
     problems = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
                               fail_on_regression=params.options.fail_on_regression)
-    repository.finish_run(engine, run, _night_state(bool(broke), verdicts))
+    if params.options.fail_on_regression:
+        failed = {r.case_key for r in loaded.results if r.status in FAILED_STATUSES}
+        problems += paired_problems([v for v in paired if v.case_key not in failed])
+    repository.finish_run(engine, run, _night_state(bool(broke), verdicts, paired))
     closed = repository.get_run(engine, run_pk)  # with its final state and finish time
     report = model.build(closed, loaded.results, verdicts, loaded.history, store.masked(url),
-                         problems=problems)
+                         problems=problems,
+                         paired=report_section(engine, run_pk, closed.notes or []))
     folder = files.default_folder(run_pk, store.masked(url))
     html_path: Path | None = None
     try:
@@ -367,7 +469,7 @@ def judge_and_close(run: RunAddress, params: NightParams, *, db_url: str | None
     except OSError as exc:
         problems.append(f"the report could not be written to {folder}: "
                         f"{paths.write_error(exc, folder, is_folder=True)}")
-    return NightOutcome(run_pk, verdicts, render(report), html_path, problems)
+    return NightOutcome(run_pk, verdicts, render(report), html_path, problems, paired)
 
 
 def find_run(dag_id: str, run_id: str, *, db_url: str | None) -> int | None:
@@ -394,4 +496,5 @@ def _stored_report(engine: Engine, run_pk: int, database: str) -> model.RunRepor
     baseline_runs = (run.params or {}).get("baseline_runs", DEFAULTS["baseline_runs"])
     loaded = judge_evidence.load(engine, run_pk, baseline_runs=baseline_runs)
     return model.build(run, loaded.results, repository.run_comparisons(engine, run_pk),
-                       loaded.history, database)
+                       loaded.history, database,
+                       paired=report_section(engine, run_pk, run.notes or []))

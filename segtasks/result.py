@@ -214,6 +214,9 @@ class CaseResult:
     reference_outputs: dict[str, Any] | None = None
     latencies_ms: list[float] = field(default_factory=list)
     phases_ms: list[list[float]] = field(default_factory=list)  # per batch, in PHASES order
+    # the lock (segtasks.envs) it was measured in, set by the night before it is stored
+    # (stored as results.lock_sha256; the case names it only when a night has several)
+    lock_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -221,8 +221,6 @@ def test_a_night_without_a_lock_or_pairs_has_no_such_section(db_url):
     assert "Software vs machine" not in render(report, "csv")
 
 
-@pytest.mark.xfail(strict=True, reason="segtasks.nightly must pass paired=paired_section(engine,"
-                   " run_pk) to model.build (the lead adds it when merging)")
 def test_segbench_report_reads_the_paired_section_from_the_store(sqlite_url_at_head):
     engine = store.connect(sqlite_url_at_head)
     run_pk = _night(engine, "paired")

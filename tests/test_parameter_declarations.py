@@ -153,4 +153,4 @@ def test_the_docs_list_every_parameter_with_its_flag_bounds_and_group():
            "(no repeats, at least one) |" in text
     headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
     assert headings == ["The grid", "How each case is measured", "Judging", "The night",
-                        "Recommendation"]
+                        "Recommendation", "Paired verdict"]

@@ -24,7 +24,6 @@ from segtasks.judge.decide import decide, effect_gate
 from segtasks.judge.metrics import BY_NAME as METRICS
 from segtasks.judge.thresholds import night_thresholds
 from segtasks.plan import ParamError, validate
-from segtasks.plan.grid import plan_grid
 from segtasks.plan.params import BY_NAME, DEFAULTS, PARAMETERS
 
 IMAGES_PER_S = METRICS["images_per_s"]
@@ -74,6 +73,11 @@ def valid(schema: Mapping[str, Any], case_keys: list[str]) -> st.SearchStrategy[
     if "array" in kinds:
         return st.lists(valid(schema["items"], case_keys), min_size=schema.get("minItems", 0),
                         max_size=LIST_MAX, unique=True)
+    if "string" in kinds:
+        # what names a lock without the results database at hand: "current", a sha256
+        # (control's two words besides)
+        return st.sampled_from(["current", "a" * 64, "b" * 64, *(
+            ["baseline", "none"] if schema is BY_NAME["control"].schema else [])])
     if "properties" in schema:
         return st.fixed_dictionaries({}, optional={
             key: valid(sub, case_keys) for key, sub in schema["properties"].items()}).filter(
@@ -96,6 +100,8 @@ def invalid(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     options = [NOT_FINITE, st.sampled_from(wrong_types)]
     if "enum" in schema:
         options.append(st.just("not-" + str(schema["enum"][0])))
+    elif "string" in kinds:  # a lock no database was given to find
+        options.append(st.just("no-such-lock"))
     if {"integer", "number"} & set(kinds):
         low, high, open_low, open_high = _bounds(schema)
         options.append(st.sampled_from([low if open_low else low - 1,
@@ -126,7 +132,7 @@ def good_confs(draw: st.DrawFn) -> dict[str, Any]:
         if low in conf or high in conf:
             conf[low], conf[high] = sorted((full[low], full[high]))
     if draw(st.booleans()):
-        keys = [case.key for case in plan_grid({**DEFAULTS, **conf})]
+        keys = [case.key for case in validate(conf).cases]  # locks resolved, as planned
         conf["series_thresholds"] = draw(valid(BY_NAME["series_thresholds"].schema, keys))
     return conf
 

@@ -22,12 +22,15 @@ log = logging.getLogger(__name__)
 
 
 def run_case_checked(case: Case, inputs: Path, weights: Path,
-                     timeout_s: float | None = None, watch_pid: int | None = None
-                     ) -> CaseResult:
-    """The case measured in its own process, and once more if that attempt was disturbed."""
+                     timeout_s: float | None = None, watch_pid: int | None = None,
+                     python: str | None = None) -> CaseResult:
+    """The case measured in its own process, and once more if that attempt was disturbed.
+    `python`: another environment's interpreter (segtasks.launch.isolated)."""
     from segtasks import launch  # looked up at call time, so that tests can stand in for it
 
     watching: dict[str, Any] = {"watch_pid": watch_pid} if watch_pid is not None else {}
+    if python is not None:
+        watching["python"] = python
     first = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s, **watching)
     if not first.disturbed:
         return first

@@ -1,9 +1,10 @@
 """A case: one measurement of the grid, and the run parameters that make it.
 
 A case's identity (its `key`, and so its history) is what changes the work done: device,
-batch size, precision, memory format, compilation, CPU threads and the cores it is pinned
-to. How long it is measured, and the limits of a valid measurement, are recorded with the
-result but are not part of the identity. A new option left at its default leaves the key
+batch size, precision, memory format, compilation, CPU threads, the cores it is pinned
+to and, when a night measures several, the Python environment (lock) it runs in. How long
+it is measured, and the limits of a valid measurement, are recorded with the result but
+are not part of the identity. A new option left at its default leaves the key
 as it was, so that history stays joinable. Every field is also a stored column of `results`
 and a run parameter, declared right here (see segtasks.plan.declare).
 """
@@ -25,6 +26,9 @@ COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
 MAX_BATCH_SIZE = 1024
 MAX_THREADS = 256
 MAX_CORE = 4095
+# How much of a lock's sha256 a case key shows (segtasks.envs; 48 bits: no clash in practice)
+LOCK_KEY_CHARS = 12
+CURRENT_ENVIRONMENT = "current"
 
 
 def _list_of(items: dict[str, Any], *, non_empty: bool = True, **extra: Any) -> dict[str, Any]:
@@ -44,6 +48,18 @@ class Case:
                     "recorded as skipped, never run on the CPU instead.",
         # `examples` makes Airflow's form a multi-select; `enum` makes its API reject typos.
         schema=_list_of({"type": "string", "enum": list(DEVICES)}, examples=list(DEVICES))))
+    lock_sha256: str | None = field(default=None, metadata=parameter(
+        name="environments", axis=True, default=[], title="Environments",
+        description="Python environments to measure each case in, as locks (segtasks.envs): "
+                    "a lock's name, its sha256 or a prefix of it, or \"current\" (the "
+                    "environment the night runs in); [] is the current one. With one, every "
+                    "case runs in it and keeps its key; with several, each is an axis of the "
+                    "grid and the key names the lock (-env<sha256 prefix>; the current one "
+                    "keeps its plain key). The measuring process starts with the lock's "
+                    "interpreter; the harness is tonight's segtasks on every side.",
+        metavar="LOCK,...",
+        schema=_list_of({"type": "string", "minLength": 1, "maxLength": 250},
+                        non_empty=False)))
     precision: str = field(default="fp32", metadata=parameter(
         name="precisions", axis=True, default=["fp32"], title="Precisions",
         description="fp32 (strict IEEE: TF32 off), tf32 (TF32 tensor cores for "
@@ -163,6 +179,8 @@ class Case:
     def key(self) -> str:
         """Identity of the case, stable across nights so that history can be joined."""
         key = f"{self.device}-bs{self.batch_size}-{self.precision}"
+        if self.lock_sha256 is not None:  # one of several environments, not the current one
+            key += f"-env{self.lock_sha256[:LOCK_KEY_CHARS]}"
         if self.channels_last:
             key += "-cl"
         if self.compile != "none":  # eager keeps the key it had before compilation existed
@@ -204,5 +222,6 @@ def cores_text(cores: tuple[int, ...]) -> str:
 
 # A case key as `Case.key` writes it; series_thresholds are checked against it.
 CASE_KEY_PATTERN = (rf"^({'|'.join(DEVICES)})-bs[0-9]+-({'|'.join(PRECISIONS)})"
+                    rf"(-env[0-9a-f]{{{LOCK_KEY_CHARS}}})?"
                     r"(-cl)?(-compile(-max-autotune|-reduce-overhead)?)?(-t[0-9]+)?"
                     r"(-pin[0-9][0-9.,]*)?$")

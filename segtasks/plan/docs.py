@@ -19,6 +19,7 @@ from segtasks.plan.params import (
     PARAMETERS,
     JudgeSettings,
     NightOptions,
+    PairSettings,
     RecommendSettings,
 )
 
@@ -34,6 +35,9 @@ GROUPS: tuple[tuple[str, str, Callable[[Parameter], bool]], ...] = (
      lambda p: p.owner is NightOptions),
     ("Recommendation", "The constraints the recommended configuration must meet.",
      lambda p: p.owner is RecommendSettings),
+    ("Paired verdict", "Which environment each case is paired against tonight, in fresh "
+     "processes of randomized order, and how many pairs.",
+     lambda p: p.owner is PairSettings),
 )
 
 HEADER = """# Run parameters

@@ -3,7 +3,8 @@
 - `Case` (segtasks.plan.case): the grid's axes and how each case is measured;
 - `JudgeSettings`: the thresholds a night is judged with;
 - `NightOptions`: what the night does with its verdicts;
-- `RecommendSettings`: the constraints the recommendation picks a configuration under.
+- `RecommendSettings`: the constraints the recommendation picks a configuration under;
+- `PairSettings`: the control environment each case is paired against, and how.
 
 `PARAMETERS` lists them all; Airflow's trigger form (`SCHEMAS`), the CLI's flags
 (segtasks.plan.cli_flags) and the validation of a run conf (segtasks.plan.validate) are
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segtasks.domain.metrics import METRIC_NAMES
+from segtasks.domain.paired import PairMode
 from segtasks.parity.tolerance import Tolerance
 from segtasks.plan.case import CASE_KEY_PATTERN, PRECISIONS, Case
 from segtasks.plan.declare import Parameter, declared, parameter
@@ -156,9 +158,51 @@ class RecommendSettings:
         schema=_optional_positive(24 * 3600 * 1000)))
 
 
+# `control`'s two words; any other value names a lock (segtasks.envs)
+CONTROL_BASELINE = "baseline"
+CONTROL_NONE = "none"
+# The fewest pairs a paired verdict is made of: the paired spread needs a few differences
+MIN_PAIRS = 3
+
+
+@dataclass(frozen=True)
+class PairSettings:
+    control: str = field(default=CONTROL_BASELINE, metadata=parameter(
+        title="Control environment", metavar="baseline/none/LOCK",
+        description="The environment each case is paired against tonight: \"baseline\" (the "
+                    "lock of the newest good baseline night of the series, built from its "
+                    "lock when it differs from tonight's), a lock's name or sha256 (prefix), "
+                    "or \"none\" (no pairs). When it differs from a case's environment, the "
+                    "case is measured in both, in fresh processes, in pairs of randomized "
+                    "order, and the paired verdict says whether the software made it slower "
+                    "on this machine tonight; when it is the same lock, the night runs "
+                    "unpaired and says so.",
+        schema={"type": "string", "minLength": 1, "maxLength": 250}))
+    pairs: int | None = field(default=None, metadata=parameter(
+        title="Pairs per case",
+        description="Control/treatment pairs per paired case; null sizes them from the "
+                    "series' paired noise so that the minimum effect can be seen (at least "
+                    f"{MIN_PAIRS}, at most pairs_max).",
+        schema={"type": ["integer", "null"], "minimum": MIN_PAIRS, "maximum": 100}))
+    pairs_max: int = field(default=10, metadata=parameter(
+        title="Most pairs per case",
+        description="The cap on the pairs sized from the series' paired noise.",
+        schema={"type": "integer", "minimum": MIN_PAIRS, "maximum": 100}))
+    pair_mode: str = field(default=PairMode.INTERLEAVED.value, metadata=parameter(
+        title="Pair mode",
+        description="interleaved: the two sides of a pair one after the other, in a random "
+                    "order; duet: both at once, on disjoint cores.",
+        schema={"type": "string", "enum": [m.value for m in PairMode]}))
+    pairs_budget_s: float = field(default=900.0, metadata=parameter(
+        title="Pairs budget (s)",
+        description="Machine time each case's pairs may take; the pairs measured when it "
+                    "runs out make the verdict (fewer than planned: the report says so).",
+        schema={"type": "number", "minimum": 0, "maximum": 86400}))
+
+
 PARAMETERS: tuple[Parameter, ...] = (
     *declared(Case), *declared(JudgeSettings), *declared(NightOptions),
-    *declared(RecommendSettings))
+    *declared(RecommendSettings), *declared(PairSettings))
 BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 SCHEMAS: dict[str, dict[str, Any]] = {p.name: p.param_schema() for p in PARAMETERS}
 DEFAULTS: dict[str, Any] = {p.name: schema["default"] for p, schema in

@@ -9,20 +9,24 @@ same answer as the form.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.errors import SegbenchError
-from segtasks.plan.case import Case
+from segtasks.plan.case import CURRENT_ENVIRONMENT, Case
 from segtasks.plan.grid import plan_grid
 from segtasks.plan.params import (
     BY_NAME,
+    CONTROL_BASELINE,
+    CONTROL_NONE,
     DEFAULTS,
     PARAMETERS,
     JudgeSettings,
     NightOptions,
+    PairSettings,
     RecommendSettings,
 )
 
@@ -31,15 +35,50 @@ class ParamError(SegbenchError, ValueError):
     """A run parameter a user gave is not acceptable."""
 
 
+# A lock reference (a name, a sha256 or a prefix of it) to the lock's sha256, or None for
+# the environment the night runs in. It raises a SegbenchError naming the nearest lock
+# for a reference that names none (segtasks.nightly.lock_resolver asks the results
+# database; `validate` without one knows only "current" and whole sha256s).
+LockResolver = Callable[[str], "str | None"]
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class LockUnresolved(SegbenchError, LookupError):
+    """A lock named without the results database at hand to find it."""
+
+
+def resolve_without_database(ref: str) -> str | None:
+    """"current", or a whole sha256 taken as given: what a stored run conf holds, since
+    `validate` writes every lock it resolved into the conf as its sha256."""
+    if ref == CURRENT_ENVIRONMENT:
+        return None
+    if _SHA256.fullmatch(ref):
+        return ref
+    raise LockUnresolved(f"lock {ref!r} is found only in the results database (a name or a "
+                         "sha256 prefix), which was not given")
+
+
 @dataclass(frozen=True)
 class NightParams:
-    """A validated run conf: every parameter (defaults filled in) and what follows from it."""
+    """A validated run conf: every parameter (defaults filled in) and what follows from it.
+
+    `conf` holds every lock reference resolved: `environments` as sha256s ("current" for
+    the environment the night runs in), `control` as a sha256 when it names a lock, so
+    that a stored conf plans the same cases without the database."""
 
     conf: dict[str, Any]
     cases: tuple[Case, ...]
     judging: JudgeSettings
     options: NightOptions
     recommending: RecommendSettings
+    pairing: PairSettings
+    # the lock every case runs in when the night asks for one environment other than the
+    # current one (with several, each case's lock_sha256 says); None: the current one
+    night_lock: str | None = None
+
+    def treatment_of(self, case: Case) -> str | None:
+        """The lock a case of this night is measured in (None: the current environment)."""
+        return case.lock_sha256 if case.lock_sha256 is not None else self.night_lock
 
 
 def _non_finite(value: Any, where: str) -> Iterator[tuple[str, float]]:
@@ -106,8 +145,38 @@ def _owned(owner: type, conf: dict[str, Any]) -> Any:
     return owner(**{p.attribute: conf[p.name] for p in PARAMETERS if p.owner is owner})
 
 
-def validate(conf: Mapping[str, Any] | None) -> NightParams:
-    """The run conf, complete and checked, or a ParamError naming the bad key."""
+def _resolved(name: str, ref: str, resolve: LockResolver) -> str | None:
+    try:
+        return resolve(ref)
+    except SegbenchError as exc:
+        raise ParamError(f"bad parameter {name}: {exc}") from None
+
+
+def _environments(refs: list[str], resolve: LockResolver) -> list[str | None]:
+    """Each environment's sha256 (None: the current one), in the order given; two names of
+    one lock are refused, since they would be the same cases twice."""
+    found: dict[str | None, str] = {}
+    for ref in refs:
+        sha = _resolved("environments", ref, resolve)
+        if sha in found:
+            raise ParamError(f"bad parameter environments: {found[sha]!r} and {ref!r} are "
+                             "the same lock")
+        found[sha] = ref
+    return list(found)
+
+
+def _control(ref: str, resolve: LockResolver) -> str:
+    if ref in (CONTROL_BASELINE, CONTROL_NONE):
+        return ref
+    return _resolved("control", ref, resolve) or CURRENT_ENVIRONMENT
+
+
+def validate(conf: Mapping[str, Any] | None, *, resolve_lock: LockResolver | None = None
+             ) -> NightParams:
+    """The run conf, complete and checked, or a ParamError naming the bad key.
+
+    `resolve_lock` finds the locks that `environments` and `control` name (see
+    LockResolver); without it only "current" and whole sha256s are known."""
     given = dict(conf or {})
     unknown = sorted(set(given) - set(BY_NAME))
     if unknown:
@@ -125,7 +194,14 @@ def validate(conf: Mapping[str, Any] | None) -> NightParams:
     if full["min_history"] > full["baseline_runs"]:
         raise ParamError(f"bad parameter min_history: {full['min_history']} must be <= "
                          f"baseline_runs ({full['baseline_runs']})")
-    cases = plan_grid(full)
+    resolve = resolve_lock or resolve_without_database
+    environments = _environments(full["environments"], resolve)
+    full["environments"] = [CURRENT_ENVIRONMENT if sha is None else sha
+                            for sha in environments]
+    full["control"] = _control(full["control"], resolve)
+    # one environment is the night's own: its cases keep their keys (history stays joinable)
+    several = len(environments) > 1
+    cases = plan_grid({**full, "environments": environments if several else []})
     keys = [case.key for case in cases]
     strangers = sorted(set(full["series_thresholds"]) - set(keys))
     if strangers:
@@ -134,4 +210,6 @@ def validate(conf: Mapping[str, Any] | None) -> NightParams:
             f"grid (its cases: {', '.join(keys)}); metrics: {', '.join(METRIC_NAMES)}")
     return NightParams(conf=full, cases=tuple(cases), judging=_owned(JudgeSettings, full),
                        options=_owned(NightOptions, full),
-                       recommending=_owned(RecommendSettings, full))
+                       recommending=_owned(RecommendSettings, full),
+                       pairing=_owned(PairSettings, full),
+                       night_lock=environments[0] if len(environments) == 1 else None)

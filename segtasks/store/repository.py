@@ -71,11 +71,12 @@ def open_run(
     code_version: str | None,
     logical_date: datetime | None = None,
     stale_after_s: float | None = None,
+    lock_sha256: str | None = None,
 ) -> int:
     """The row of this run, created on first call; a retried call returns the same row."""
     return open_own_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger, params=params,
                         code_version=code_version, logical_date=logical_date,
-                        stale_after_s=stale_after_s).pk
+                        stale_after_s=stale_after_s, lock_sha256=lock_sha256).pk
 
 
 def open_own_run(
@@ -88,9 +89,11 @@ def open_own_run(
     code_version: str | None,
     logical_date: datetime | None = None,
     stale_after_s: float | None = None,
+    lock_sha256: str | None = None,
 ) -> RunRef:
     """This run's row and identity, created on first call with a new random token; a
-    retried call (same DAG id and run id, same database) returns the same ones."""
+    retried call (same DAG id and run id, same database) returns the same ones.
+    `lock_sha256`: the lock (segtasks.envs) the night runs in."""
     with _session(engine) as session, session.begin():
         run = session.scalar(select(Run).where(Run.dag_id == dag_id, Run.run_id == run_id))
         if run is None:
@@ -98,9 +101,10 @@ def open_own_run(
             run = Run(dag_id=dag_id, run_id=run_id, trigger=trigger, params=params,
                       code_version=code_version, logical_date=logical_date,
                       started_at=now, state="running", token=new_token(), heartbeat_at=now,
-                      stale_after_s=stale_after_s)
+                      stale_after_s=stale_after_s, lock_sha256=lock_sha256)
             session.add(run)
             session.flush()
+        run.lock_sha256 = run.lock_sha256 or lock_sha256
         token = run.token or new_token()  # a run opened before runs had tokens gets one
         run.token = token
         return RunRef(run.id, run.dag_id, run.run_id, token)
@@ -270,6 +274,8 @@ def save_result(engine: Engine, run: RunAddress, result: CaseResult) -> int:
             environment_id=environment_id,
             attempt_sha256=attempt,
         )
+        if result.lock_sha256 is not None:  # where the case's key does not name it
+            values["lock_sha256"] = result.lock_sha256
         row = Result(run_pk=run_pk, case_key=result.case.key)
         session.add(row)
         for name, value in values.items():
