@@ -81,9 +81,9 @@ def _treatments(levels: list[float], folder: Path) -> dict[float, tuple[str, str
 
 def measure(args: argparse.Namespace) -> None:
     from _common import banner, demo_inputs_and_weights
-    from segtasks.envs import snapshot
 
     from segtasks.domain.paired import PairMode
+    from segtasks.envs import snapshot
     from segtasks.launch import run_case_isolated
     from segtasks.pairs.measure import SideSpec, measure_pairs
 

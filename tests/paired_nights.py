@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from factories import HARDWARE
 from sqlalchemy.orm import Session
 
+from segtasks.domain.paired import SAME_AS_BASELINE
 from segtasks.store.schema import Lock, Pair, PairedVerdict, Run
 
 CONTROL = hashlib.sha256(b"baseline night's lock").hexdigest()
@@ -79,7 +80,10 @@ def add_paired_night(engine, run_pk: int, cases: tuple[PairedCase, ...] = (Paire
 
 
 def set_run_lock(engine, run_pk: int, sha: str = CONTROL) -> None:
-    """A night that ran in `sha` without pairs (its lock was the baseline night's)."""
+    """A night that ran in `sha` without pairs (its lock was the baseline night's, and its
+    notes say so, as the night writes them)."""
     with Session(engine) as session, session.begin():
         _locks(session)
-        session.get_one(Run, run_pk).lock_sha256 = sha
+        run = session.get_one(Run, run_pk)
+        run.lock_sha256 = sha
+        run.notes = [*(run.notes or []), f"cpu-bs1-fp32: {SAME_AS_BASELINE}"]

@@ -54,7 +54,8 @@ def test_a_software_regression_reads_as_the_issue_says():
      "software: within +-1.0% of the control (5 pairs, MDE 2.1%)"),
     ({"verdict": "inconclusive", "ratio": 0.968, "ci_low": 0.928, "ci_high": 1.008,
       "mde": 0.061},
-     "software: inconclusive: -3.2% (+-4.0%), MDE 6.1% at 5 pairs"),
+     "software: inconclusive, between 7.2% slower and 0.8% faster than the control "
+     "(5 pairs, MDE 6.1%)"),
     ({"verdict": "failed", "ratio": None, "ci_low": None, "ci_high": None, "pairs": 0,
       "detail": "every control process ran out of memory"},
      "software: failed: every control process ran out of memory"),

@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# the run note of a night whose lock is the baseline night's: the only unpaired night that
+# the report and the pages say ran "in the baseline night's lock"
+SAME_AS_BASELINE = "same lock as the baseline night: not paired"
+
 
 class PairMode(StrEnum):
     INTERLEAVED = "interleaved"  # one side after the other, in a random order per pair

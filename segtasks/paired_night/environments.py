@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from segtasks import store
+from segtasks.domain.paired import SAME_AS_BASELINE
 from segtasks.errors import SegbenchError
 from segtasks.judge.thresholds import night_thresholds
 from segtasks.plan import NightParams
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 
 SPEED_METRIC = "images_per_s"  # what pairs are sized for and judged on first
 # The note of a night (or of its cases) whose lock is the baseline night's
-SAME_AS_BASELINE = "same lock as the baseline night: not paired"
 EnvPlan = dict[str, dict[str, Any]]
 
 

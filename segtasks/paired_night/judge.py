@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,7 +17,7 @@ from segtasks.domain.records import Result
 from segtasks.domain.verdicts import VerdictKind
 from segtasks.errors import SegbenchError
 from segtasks.judge.thresholds import night_thresholds
-from segtasks.paired_night.environments import SAME_AS_BASELINE, series_key
+from segtasks.paired_night.environments import series_key
 from segtasks.plan import NightParams
 from segtasks.store.repository import RunAddress, pk_of
 
@@ -128,13 +127,7 @@ def paired_problems(verdicts: Sequence[PairedVerdict]) -> list[str]:
 
 
 def report_section(engine: Engine, run_pk: int, notes: Sequence[str]) -> Any:
-    """The report's paired section of a stored night (segtasks.report.paired_section). A
-    night without pairs is said to be in the baseline night's lock only when it was: it
-    is also unpaired with `control` none, before any night recorded its lock, or when the
-    control could not be built, and its notes say which."""
+    """The report's paired section of a stored night (segtasks.report.paired_section)."""
     from segtasks.report.paired_section import paired_section
 
-    section = paired_section(engine, run_pk)
-    if not section.verdicts and not any(note.endswith(SAME_AS_BASELINE) for note in notes):
-        section = replace(section, run_lock=None)
-    return section
+    return paired_section(engine, run_pk, notes)

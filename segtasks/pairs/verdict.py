@@ -125,51 +125,12 @@ def judge_machine(control_values_tonight: Sequence[float], earlier_nights: Seque
     return str(judged.verdict), decision.effect, detail
 
 
-def _software_part(v: PairedVerdict, higher_is_better: bool) -> str:
-    worse_word, better_word = _words(higher_is_better, v.metric)
-    n = f"{v.pairs} pair" + ("" if v.pairs == 1 else "s")
-    mde = "" if v.mde is None else f", MDE {v.mde:.1%}"
-    if v.verdict in (VerdictKind.REGRESSION, VerdictKind.IMPROVEMENT) \
-            and v.ratio is not None:
-        worse = _worse(v.ratio - 1.0, higher_is_better)
-        half = ("" if v.ci_low is None or v.ci_high is None
-                else f", +-{(v.ci_high - v.ci_low) / 2:.1%}")
-        return (f"software: {_pct(v.ratio - 1.0)} {worse_word if worse > 0 else better_word}"
-                f" than the baseline's on this machine tonight ({n}{half})")
-    if v.verdict == VerdictKind.FAILED or v.ci_low is None or v.ci_high is None:
-        return f"software: not judged ({v.detail or n})"
-    if v.verdict == VerdictKind.UNCHANGED:
-        extent = max(abs(v.ci_low - 1.0), abs(v.ci_high - 1.0))
-        return f"software: within +-{extent:.1%} of the control ({n}{mde})"
-    ends = sorted(_worse(r - 1.0, higher_is_better) for r in (v.ci_low, v.ci_high))
-
-    def said(worse: float) -> str:
-        return f"{_pct(worse)} {worse_word if worse > 0 else better_word}"
-
-    return (f"software: {v.verdict}, between {said(ends[1])} and {said(ends[0])} than the "
-            f"control ({n}{mde})")
-
-
-def _machine_part(v: PairedVerdict, higher_is_better: bool) -> str:
-    worse_word, better_word = _words(higher_is_better, v.metric)
-    kind, change = v.machine_verdict, v.machine_change
-    if kind is None or kind == VerdictKind.FAILED:
-        return "machine: not judged"
-    if kind in (VerdictKind.REGRESSION, VerdictKind.IMPROVEMENT) and change is not None:
-        worse = _worse(change, higher_is_better)
-        return (f"machine: {_pct(change)} {worse_word if worse > 0 else better_word} "
-                "than the control's earlier nights")
-    if kind in (VerdictKind.NEW, VerdictKind.INSUFFICIENT_HISTORY):
-        return "machine: not judged yet (too few earlier nights of the control)"
-    return f"machine: {kind}"
 
 
 def night_line(v: PairedVerdict) -> str:
     """The night's sentence on a paired case, e.g. 'software: 6.1% slower than the
-    baseline's on this machine tonight (5 pairs, +-1.1%); machine: unchanged; packages
-    changed: torch 2.14.0 -> 2.14.1'."""
-    higher = metric_of(v.metric).higher_is_better if v.metric in PAIRED_METRIC \
-        or v.metric in BY_NAME else True
-    packages = ", ".join(v.packages_changed) or "none listed"
-    return (f"{_software_part(v, higher)}; {_machine_part(v, higher)}; "
-            f"packages changed: {packages}")
+    control's on this machine tonight (5 pairs, +-1.1%); machine: unchanged; packages
+    changed: torch 2.14.0 -> 2.14.1' (one wording, shared with the report, pages, alerts)."""
+    from segtasks.report.paired import paired_line
+
+    return paired_line(v)

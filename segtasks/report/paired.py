@@ -72,14 +72,12 @@ def software_part(v: PairedVerdict) -> str:
         head = "unchanged" if within is None else f"within +-{within:.1%} of the control"
         return f"software: {head} ({_pairs(v.pairs)}{mde})"
     if verdict == "inconclusive":
-        parts = ["software: inconclusive"]
-        if v.change is not None:
-            parts.append(f": {v.change:+.1%}" + ("" if width is None else f" (+-{width:.1%})"))
-        if v.mde is not None:
-            parts.append(f", MDE {v.mde:.1%} at {_pairs(v.pairs)}")
-        else:
-            parts.append(f" at {_pairs(v.pairs)}")
-        return "".join(parts)
+        mde = "" if v.mde is None else f", MDE {v.mde:.1%}"
+        if v.ci_low is None or v.ci_high is None:
+            return f"software: inconclusive ({_pairs(v.pairs)}{mde})"
+        low, high = sorted((v.ci_low - 1.0, v.ci_high - 1.0))
+        return (f"software: inconclusive, between {moved(v.metric, low)} and "
+                f"{moved(v.metric, high)} than the control ({_pairs(v.pairs)}{mde})")
     if verdict == "failed":
         return f"software: failed: {v.detail or 'no complete pair'}"
     return f"software: {verdict.replace('_', ' ')}" + (f": {v.detail}" if v.detail else "")

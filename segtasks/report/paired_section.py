@@ -10,12 +10,12 @@ says so (`unpaired_line`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from segtasks.domain.paired import PairedVerdict, PairSide, Side
+from segtasks.domain.paired import SAME_AS_BASELINE, PairedVerdict, PairSide, Side
 from segtasks.report.paired import half_width, machine_part, paired_line, unpaired_line
 from segtasks.store import paired_reads
 
@@ -41,11 +41,20 @@ class PairedSection:
         return bool(self.lines)
 
 
-def paired_section(source: Engine | Session, run_pk: int) -> PairedSection:
-    """The section of a stored night (its verdicts and pairs, and the lock it ran in)."""
-    return PairedSection(paired_reads.paired_verdicts_of_run(source, run_pk),
-                         paired_reads.pairs_by_case(source, run_pk),
-                         paired_reads.run_lock(source, run_pk))
+def paired_section(source: Engine | Session, run_pk: int,
+                   notes: Sequence[str] | None = None) -> PairedSection:
+    """The section of a stored night (its verdicts and pairs, and the lock it ran in).
+
+    With the run's `notes`: a night without pairs is said to be in the baseline night's
+    lock only when it was (it is also unpaired with `control` none, before any night
+    recorded its lock, or when the control could not be built, and its notes say which)."""
+    section = PairedSection(paired_reads.paired_verdicts_of_run(source, run_pk),
+                            paired_reads.pairs_by_case(source, run_pk),
+                            paired_reads.run_lock(source, run_pk))
+    if notes is not None and not section.verdicts \
+            and not any(note.endswith(SAME_AS_BASELINE) for note in notes):
+        section = replace(section, run_lock=None)
+    return section
 
 
 def case_label(v: PairedVerdict) -> str:

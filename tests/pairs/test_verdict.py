@@ -94,8 +94,9 @@ VERDICT = PairedVerdict(
 
 
 def test_the_nights_sentence_on_a_regression_reads_as_the_issue_asks():
+    # "the control's": by default the baseline night's lock, or the lock `control` names
     assert night_line(VERDICT) == (
-        "software: 6.1% slower than the baseline's on this machine tonight (5 pairs, "
+        "software: 6.1% slower than the control's on this machine tonight (5 pairs, "
         "+-1.1%); machine: unchanged; packages changed: torch 2.14.0 -> 2.14.1")
 
 
@@ -107,14 +108,14 @@ def test_the_nights_sentence_on_the_other_verdicts():
                    machine_verdict="regression", machine_change=-0.04, packages_changed=())
     assert night_line(wide) == (
         "software: inconclusive, between 8.0% slower and 2.0% faster than the control "
-        "(5 pairs, MDE 1.8%); machine: 4.0% slower than the control's earlier nights; "
-        "packages changed: none listed")
+        "(5 pairs, MDE 1.8%); machine: 4.0% slower than its earlier nights; "
+        "packages changed: none")
     failed = replace(VERDICT, verdict="failed", ratio=None, ci_low=None, ci_high=None,
                      machine_verdict=None, detail="1 complete pair: at least 2 are needed")
     assert night_line(failed).startswith(
-        "software: not judged (1 complete pair: at least 2 are needed); machine: not judged")
+        "software: failed: 1 complete pair: at least 2 are needed; machine: no earlier nights")
     faster = replace(VERDICT, verdict="improvement", ratio=1.05, ci_low=1.04, ci_high=1.06,
                      machine_verdict="insufficient_history")
-    assert night_line(faster).startswith("software: 5.0% faster than the baseline's")
-    assert "machine: not judged yet" in night_line(faster)
+    assert night_line(faster).startswith("software: 5.0% faster than the control's")
+    assert "machine: too few earlier nights" in night_line(faster)
     assert VERDICT.change == pytest.approx(-0.061)

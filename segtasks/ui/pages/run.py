@@ -40,7 +40,7 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
                         if v.verdict == VerdictKind.REGRESSION and v.metric in METRIC_NAMES})
     history = repository.series_history(ctx.engine, run, regressed, limit=NOISE_NIGHTS) \
         if regressed else {}
-    paired = paired_section(ctx.engine, run.id)
+    paired = paired_section(ctx.engine, run.id, run.notes or [])
     report = model.build(run, results, verdicts, history, ctx.database, paired=paired)
     chart_list = [c for c in (charts.by_batch_size("run-speed", results, "speed"),
                               charts.by_batch_size("run-memory", results, "memory"))
