@@ -242,8 +242,8 @@ def _measure_stored(engine: Engine, run: RunAddress, case: Case,
                     store_first: Callable[[CaseResult, float, str], None], *,
                     inputs: Path | None, weights: Path | None, timeout_s: float | None,
                     watch_pid: int | None) -> CaseResult:
-    """The case measured as its plan says, its result row stored (through `store_first`)
-    and every further process of it; its first result."""
+    """The case measured as its plan says: its result row stored (through `store_first`),
+    every further process of it, then its pairs when it has a control; its first result."""
     from segtasks.errors import SegbenchError
     from segtasks.paired_night.bench import measure_paired
 
@@ -251,15 +251,6 @@ def _measure_stored(engine: Engine, run: RunAddress, case: Case,
         result = _unbuilt(case, entry["treatment"]["error"])
         store_first(result, 0.0, treatment)
         return result
-    if entry and entry.get("control"):
-        first = measure_paired(engine, run, case, entry,
-                               inputs=inputs or paths.inputs_dir(),
-                               weights=weights or paths.weights_path(),
-                               store_first=store_first, timeout_s=timeout_s,
-                               watch_pid=watch_pid)
-        if first is not None:
-            return first
-        # no pair started (a budget of 0): the case is still measured once, unpaired
     try:
         python = _python_of(engine, treatment)
     except SegbenchError as exc:  # its environment could not be built on this machine
@@ -273,6 +264,14 @@ def _measure_stored(engine: Engine, run: RunAddress, case: Case,
             again, took = _measure(case, inputs, weights, timeout_s, watch_pid, python=python)
             repository.save_process(engine, run, again, process=process, role="first",
                                     seconds=took)
+    if entry and entry.get("control"):
+        if result.status == "ok":
+            measure_paired(engine, run, case, entry, inputs=inputs or paths.inputs_dir(),
+                           weights=weights or paths.weights_path(), timeout_s=timeout_s,
+                           watch_pid=watch_pid)
+        else:  # pairs of a case that does not run in its own environment tell nothing
+            repository.add_notes(engine, run, [
+                f"{case.key}: not paired: its own measurement ended {result.status}"])
     return result
 
 

@@ -26,7 +26,8 @@ def main(argv: list[str]) -> int:
     compilation.use_kernel_cache(compile_cache_dir())
     from segtasks.measure.case_runner import run_case  # the measuring stack: this process only
 
-    result = run_case(case, Path(job["inputs"]), Path(job["weights"]))
+    result = run_case(case, Path(job["inputs"]), Path(job["weights"]),
+                      pair_side=bool(job.get("pair_side")))
     tmp = result_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result.to_dict()))
     os.replace(tmp, result_path)  # the parent never reads half a result

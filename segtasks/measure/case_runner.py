@@ -66,8 +66,13 @@ class Readings:
     cuda_model_bytes: int | None = None
 
 
-def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
-    """Measure one case in this process. Never raises for a failure of the case itself."""
+def run_case(case: Case, inputs: Path, weights: Path, *, pair_side: bool = False
+             ) -> CaseResult:
+    """Measure one case in this process. Never raises for a failure of the case itself.
+
+    `pair_side`: one side of a pair (segtasks.pairs): the timed loop only, without the
+    FLOP count and the output checks, which the night's own measurement of the case makes;
+    a pair's value is its images/s and latency, and its cost is paid 2 x pairs times."""
     compilation.use_kernel_cache(compile_cache_dir())  # the worker did so before torch
     import torch
 
@@ -89,7 +94,8 @@ def run_case(case: Case, inputs: Path, weights: Path) -> CaseResult:
 
     oom_reason = None
     try:
-        result = _measure(case, Path(inputs), Path(weights), base, gpu_before)
+        result = _measure(case, Path(inputs), Path(weights), base, gpu_before,
+                          pair_side=pair_side)
     except (DataError, WeightsError) as exc:
         result = CaseResult(status="error", reason=str(exc), **base)
     except Exception as exc:  # noqa: BLE001 - any failure of a case is recorded, not raised
@@ -146,11 +152,11 @@ def watch_for(case: Case, gpus: list[dict[str, Any]], gpu_before: set[int] | Non
 
 
 def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
-             gpu_before: set[int] | None) -> CaseResult:
+             gpu_before: set[int] | None, *, pair_side: bool = False) -> CaseResult:
     import torch
 
     image_set = load_images(inputs)
-    gflop = flops_per_image() / 1e9
+    gflop = 0.0 if pair_side else flops_per_image() / 1e9  # 0: not counted (no GFLOP/s)
     t0 = time.perf_counter()
     model = load_model(weights, case.device)
     if case.channels_last:
@@ -184,7 +190,8 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
     # the speed figures are the timed loop's: parity's few passes must not move the peak
     assert result.memory is not None
     result.memory.host_peak_rss_bytes = memory.peak_rss_bytes()
-    _check_outputs(result, model, eager, image_set)
+    if not pair_side:
+        _check_outputs(result, model, eager, image_set)
     return result
 
 

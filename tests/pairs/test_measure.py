@@ -14,7 +14,13 @@ from factories import result as stored_result
 from segtasks import launch
 from segtasks.domain.paired import PairMode, Side
 from segtasks.pairs import measure
-from segtasks.pairs.measure import PairsError, SideSpec, core_halves, measure_pairs
+from segtasks.pairs.measure import (
+    PairsError,
+    SideSpec,
+    core_halves,
+    measure_pairs,
+    side_case,
+)
 from segtasks.pairs.schedule import pair_orders
 from segtasks.plan.case import Case
 
@@ -35,12 +41,14 @@ class FakeLaunch:
         self.lock = threading.Lock()
         self.started = threading.Barrier(2, timeout=5)
 
-    def __call__(self, case, inputs, weights, timeout_s=None, watch_pid=None, python=None):
+    def __call__(self, case, inputs, weights, timeout_s=None, watch_pid=None, python=None,
+                 pair_side=False):
+        assert pair_side and case.seed_images == case.batch_size, "measured as a side"
         with self.lock:
             self.calls.append((python, case))
             failing = python in self.fail  # once: the next side in it measures
             self.fail.discard(python)
-        if case.cpu_affinity and case != CASE:  # a duet: both sides start together
+        if case.cpu_affinity != CASE.cpu_affinity:  # a duet: both sides start together
             self.started.wait()
         if failing:
             made = stored_result(status="error", reason="RuntimeError: boom")
@@ -69,7 +77,8 @@ def test_interleaved_pairs_run_each_side_in_its_interpreter_in_the_pairs_order(f
                                                          for i in range(2)]
     by_python = {CONTROL.python: Side.CONTROL, TREATMENT.python: Side.TREATMENT}
     assert [by_python[python] for python, _ in fake.calls] == [s.side for s in out.sides]
-    assert all(case == CASE for _, case in fake.calls)  # interleaved: the case as asked
+    # interleaved: the case as asked, measured as a side (its timed loop)
+    assert all(case == side_case(CASE) for _, case in fake.calls)
     assert [s for s, _ in seen] == out.sides and [r for _, r in seen] == out.results
     assert {s.lock_sha256 for s in out.sides if s.side == Side.TREATMENT} == {"t" * 64}
     control, treatment = out.complete_pairs()
