@@ -145,7 +145,7 @@ def test_a_slowdown_planted_only_in_the_treatment_environment_is_a_software_regr
     assert run.state == "regressed"
     assert f"{KEY} regressed against its control (images_per_s, paired)" in \
         _problems(tmp_path, run.id)
-    assert any(note.startswith(f"{KEY}: software: ") and "slower than the baseline's" in note
+    assert any(note.startswith(f"{KEY}: software: ") and "slower than the control's" in note
                for note in run.notes), run.notes
     assert "Software vs machine" in _report(tmp_path, run.id)
 
@@ -175,7 +175,7 @@ def test_a_slowdown_of_the_whole_machine_is_not_a_software_regression(
     # verdict's line is there to explain
     assert f"{KEY} regressed: images_per_s" in problems
     line = next(note for note in run.notes if note.startswith(f"{KEY}: software: "))
-    assert "machine: " in line and "slower than the control's earlier nights" in line
+    assert "machine: " in line and "slower than its earlier nights" in line
 
 
 def test_a_night_in_the_baseline_nights_lock_is_not_paired_and_says_so(
