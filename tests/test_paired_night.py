@@ -37,7 +37,7 @@ from segtasks.store.pairs import pair_sides, paired_verdicts
 
 pytestmark = pytest.mark.slow
 CONF = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
-        "min_batches": 8, "confirm_repeats": 0, "pairs": 3}
+        "min_batches": 8, "confirm_repeats": 0, "pairs": 3, "pair_mode": "interleaved"}
 KEY = "cpu-bs1-fp32-t1"
 SLOWDOWN_PERCENT = 200  # far beyond what 3 pairs on a busy shared machine could miss
 MACHINE_DELAY_MS = "300"  # per batch, in every process of the night: the whole machine

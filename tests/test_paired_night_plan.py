@@ -165,7 +165,7 @@ def test_baseline_is_the_lock_of_the_newest_good_night_that_measured_the_case(lo
     assert entry["treatment"] == {"sha256": locks["here"], "python": sys.executable}
     assert entry["control"] == {"sha256": locks["next"],
                                 "python": f"/envs/{locks['next'][:12]}/python"}
-    assert entry["mode"] == "interleaved" and entry["budget_s"] == 900.0
+    assert entry["mode"] == night.pairing.pair_mode and entry["budget_s"] == 900.0
     assert entry["pairs"] == night.pairing.pairs_max  # no earlier pairs: the cap
     assert _notes(engine, run) == []
     # the same night prepared again (a retried task) orders its pairs alike
@@ -270,3 +270,17 @@ def test_with_several_environments_each_is_paired_with_the_baseline_nights_softw
     assert plan_[key]["treatment"]["sha256"] == locks["next"]
     assert plan_["cpu-bs1-fp32"]["control"] is None
     assert _notes(engine, run) == ["cpu-bs1-fp32: same lock as the baseline night: not paired"]
+
+
+def test_a_duet_is_asked_only_of_cpu_cases_with_two_cores_or_more(monkeypatch):
+    from segtasks.measure import placement
+    from segtasks.plan.case import Case
+
+    monkeypatch.setattr(placement, "allowed_cores", lambda: (0, 1))
+    cpu, cuda = Case(device="cpu"), Case(device="cuda")
+    assert envs.mode_for(cpu, PairMode.DUET) == PairMode.DUET
+    # one GPU for both sides, or a single core to split: the sides take turns instead
+    assert envs.mode_for(cuda, PairMode.DUET) == PairMode.INTERLEAVED
+    assert envs.mode_for(replace(cpu, cpu_affinity=(1,)), PairMode.DUET) == \
+        PairMode.INTERLEAVED
+    assert envs.mode_for(cuda, PairMode.INTERLEAVED) == PairMode.INTERLEAVED

@@ -115,6 +115,19 @@ def _control(engine: Engine, case: Case, params: NightParams, current: str, run_
     return (current if asked == CURRENT_ENVIRONMENT else asked), None
 
 
+def mode_for(case: Case, asked: str) -> str:
+    """The pair mode of a case: a duet splits CPU cores between the two sides, so a CUDA
+    case (one GPU for both sides) and a case with fewer than two cores pair interleaved."""
+    from segtasks.domain.paired import PairMode
+    from segtasks.measure.placement import allowed_cores
+
+    if asked != PairMode.DUET:
+        return asked
+    cores = case.cpu_affinity or tuple(allowed_cores())
+    return PairMode.DUET.value if case.device == "cpu" and len(cores) >= 2 \
+        else PairMode.INTERLEAVED.value
+
+
 def pairs_for(engine: Engine, case: Case, params: NightParams, run_pk: int) -> int:
     """The pairs of a case: as asked, else enough for the series' minimum effect given the
     spread of its earlier pairs (the cap when it has none yet)."""
@@ -179,7 +192,7 @@ def prepare(engine: Engine, run: RunAddress, params: NightParams, *, run_id: str
                                            f"built: {failed[treatment]}")
         if control is not None:
             entry.update(pairs=pairs_for(engine, case, params, run_pk),
-                         mode=params.pairing.pair_mode,
+                         mode=mode_for(case, params.pairing.pair_mode),
                          budget_s=params.pairing.pairs_budget_s,
                          seed=_seed(run_id, case.key))
         plan[case.key] = entry

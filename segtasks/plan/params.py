@@ -188,10 +188,14 @@ class PairSettings:
         title="Most pairs per case",
         description="The cap on the pairs sized from the series' paired noise.",
         schema={"type": "integer", "minimum": MIN_PAIRS, "maximum": 100}))
-    pair_mode: str = field(default=PairMode.INTERLEAVED.value, metadata=parameter(
+    # duet by default: on this 2-core VM it measured a smaller paired spread than
+    # interleaved at both batch sizes, at about half the machine time
+    # (docs/results/2026-12-07-paired-nights.md); CUDA cases pair interleaved
+    pair_mode: str = field(default=PairMode.DUET.value, metadata=parameter(
         title="Pair mode",
-        description="interleaved: the two sides of a pair one after the other, in a random "
-                    "order; duet: both at once, on disjoint cores.",
+        description="duet: both sides of a pair at once, on disjoint halves of the cores "
+                    "(a CUDA case, or one with a single core, pairs interleaved); "
+                    "interleaved: one after the other, in a random order.",
         schema={"type": "string", "enum": [m.value for m in PairMode]}))
     pairs_budget_s: float = field(default=900.0, metadata=parameter(
         title="Pairs budget (s)",
