@@ -22,8 +22,10 @@ own alerts: a flagged night for the per-night rules, a newly placed change point
 Otava and asv, a newly alerted regression for segbench, whose ongoing regressions are not
 alerted again), first-night detection and within-a-week detection (change placed at most
 2 nights from the step) with the mean nights until then; for segbench also the median
-minimum detectable effect of its first-night decision and the machine time confirmation
-costs on nights without a step, as a fraction of the grid's time.
+minimum detectable effect of its first-night decision, the share of nights without a step
+it calls inconclusive (too noisy to tell: segtasks.judge.decide.INCONCLUSIVE_FACTOR) and
+the machine time confirmation costs on nights without a step, as a fraction of the grid's
+time.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def clean(series: Series) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def evaluate(rule, runs: dict[float, list[Series]]) -> dict:
-    alerts, nights, cost, first_procs, mdes = 0, 0, 0, 0, []
+    alerts, nights, cost, first_procs, mdes, inconclusive = 0, 0, 0, 0, [], 0
     caught: dict[float, tuple[int, list[int], int]] = {}
     for step, all_series in runs.items():
         first_night, delays = 0, []
@@ -79,6 +81,7 @@ def evaluate(rule, runs: dict[float, list[Series]]) -> dict:
                 cost += walk.confirm_processes
                 first_procs += walk.first_processes
                 mdes += walk.mdes
+                inconclusive += walk.inconclusive
                 continue
             found = [night - step_at for night, where in walk.alerts
                      if night >= step_at and abs(where - step_at) <= PLACED_WITHIN
@@ -90,7 +93,8 @@ def evaluate(rule, runs: dict[float, list[Series]]) -> dict:
             caught[step] = (first_night, delays, len(all_series))
     return {"fa": alerts / nights, "caught": caught,
             "cost": cost / first_procs if first_procs else None,
-            "mde": statistics.median(mdes) if mdes else None}
+            "mde": statistics.median(mdes) if mdes else None,
+            "inconclusive": inconclusive / first_procs if first_procs else None}
 
 
 def main() -> None:
@@ -124,8 +128,9 @@ def main() -> None:
           f"nights; segbench: {judging}")
     print("| rule | CV | alerts / series-night without a step | "
           + " | ".join(f"{s:.0%} step: first night (within a week, mean nights)"
-                       for s in STEPS[1:]) + " | MDE first night | confirmation cost |")
-    print("|---|---|---|" + "---|" * (len(STEPS) - 1) + "---|---|")
+                       for s in STEPS[1:])
+          + " | MDE first night | inconclusive nights | confirmation cost |")
+    print("|---|---|---|" + "---|" * (len(STEPS) - 1) + "---|---|---|")
     for cv in (float(c) for c in args.cvs.split(",")):
         model = NoiseModel(cv=cv, drift=args.drift, process_ratio=args.process_ratio)
         rng = np.random.default_rng([args.seed, int(cv * 1e4)])
@@ -143,8 +148,10 @@ def main() -> None:
                 cells.append(f"{first / n:.1%} ({len(delays) / n:.1%}, {mean})")
             mde = f"{r['mde']:.1%}" if r["mde"] is not None and "segbench" in name else ""
             cost = f"{r['cost']:.1%}" if r["cost"] is not None and "segbench" in name else ""
+            unsure = (f"{r['inconclusive']:.1%}" if r["inconclusive"] is not None
+                      and "segbench" in name else "")
             print(f"| {name} | {cv:.0%} | {r['fa']:.2%} | " + " | ".join(cells)
-                  + f" | {mde} | {cost} |", flush=True)
+                  + f" | {mde} | {unsure} | {cost} |", flush=True)
             print(f"#   ({time.monotonic() - started:.0f} s)", file=sys.stderr)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from segtasks.domain.metrics import BY_NAME
+from segtasks.domain.verdicts import VerdictKind
 from segtasks.judge.series import NightValue, Tonight, judge_series
 from segtasks.judge.thresholds import night_thresholds
 from segtasks.plan import validate
@@ -35,6 +36,7 @@ class Walk:
     first_processes: int = 0  # nights judged (one measuring process each)
     confirm_processes: int = 0  # processes spent confirming
     mdes: list[float] = field(default_factory=list)
+    inconclusive: int = 0  # nights whose verdict was inconclusive
 
 
 def settings(**conf: object) -> JudgeSettings:
@@ -63,9 +65,10 @@ def segbench(judging: JudgeSettings, *, steps: bool = True, confirmation: bool =
             tonight = Tonight(t, measured[0].value, measured[0].ci_rel, firsts=measured[:1],
                               confirming=measured[1:])
             judged = judge_series(SPEED, threshold, judging, tonight, history[::-1],
-                                  previous=previous)
+                                  previous=previous, inconclusive=True)
             out.first_processes += 1
             out.mdes.append(judged.first.mde or 0.0)
+            out.inconclusive += judged.verdict == VerdictKind.INCONCLUSIVE
             if judged.screened:
                 out.confirm_processes += repeats
             if judged.alerted:

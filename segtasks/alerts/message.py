@@ -22,6 +22,7 @@ from segtasks.domain.paired import PairedVerdict
 from segtasks.domain.records import Run
 from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.report import files
+from segtasks.report.headline import night_headline
 from segtasks.report.paired import machine_only, paired_line, unpaired_line
 from segtasks.report.paired_section import case_label
 from segtasks.store import repository
@@ -102,10 +103,12 @@ def build(run: Run, verdicts: list[Verdict], report: str,
     paired_lines = _paired_lines(run, paired)
     notes = list(run.notes or [])
     # the other series, so that a quiet night's reader knows what "unchanged" could see
+    # (an inconclusive one says what it could not: never an alert by itself)
     others = [f"- {v.case_key}: {v.described}" for v in verdicts
               if v.metric == "images_per_s" and v.verdict != VerdictKind.REGRESSION]
+    headline = night_headline(verdicts)
     text = "\n".join([
-        subject, "",
+        subject, "", *([f"Verdicts: {headline}", ""] if headline else []),
         *paired_lines, *([""] if paired_lines and regressed else []),
         *(_line(r) for r in regressed),
         *(["", "Throughput of the other cases:", *others] if others else []),
@@ -114,7 +117,7 @@ def build(run: Run, verdicts: list[Verdict], report: str,
     ])
     payload = {"text": text, "subject": subject, "run_pk": run.id, "run_id": run.run_id,
                "dag_id": run.dag_id, "state": run.state, "report": report,
-               "regressions": regressed, "notes": notes,
+               "regressions": regressed, "notes": notes, "headline": headline,
                "paired_regressions": software, "machine_only": machine}
     return Alert(subject, text, payload)
 

@@ -19,8 +19,9 @@ class VerdictKind(StrEnum):
     IMPROVEMENT = "improvement"
     UNCHANGED = "unchanged"
     UNCONFIRMED = "unconfirmed"  # screened, measured again, and the change did not hold
-    # the interval neither excludes no change nor lies within +-min_effect: the night could
-    # not tell (a paired verdict with too few or too noisy pairs)
+    # the night could not tell: a change the series judge did not flag on a night whose
+    # MDE is far above the minimum effect (segtasks.judge.decide.cannot_tell), or a paired
+    # interval that neither excludes no change nor lies within +-min_effect
     INCONCLUSIVE = "inconclusive"
     INSUFFICIENT_HISTORY = "insufficient_history"
     NEW = "new"
@@ -89,7 +90,10 @@ class Verdict:
     @property
     def described(self) -> str:
         """The verdict in words with what its series can see, e.g. 'unchanged (this series
-        sees changes of 3.1% or more)'."""
+        sees changes of 3.1% or more)', 'inconclusive: this night cannot see changes under
+        23.0%'."""
         if self.mde is None:
             return str(self.verdict)
+        if self.verdict == VerdictKind.INCONCLUSIVE:
+            return f"{self.verdict}: this night cannot see changes under {self.mde:.1%}"
         return f"{self.verdict} (this series sees changes of {self.mde:.1%} or more)"

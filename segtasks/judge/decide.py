@@ -11,7 +11,9 @@ Method robust-z-v3, per metric and with its direction:
   a true change of exactly `min_effect` flagged 90% of the time, where a plain gate at
   `min_effect` would miss half of them by construction;
 - the smallest change the series can see (`minimum_detectable_effect`) follows from the
-  same rule and is stored with every verdict;
+  same rule and is stored with every verdict; when it is far above the minimum effect
+  (`INCONCLUSIVE_FACTOR`), the nightly calls a change it did not flag `inconclusive`
+  (segtasks.judge.series);
 - `screened` marks a change that passes `screen_factor` times both parts of the criterion:
   the night re-measures it before it is called a regression (segtasks.judge.confirm).
 """
@@ -31,6 +33,16 @@ METHOD = DECISION_METHOD
 # z of the 90% quantile: a change this many noise units above the gate is caught 9 times
 # in 10, which is what "can see" means throughout (power 90%)
 POWER_Z = statistics.NormalDist().inv_cdf(0.90)
+# A change the night did not flag is `inconclusive`, not `unchanged`, when tonight's minimum
+# detectable effect is more than this many times the smallest the metric allows (the minimum
+# effect, unless the metric's noise floor alone keeps it above that: host RSS). At 1.5x a
+# change of exactly the minimum effect is flagged on its first night 44% of the time (the
+# gate is 3 noise units, the noise min_effect x 1.5 / 4.28: P(Z > 3 - 4.28 / 1.5)); from
+# about 1.43x on, less than half the time, so "unchanged" would mostly mean "could not see".
+# The detector evaluation agrees (benchmarks/detector_eval.py, 2026-11-29): at CV 2% (MDE
+# 5.8%, 1.16x) 72.5% of 5% steps were caught on their first night, at CV 3% (8.8%, 1.76x)
+# 29.5%: 1.5 lies between a night that can tell and one that cannot.
+INCONCLUSIVE_FACTOR = 1.5
 # the largest successive differences left out of the noise estimate: a step, a disturbed
 # night that passed the validity checks, a software update
 TRIM = 0.2
@@ -87,6 +99,14 @@ def minimum_detectable_effect(noise: float, threshold: Threshold) -> float:
     alarm rate it goes with is the z threshold's (one-sided), after confirmation.
     """
     return max(threshold.min_effect, (threshold.z_threshold + POWER_Z) * noise)
+
+
+def cannot_tell(mde: float, metric: Metric, threshold: Threshold) -> bool:
+    """Whether a night whose series sees changes of `mde` or more is too noisy to call an
+    unflagged change `unchanged`: its MDE is over INCONCLUSIVE_FACTOR times the best the
+    metric allows (the MDE at its noise floor: the minimum effect for speed)."""
+    best = minimum_detectable_effect(metric.noise_floor, threshold)
+    return mde > INCONCLUSIVE_FACTOR * best
 
 
 def smallest_flagged_change(noise: float, threshold: Threshold) -> float:

@@ -16,7 +16,11 @@ processes (value, interval, disturbed), and the earlier good nights, newest firs
    verdict, and says why.
 4. When no change is confirmed tonight, the test that pools the nights since a suspected
    change (segtasks.judge.steps) may still find one, and names the night it began.
-5. A regression is `alerted` only when the series' previous verdict was not a regression
+5. With `inconclusive` (the nightly's comparisons, the detector evaluation), a change
+   still `unchanged` on a night whose series sees only changes far above the minimum
+   effect (segtasks.judge.decide.cannot_tell) is `inconclusive`: the night could not
+   tell. The paired night's verdict on the machine keeps `unchanged` (it does not ask).
+6. A regression is `alerted` only when the series' previous verdict was not a regression
    too (segtasks.domain.verdicts.alerted_on): an ongoing regression is reported every
    night but alerted once.
 
@@ -34,7 +38,7 @@ from segtasks.domain.metrics import PROCESS_METRICS, Metric
 from segtasks.domain.records import Night, Process
 from segtasks.domain.verdicts import CHANGES, Verdict, VerdictKind, alerted_on
 from segtasks.judge.confirm import confirm
-from segtasks.judge.decide import Decision, decide
+from segtasks.judge.decide import Decision, cannot_tell, decide
 from segtasks.judge.steps import Step, find_step
 from segtasks.judge.thresholds import Threshold
 from segtasks.plan.params import JudgeSettings
@@ -85,9 +89,10 @@ class SeriesJudgement:
 
 def judge_series(metric: Metric, threshold: Threshold, settings: JudgeSettings,
                  tonight: Tonight, history: Sequence[NightValue], *,
-                 previous: str | None = None) -> SeriesJudgement:
+                 previous: str | None = None, inconclusive: bool = False) -> SeriesJudgement:
     """Tonight against the series' earlier good nights (newest first); `previous` is the
-    series' verdict on this metric the night before (whether a regression is new)."""
+    series' verdict on this metric the night before (whether a regression is new);
+    `inconclusive`: say so of an unflagged change the night could not see (step 5)."""
     past = [n.value for n in history[:settings.baseline_runs]]
     noise_values = [n.value for n in history[:NOISE_NIGHTS]]
     value, ci_rel = tonight.value, tonight.ci_rel
@@ -113,6 +118,9 @@ def judge_series(metric: Metric, threshold: Threshold, settings: JudgeSettings,
         if step is not None:
             verdict = VerdictKind.REGRESSION if step.z > 0 else VerdictKind.IMPROVEMENT
             began = window[step.began].run_pk
+    if inconclusive and verdict == VerdictKind.UNCHANGED and decision.mde is not None \
+            and cannot_tell(decision.mde, metric, threshold):
+        verdict = VerdictKind.INCONCLUSIVE
     return SeriesJudgement(verdict, first, decision, outcome.confirmed, final_value,
                            past, step, began, alerted_on(verdict, previous))
 
@@ -156,7 +164,7 @@ def judge_metric(metric: Metric, threshold: Threshold, settings: JudgeSettings,
     judged = judge_series(metric, threshold, settings,
                           Tonight(tonight_run_pk, value, ci_rel, firsts,
                                   process_values(confirming, metric)),
-                          series_values(nights, metric), previous=last)
+                          series_values(nights, metric), previous=last, inconclusive=True)
     decision = judged.decision
     detail = f"{len(judged.baseline_values)} baseline nights"
     if judged.screened and judged.confirmed is None and metric.uses_interval:
@@ -165,6 +173,9 @@ def judge_metric(metric: Metric, threshold: Threshold, settings: JudgeSettings,
     elif judged.confirmed is not None:
         detail += (f"; {'confirmed' if judged.confirmed else 'not confirmed'} by "
                    f"{len(confirming)} more process{'es' if len(confirming) > 1 else ''}")
+    if judged.verdict == VerdictKind.INCONCLUSIVE and decision.mde is not None:
+        detail += (f"; inconclusive: this night cannot see changes under {decision.mde:.1%} "
+                   f"(minimum effect {threshold.min_effect:.1%})")
     if (step := judged.step) is not None:
         detail += (f"; a step of {step.effect:+.1%} over the last {step.nights_after} "
                    f"nights (z {step.z:.1f} >= {settings.step_z_threshold:g})")

@@ -7,6 +7,7 @@ import html
 from collections.abc import Sequence
 
 from segtasks.report import plots, recommend
+from segtasks.report.headline import night_headline
 from segtasks.report.model import RunReport
 from segtasks.report.outputs import output_rows, weights_lines
 from segtasks.report.paired_section import PAIRS_TITLE, SECTION_TITLE, pair_rows, paired_rows
@@ -84,7 +85,10 @@ def _paired(report: RunReport) -> list[str]:
 def render_html(report: RunReport) -> str:
     title = html.escape(report.title)
     parts = [f"<h1>{title}</h1>",
-             f"<p>Results database: {html.escape(report.database)}</p>", *_paired(report)]
+             f"<p>Results database: {html.escape(report.database)}</p>"]
+    if line := night_headline(report.verdicts):  # the night in one line, before any table
+        parts.append(f'<p class="headline">Verdicts: {html.escape(line)}</p>')
+    parts += _paired(report)
     if report.problems:
         parts += ["<h2>Problems</h2>",
                   "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in report.problems)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from segtasks.errors import UsageError
 from segtasks.report import recommend
+from segtasks.report.headline import night_headline
 from segtasks.report.model import RunReport
 from segtasks.report.outputs import output_rows, weights_lines
 from segtasks.report.paired_section import PAIRS_TITLE, SECTION_TITLE, pair_rows, paired_rows
@@ -53,6 +54,8 @@ def render_csv(report: RunReport) -> str:
 
 def render_markdown(report: RunReport) -> str:
     parts = [f"# {report.title}", f"Results database: {report.database}"]
+    if line := night_headline(report.verdicts):  # the night in one line, before any table
+        parts.append(f"**Verdicts**: {line}")
     paired = report.paired
     if paired is not None and paired.shown:  # first: what a paired night is about
         parts += [f"## {SECTION_TITLE}", "\n".join(f"- {line}" for line in paired.lines)]

@@ -241,8 +241,10 @@ def telemetry_rows(results: Sequence[Result]) -> list[dict[str, str]]:
     return [{c: row.get(c, "-") for c in columns} for row in rows]
 
 
+# verdicts a row shows for throughput and status only: for another metric they add a row
+# and no news (an inconclusive p90 latency is the throughput's noise again)
 QUIET = (VerdictKind.UNCHANGED, VerdictKind.NEW, VerdictKind.INSUFFICIENT_HISTORY,
-         VerdictKind.OUTPUTS_MATCH, VerdictKind.OUTPUTS_UNCHANGED)
+         VerdictKind.INCONCLUSIVE, VerdictKind.OUTPUTS_MATCH, VerdictKind.OUTPUTS_UNCHANGED)
 
 
 

@@ -21,9 +21,11 @@ from segtasks.domain.verdicts import Verdict, VerdictKind
 GIB = 2**30
 
 # Verdicts that need nobody's attention; every other one is listed on the overview.
-# (`unconfirmed`: a first measurement the same night's re-measuring did not bear out)
+# (`unconfirmed`: a first measurement the same night's re-measuring did not bear out;
+# `inconclusive`: a night too noisy to tell, which nobody can answer: the run's headline
+# says how much it could see)
 QUIET = (VerdictKind.UNCHANGED, VerdictKind.NEW, VerdictKind.INSUFFICIENT_HISTORY,
-         VerdictKind.IMPROVEMENT, VerdictKind.UNCONFIRMED,
+         VerdictKind.IMPROVEMENT, VerdictKind.UNCONFIRMED, VerdictKind.INCONCLUSIVE,
          # outputs within tolerance (segtasks.judge.outputs)
          VerdictKind.OUTPUTS_MATCH, VerdictKind.OUTPUTS_UNCHANGED, VerdictKind.GOLDEN_CREATED)
 VERDICT_TONES: dict[str, str] = {
@@ -142,7 +144,8 @@ def _verdict(result: Result, ctx: RowContext) -> dict[str, Any]:
     top = headline(verdicts)
     if top is None:
         return cell("-", title="not judged (skipped, or the run was not judged yet)")
-    detail = "; ".join(f"{v.metric}: {v.verdict}"
+    detail = "; ".join(f"{v.metric}: "
+                       + (v.described if v.verdict == VerdictKind.INCONCLUSIVE else v.verdict)
                        + (f" ({v.relative_change:+.1%})" if v.relative_change is not None
                           else "") for v in verdicts)
     return cell(top.verdict, tone=tone(top.verdict), title=detail)

@@ -9,6 +9,7 @@ from segtasks.domain.records import Run
 from segtasks.domain.verdicts import VerdictKind
 from segtasks.judge.series import NOISE_NIGHTS
 from segtasks.report import model, recommend
+from segtasks.report.headline import night_headline
 from segtasks.report.paired_section import paired_section
 from segtasks.report.tables import (
     NOTES,
@@ -53,6 +54,7 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
         "page": "run", "database": ctx.database, "title": report.title,
         "api": links.api(f"runs/{run.id}"),
         "run": run_summary(run, links, counts),
+        "headline": night_headline(verdicts),
         "paired": run_section(paired, links),
         "compare_previous": links.compare(previous, run.id) if previous else None,
         "regressions": [{"case_key": v.case_key, "metric": v.metric,
