@@ -38,8 +38,8 @@ POWER_Z = statistics.NormalDist().inv_cdf(0.90)
 # effect, unless the metric's noise floor alone keeps it above that: host RSS). At 1.5x a
 # change of exactly the minimum effect is flagged on its first night 44% of the time (at the
 # default z_threshold 3 the gate is 3 noise units, the noise min_effect x 1.5 / 4.28:
-# P(Z > 3 - 4.28 / 1.5)); from
-# about 1.43x on, less than half the time, so "unchanged" would mostly mean "could not see".
+# P(Z > 3 - 4.28 / 1.5)); from about 1.43x on, less than half the time, so "unchanged"
+# would mostly mean "could not see".
 # The detector evaluation agrees (benchmarks/detector_eval.py, 2026-11-29): at CV 2% (MDE
 # 5.8%, 1.16x) 72.5% of 5% steps were caught on their first night, at CV 3% (8.8%, 1.76x)
 # 29.5%: 1.5 lies between a night that can tell and one that cannot.
