@@ -215,7 +215,9 @@ def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thres
     rejudged = {v.metric: v for v in judge(engine, runs[-1].id, **conf, z_threshold=1,
                                            series_thresholds=tolerant)}
     speed = rejudged["images_per_s"]
-    assert (speed.verdict, speed.min_effect, speed.z_threshold) == ("unchanged", 0.9, 20)
+    # not flagged: unchanged, or inconclusive where three busy nights cannot see 90%
+    assert speed.verdict in ("unchanged", "inconclusive"), speed
+    assert (speed.min_effect, speed.z_threshold) == (0.9, 20)
 
 
 @pytest.mark.slow
