@@ -31,6 +31,8 @@ def test_this_environments_lock_with_the_planted_package_is_built_from_uvs_cache
     torch_file, hooked, patched = json.loads(done.stdout)
     assert Path(torch_file).is_relative_to(python.parents[1])  # its own torch, not ours
     assert hooked and patched, f"{NAME} did not patch UnetPlusPlus"
+    # compiled at build time: a side's process imports torch from .pyc, not from source
+    assert list((Path(torch_file).parent / "__pycache__").glob("__init__.*.pyc"))
     cache = Path(subprocess.run([uv_bin, "cache", "dir"], capture_output=True, text=True,
                                 check=True).stdout.strip())
     if cache.exists() and cache.stat().st_dev == tmp_path.stat().st_dev:

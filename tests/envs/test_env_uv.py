@@ -81,3 +81,13 @@ def test_uv_runs_with_the_settings_of_pip_through_the_module(index, tmp_path):
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "segbench-test-alpha==1.0" in done.stdout  # found only on that index
+
+
+@pytest.mark.parametrize(("subcommand", "compiles"),
+                         [("install", True), ("sync", True), ("compile", False)])
+def test_installs_compile_bytecode_as_pip_does(subcommand, compiles):
+    # with PYTHONDONTWRITEBYTECODE set, a module without its .pyc is compiled from source in
+    # every process that imports it
+    cmd, _ = uv.uv_pip(subcommand, ["x"], uv.IndexSettings())
+    assert ("--compile-bytecode" in cmd) is compiles
+    assert cmd[-1] == "x" and cmd[1:3] == ["pip", subcommand]
