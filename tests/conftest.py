@@ -187,6 +187,8 @@ def _celery_cluster(tmp_path_factory: pytest.TempPathFactory, pg_databases: Post
     """One real CeleryExecutor cluster per session (tests/airflow_cluster.py)."""
     from airflow_cluster import celery_cluster
 
+    from contextlib import ExitStack
+
     folder = tmp_path_factory.mktemp("celery")
     fallback_results = pg_databases.create(template=pg_template)
     env = {"SEGBENCH_INPUTS": str(tiny_inputs), "SEGBENCH_WEIGHTS": str(weights_file),
@@ -198,10 +200,31 @@ def _celery_cluster(tmp_path_factory: pytest.TempPathFactory, pg_databases: Post
            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_SEC": "2"}
     try:
-        with celery_cluster(folder / "airflow", pg_url_of(fallback_results), env) as cluster:
+        with ExitStack() as stack:
+            cluster = stack.enter_context(
+                celery_cluster(folder / "airflow", pg_url_of(fallback_results), env))
+            _CLUSTER_STOPS.append(stack.close)
             yield cluster
     finally:
         pg_databases.drop_later(fallback_results)
+
+
+# Stops the session's Celery cluster (closing an ExitStack twice is harmless)
+_CLUSTER_STOPS: list = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    """After the last test that uses the session's Celery cluster (and its own fixtures'
+    teardown), the cluster stops: its scheduler, api-server, dag-processor and workers
+    would otherwise poll on until the session ends, on CPU the other tests need."""
+    yield
+    if "_celery_cluster" not in getattr(item, "fixturenames", ()):
+        return
+    later = item.session.items[item.session.items.index(item) + 1:]
+    if not any("_celery_cluster" in getattr(i, "fixturenames", ()) for i in later):
+        while _CLUSTER_STOPS:
+            _CLUSTER_STOPS.pop()()
 
 
 @pytest.fixture
