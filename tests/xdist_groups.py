@@ -32,9 +32,13 @@ _BY_FIXTURE = {
     "private_pg": PRIVATE_POSTGRES,
     "baseline_nights": NIGHTS,
 }
-# module (file name) -> group: a costly module-scoped fixture, made once
+# module (file name) -> group: a costly module-scoped fixture, made once; or minutes of
+# real nights that should start early rather than be the last unit one worker runs while
+# the other waits (a group of several tests is handed out before single tests)
 _BY_MODULE = {
     "test_cookbook.py": "cookbook-night",
+    "test_paired_night.py": "paired-nights",
+    "test_compile.py": "compile",
 }
 
 
