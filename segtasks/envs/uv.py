@@ -166,7 +166,8 @@ def uv_pip(subcommand: str, args: Sequence[str], settings: IndexSettings | None 
     Installs compile every module to bytecode, as pip does by default and uv does not:
     where PYTHONDONTWRITEBYTECODE is set (this VM, CI, most container images), Python
     writes no .pyc of its own, so without them every case process compiled torch, timm and
-    Airflow from source again (about 11 of a tiny case's 28 s of CPU on this VM)."""
+    Airflow from source again (a tiny case's process: 21.5 s of CPU against 13.9 s
+    compiled on this VM, benchmarks/case_startup.py)."""
     chosen = pip_settings() if settings is None else settings
     compiled = ["--compile-bytecode"] if subcommand in _INSTALLING else []
     return ([find_uv(), "pip", subcommand, *chosen.args(), *compiled, *args],
