@@ -185,9 +185,9 @@ def db_url(request: pytest.FixtureRequest) -> str:
 def _celery_cluster(tmp_path_factory: pytest.TempPathFactory, pg_databases: PostgresDatabases,
                     pg_template: str, tiny_inputs: Path, weights_file: Path):  # type: ignore[no-untyped-def]
     """One real CeleryExecutor cluster per session (tests/airflow_cluster.py)."""
-    from airflow_cluster import celery_cluster
-
     from contextlib import ExitStack
+
+    from airflow_cluster import celery_cluster
 
     folder = tmp_path_factory.mktemp("celery")
     fallback_results = pg_databases.create(template=pg_template)
