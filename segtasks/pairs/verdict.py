@@ -26,10 +26,6 @@ from segtasks.pairs.stats import PairedSummary
 from segtasks.plan.params import JudgeSettings
 from segtasks.pooling import ProcessValue
 
-# The verdict on software when the pairs neither show a change that counts nor rule one
-# out. Not (yet) a VerdictKind member: the paired_verdicts.verdict column takes it as is.
-INCONCLUSIVE = "inconclusive"
-
 # the paired metrics the night judges (images_per_s is also a series metric); p50 latency
 # has the series metrics' direction and floor of p90
 _P50 = Metric("latency_p50_ms", False, "speed", BY_NAME["latency_p90_ms"].noise_floor, True)
@@ -81,7 +77,8 @@ def judge_software(summary: PairedSummary, *, min_effect: float, metric: str,
     if -min_effect <= bounds[0] and bounds[1] <= min_effect:
         return VerdictKind.UNCHANGED.value, (
             f"{said}, the whole interval within +-{min_effect:.1%} ({interval})")
-    return INCONCLUSIVE, (
+    # the pairs neither show a change that counts nor rule one out
+    return VerdictKind.INCONCLUSIVE.value, (
         f"{said}: the interval neither shows a change of {min_effect:.1%} nor rules one out "
         f"({interval}{mde}); more pairs would tell")
 

@@ -12,7 +12,7 @@ from segtasks.domain.verdicts import VerdictKind
 from segtasks.judge.series import NightValue
 from segtasks.judge.thresholds import Threshold
 from segtasks.pairs.stats import PairedSummary, paired_summary
-from segtasks.pairs.verdict import INCONCLUSIVE, judge_machine, judge_software, night_line
+from segtasks.pairs.verdict import judge_machine, judge_software, night_line
 from segtasks.plan.params import JudgeSettings
 
 
@@ -41,11 +41,11 @@ def test_a_significant_change_smaller_than_the_minimum_effect_is_unchanged():
 
 def test_an_interval_too_wide_to_tell_is_inconclusive_not_unchanged():
     # excludes 1 but the point change is under the minimum effect, and it reaches past it
-    assert software(summary(0.96, 0.93, 0.99))[0] == INCONCLUSIVE
+    assert software(summary(0.96, 0.93, 0.99))[0] == VerdictKind.INCONCLUSIVE
     # a large point change whose interval still holds 1
     verdict, detail = software(summary(0.92, 0.80, 1.05))
-    assert verdict == INCONCLUSIVE and "more pairs would tell" in detail
-    assert INCONCLUSIVE == "inconclusive"
+    assert verdict == VerdictKind.INCONCLUSIVE and "more pairs would tell" in detail
+    assert verdict == "inconclusive"  # as stored
 
 
 def test_fewer_than_two_complete_pairs_fail_with_the_reason():
@@ -104,7 +104,8 @@ def test_the_nights_sentence_on_the_other_verdicts():
     unchanged = replace(VERDICT, verdict="unchanged", ratio=0.995, ci_low=0.98, ci_high=1.01)
     assert night_line(unchanged).startswith(
         "software: within +-2.0% of the control (5 pairs, MDE 1.8%); machine: unchanged")
-    wide = replace(VERDICT, verdict=INCONCLUSIVE, ratio=0.97, ci_low=0.92, ci_high=1.02,
+    wide = replace(VERDICT, verdict=VerdictKind.INCONCLUSIVE.value, ratio=0.97, ci_low=0.92,
+                   ci_high=1.02,
                    machine_verdict="regression", machine_change=-0.04, packages_changed=())
     assert night_line(wide) == (
         "software: inconclusive, between 8.0% slower and 2.0% faster than the control "
