@@ -19,7 +19,7 @@ processes (value, interval, disturbed), and the earlier good nights, newest firs
 5. With `inconclusive` (the nightly's comparisons, the detector evaluation), a change
    still `unchanged` on a night whose series sees only changes far above the minimum
    effect (segtasks.judge.decide.cannot_tell) is `inconclusive`: the night could not
-   tell. The paired night's verdict on the machine keeps `unchanged` (it does not ask).
+   tell. The paired night's verdict on the machine asks too (segtasks.pairs.verdict).
 6. A regression is `alerted` only when the series' previous verdict was not a regression
    too (segtasks.domain.verdicts.alerted_on): an ongoing regression is reported every
    night but alerted once.

@@ -106,7 +106,7 @@ def judge_machine(control_values_tonight: Sequence[float], earlier_nights: Seque
         metric_of(metric), threshold, settings,
         Tonight(run_pk, statistics.median(values), None,
                 firsts=[ProcessValue(v, None) for v in values]),
-        history)
+        history, inconclusive=True)  # a noisy control series cannot say "unchanged"
     decision = judged.decision
     nights = len(judged.baseline_values)
     detail = (f"{len(values)} control process{'es' if len(values) != 1 else ''} tonight "

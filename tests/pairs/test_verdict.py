@@ -78,6 +78,15 @@ def test_the_machine_verdict_is_the_series_judges_on_the_controls_nights():
                          JudgeSettings())[0] == VerdictKind.REGRESSION
 
 
+def test_a_control_series_too_noisy_to_see_the_minimum_effect_is_inconclusive_not_unchanged():
+    noisy = [NightValue(run_pk, 100.0 * (1.25 if run_pk % 2 else 0.8))
+             for run_pk in range(20, 10, -1)]
+    verdict, _, detail = judge_machine([101.0, 99.0, 100.0], noisy, THRESHOLD,
+                                       JudgeSettings())
+    assert verdict == VerdictKind.INCONCLUSIVE, detail
+    assert "this series sees changes of" in detail
+
+
 def test_the_machine_is_not_judged_without_history_or_a_control_value():
     assert judge_machine([100.0], STEADY[:1], THRESHOLD,
                          JudgeSettings())[0] == VerdictKind.INSUFFICIENT_HISTORY
