@@ -141,15 +141,18 @@ def _identity(engine: Engine, run: RunAddress) -> spool.RunIdentity:
 
 def _measure(case: Case, inputs: Path | None, weights: Path | None,
              timeout_s: float | None, watch_pid: int | None = None,
-             python: str | None = None) -> tuple[CaseResult, float]:
+             python: str | None = None, headline_only: bool = False
+             ) -> tuple[CaseResult, float]:
     """One fresh measuring process of the case (once more if disturbed), and its wall time.
-    `python`: the interpreter of the case's environment when it is not this one."""
+    `python`: the interpreter of the case's environment when it is not this one;
+    `headline_only`: the timed loop only, for a process after the case's first, whose
+    images/s and latency are all that is stored of it (repository.save_process)."""
     from segtasks.launch.attempts import run_case_checked
 
     started = time.monotonic()
     result = run_case_checked(case, inputs or paths.inputs_dir(),
                               weights or paths.weights_path(), timeout_s=timeout_s,
-                              watch_pid=watch_pid, python=python)
+                              watch_pid=watch_pid, python=python, headline_only=headline_only)
     return result, time.monotonic() - started
 
 
@@ -261,7 +264,8 @@ def _measure_stored(engine: Engine, run: RunAddress, case: Case,
     store_first(result, seconds, treatment)
     if result.status == "ok":
         for process in range(1, case.repeats):
-            again, took = _measure(case, inputs, weights, timeout_s, watch_pid, python=python)
+            again, took = _measure(case, inputs, weights, timeout_s, watch_pid, python=python,
+                                   headline_only=True)
             repository.save_process(engine, run, again, process=process, role="first",
                                     seconds=took)
     if entry and entry.get("control"):
@@ -333,7 +337,7 @@ def confirm(job: dict[str, Any], run: RunAddress, *, db_url: str | None, budget_
         if 0 in mine else None
     with heartbeat(engine, run):
         result, seconds = _measure(the_case, inputs, weights, timeout_s,
-                                   python=_python_of(engine, lock))
+                                   python=_python_of(engine, lock), headline_only=True)
     repository.save_process(engine, run, result, process=process, role="confirm",
                             seconds=seconds)
     images_per_s = result.throughput.images_per_s if result.throughput else None

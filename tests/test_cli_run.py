@@ -22,9 +22,10 @@ GRID = ["--devices", "cpu", "--batch-sizes", "1,2", "--min-history", "1", "--bas
 def measured(monkeypatch, tmp_path):
     """Cases 'measured' in no time: results by batch size, or an error."""
     monkeypatch.setenv("SEGBENCH_LOCK_DIR", str(tmp_path / "locks"))
-    outcomes: dict[int, dict] = {}
+    outcomes: dict = {"headline_only": []}
 
-    def fake(case, _inputs, _weights, timeout_s=None):
+    def fake(case, _inputs, _weights, timeout_s=None, headline_only=False):
+        outcomes["headline_only"].append((case.key, headline_only))
         wanted = outcomes.get(case.batch_size, {})
         made = result(batch_size=case.batch_size, **wanted)
         return replace(made, case=case)
@@ -73,6 +74,20 @@ def test_a_regression_exits_1_only_with_fail_on_regression(capsys, sqlite_url, m
     assert "cpu-bs1-fp32 regressed: images_per_s -50.0%" in capsys.readouterr().err
     assert main(["run", "--url", sqlite_url, *GRID, "--z-threshold", "1",
                  "--no-fail-on-regression"]) == 0
+
+
+def test_only_a_cases_first_process_counts_flops_and_checks_outputs(sqlite_url, measured):
+    """A further process and a confirming one are stored as their images/s and latency
+    only (repository.save_process): they measure the timed loop alone."""
+    store.upgrade(sqlite_url)
+    assert main(["run", "--url", sqlite_url, *GRID, "--repeats", "2"]) == 0
+    assert measured["headline_only"] == [("cpu-bs1-fp32", False), ("cpu-bs1-fp32", True),
+                                         ("cpu-bs2-fp32", False), ("cpu-bs2-fp32", True)]
+    measured["headline_only"].clear()
+    measured[1] = {"images_per_s": 5.0, "samples": (200.0, 204.0, 196.0)}
+    main(["run", "--url", sqlite_url, *GRID, "--z-threshold", "1", "--confirm-repeats", "2"])
+    confirming = measured["headline_only"][2:]  # after the grid's two first processes
+    assert confirming == [("cpu-bs1-fp32", True)] * 2, measured["headline_only"]
 
 
 def test_a_failed_store_is_spooled_the_grid_goes_on_and_the_result_is_stored_once(

@@ -95,3 +95,20 @@ def test_a_bf16_channels_last_case_is_held_to_the_same_fp32_eager_reference(
     reference = decode(fast_ref)
     assert reference is not None and reference.probs.shape == (3, 256, 256)
     assert [m.shape for m in reference.masks] == [(96, 96)] * 3  # each image's own size
+
+
+def test_only_a_case_that_computes_what_the_reference_computes_reuses_its_own_outputs(
+        monkeypatch):
+    from segtasks.measure import planted
+    from segtasks.measure.outputs import is_the_reference
+    from segtasks.plan.case import Case
+
+    model, wrapped = object(), object()
+    assert is_the_reference(Case(device="cpu"), model, None)
+    assert is_the_reference(Case(device="cuda"), model, model)
+    for case in (Case(device="cpu", precision="bf16"), Case(device="cuda", precision="tf32"),
+                 Case(device="cpu", channels_last=True), Case(device="cpu", compile="default")):
+        assert not is_the_reference(case, model, None), case.key
+    assert not is_the_reference(Case(device="cpu"), wrapped, model)  # e.g. compiled
+    monkeypatch.setenv(planted.CASE_OUTPUT_SHIFT_VARIABLE, "0.5")
+    assert not is_the_reference(Case(device="cpu"), model, None)

@@ -23,14 +23,17 @@ log = logging.getLogger(__name__)
 
 def run_case_checked(case: Case, inputs: Path, weights: Path,
                      timeout_s: float | None = None, watch_pid: int | None = None,
-                     python: str | None = None) -> CaseResult:
+                     python: str | None = None, headline_only: bool = False) -> CaseResult:
     """The case measured in its own process, and once more if that attempt was disturbed.
-    `python`: another environment's interpreter (segtasks.launch.isolated)."""
+    `python`: another environment's interpreter; `headline_only`: the timed loop only
+    (segtasks.launch.isolated)."""
     from segtasks import launch  # looked up at call time, so that tests can stand in for it
 
     watching: dict[str, Any] = {"watch_pid": watch_pid} if watch_pid is not None else {}
     if python is not None:
         watching["python"] = python
+    if headline_only:
+        watching["headline_only"] = True
     first = launch.run_case_isolated(case, inputs, weights, timeout_s=timeout_s, **watching)
     if not first.disturbed:
         return first

@@ -47,21 +47,21 @@ def _hardware_of_this_machine() -> tuple[str, dict]:
 
 def run_case_isolated(
     case: Case, inputs: Path, weights: Path, timeout_s: float | None = None,
-    watch_pid: int | None = None, python: str | None = None, pair_side: bool = False,
+    watch_pid: int | None = None, python: str | None = None, headline_only: bool = False,
 ) -> CaseResult:
     """Run the case in a fresh Python process and return its result, whatever happened
     (but the death of `watch_pid`: see segtasks.launch.process.run_streamed).
 
     `python`: the interpreter of another environment (segtasks.envs) to measure in. The
     harness stays tonight's segtasks (put first on its path), so that only the packages
-    under test differ between the two sides of a pair. `pair_side`: measure it as one side
-    of a pair (segtasks.measure.case_runner.run_case)."""
+    under test differ between the two sides of a pair. `headline_only`: measure the timed
+    loop only (segtasks.measure.case_runner.run_case)."""
     remove_stale_case_folders()
     with tempfile.TemporaryDirectory(prefix=f"{CASE_FOLDER_PREFIX}{os.getpid()}-") as tmp:
         job, out = Path(tmp) / "case.json", Path(tmp) / "result.json"
         job.write_text(json.dumps(
             {"case": case.to_dict(), "inputs": str(inputs), "weights": str(weights),
-             "pair_side": pair_side}
+             "headline_only": headline_only}
         ))
         cmd = [python or sys.executable, "-m", WORKER, str(job), str(out)]
         finished = run_streamed(cmd, label=case.key, timeout_s=timeout_s,

@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     from segtasks.measure.case_runner import run_case  # the measuring stack: this process only
 
     result = run_case(case, Path(job["inputs"]), Path(job["weights"]),
-                      pair_side=bool(job.get("pair_side")))
+                      headline_only=bool(job.get("headline_only")))
     tmp = result_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result.to_dict()))
     os.replace(tmp, result_path)  # the parent never reads half a result

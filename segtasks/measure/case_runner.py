@@ -66,13 +66,15 @@ class Readings:
     cuda_model_bytes: int | None = None
 
 
-def run_case(case: Case, inputs: Path, weights: Path, *, pair_side: bool = False
+def run_case(case: Case, inputs: Path, weights: Path, *, headline_only: bool = False
              ) -> CaseResult:
     """Measure one case in this process. Never raises for a failure of the case itself.
 
-    `pair_side`: one side of a pair (segtasks.pairs): the timed loop only, without the
-    FLOP count and the output checks, which the night's own measurement of the case makes;
-    a pair's value is its images/s and latency, and its cost is paid 2 x pairs times."""
+    `headline_only`: the timed loop only, without the FLOP count and the output checks,
+    which the night's first process of the case makes: for a side of a pair
+    (segtasks.pairs), a further process of a case and a confirming process, whose value is
+    their images/s and latency (segtasks.store.repository.save_process), and whose cost is
+    paid many times a night."""
     compilation.use_kernel_cache(compile_cache_dir())  # the worker did so before torch
     import torch
 
@@ -95,7 +97,7 @@ def run_case(case: Case, inputs: Path, weights: Path, *, pair_side: bool = False
     oom_reason = None
     try:
         result = _measure(case, Path(inputs), Path(weights), base, gpu_before,
-                          pair_side=pair_side)
+                          headline_only=headline_only)
     except (DataError, WeightsError) as exc:
         result = CaseResult(status="error", reason=str(exc), **base)
     except Exception as exc:  # noqa: BLE001 - any failure of a case is recorded, not raised
@@ -152,11 +154,11 @@ def watch_for(case: Case, gpus: list[dict[str, Any]], gpu_before: set[int] | Non
 
 
 def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
-             gpu_before: set[int] | None, *, pair_side: bool = False) -> CaseResult:
+             gpu_before: set[int] | None, *, headline_only: bool = False) -> CaseResult:
     import torch
 
     image_set = load_images(inputs)
-    gflop = 0.0 if pair_side else flops_per_image() / 1e9  # 0: not counted (no GFLOP/s)
+    gflop = 0.0 if headline_only else flops_per_image() / 1e9  # 0: not counted (no GFLOP/s)
     t0 = time.perf_counter()
     model = load_model(weights, case.device)
     if case.channels_last:
@@ -190,7 +192,7 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
     # the speed figures are the timed loop's: parity's few passes must not move the peak
     assert result.memory is not None
     result.memory.host_peak_rss_bytes = memory.peak_rss_bytes()
-    if not pair_side:
+    if not headline_only:
         _check_outputs(result, model, eager, image_set)
     return result
 

@@ -165,7 +165,7 @@ def _run_side(case: Case, spec: SideSpec, *, inputs: Path, weights: Path,
     started = monotonic()
     result = launch.run_case_isolated(side_case(case), inputs, weights, timeout_s=timeout_s,
                                       watch_pid=watch_pid, python=spec.python,
-                                      pair_side=True)
+                                      headline_only=True)
     return result, monotonic() - started
 
 

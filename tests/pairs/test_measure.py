@@ -42,8 +42,8 @@ class FakeLaunch:
         self.started = threading.Barrier(2, timeout=5)
 
     def __call__(self, case, inputs, weights, timeout_s=None, watch_pid=None, python=None,
-                 pair_side=False):
-        assert pair_side and case.seed_images == case.batch_size, "measured as a side"
+                 headline_only=False):
+        assert headline_only and case.seed_images == case.batch_size, "measured as a side"
         with self.lock:
             self.calls.append((python, case))
             failing = python in self.fail  # once: the next side in it measures
