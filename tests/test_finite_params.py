@@ -52,7 +52,8 @@ def test_null_for_a_number_names_the_parameter_and_says_why_it_may_have_come():
     with pytest.raises(ParamError) as err:
         validate({"min_effect": None})
     assert str(err.value) == ("bad parameter min_effect: null is not a value here (expected "
-                              "number; NaN and infinity arrive as null)")
+                              "number; an emptied field, NaN and infinity arrive as null; "
+                              "the default is 0.05)")
     with pytest.raises(ParamError, match="^bad parameter series_thresholds.cpu-bs1-fp32"
                                          ".images_per_s.z_threshold: null is not a value"):
         validate({"series_thresholds": {"cpu-bs1-fp32": {"images_per_s": {"z_threshold": None}}}})

@@ -8,7 +8,8 @@ import pytest
 from segtasks.plan import ParamError, validate
 from segtasks.plan.case import Case
 from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
-from segtasks.plan.params import DEFAULTS, PARAMETERS, SCHEMAS
+from segtasks.plan.form import SCHEMAS
+from segtasks.plan.params import DEFAULTS, PARAMETERS
 
 
 def _keys(conf):

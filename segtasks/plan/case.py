@@ -24,6 +24,8 @@ PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 # so a CPU case asking for it is recorded as skipped with the reason (as fp16 on the CPU).
 COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
 MAX_BATCH_SIZE = 1024
+# what the trigger form offers to pick from (any size up to MAX_BATCH_SIZE is allowed)
+USUAL_BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 MAX_THREADS = 256
 MAX_CORE = 4095
 # How much of a lock's sha256 a case key shows (segtasks.envs; 48 bits: no clash in practice)
@@ -69,11 +71,15 @@ class Case:
         schema=_list_of({"type": "string", "enum": list(PRECISIONS)},
                         examples=list(PRECISIONS))))
     channels_last: bool = field(default=False, metadata=parameter(
-        axis=True, default=[False], title="channels_last",
-        description="Memory formats to try: [false], [true] or [false, true].",
-        schema=_list_of({"type": "boolean"})))
+        axis=True, default=[False], title="Memory formats (channels_last)",
+        description="Memory formats to try: false (contiguous, NCHW), true (channels_last, "
+                    "NHWC) or both.",
+        schema=_list_of({"type": "boolean"}, examples=[False, True],
+                        # the form's labels, keyed as the form spells the values
+                        values_display={"false": "contiguous (NCHW)",
+                                        "true": "channels_last (NHWC)"})))
     compile: str = field(default="none", metadata=parameter(
-        axis=True, default=["none"], title="torch.compile",
+        axis=True, default=["none"], title="torch.compile modes",
         description="torch.compile modes to try after loading, precision and memory format: "
                     "none (eager), default, max-autotune, reduce-overhead (CUDA graphs: CUDA "
                     "only; a CPU case is recorded as skipped). The first call (compilation) "
@@ -88,8 +94,11 @@ class Case:
                         non_empty=False)))
     batch_size: int = field(default=1, metadata=parameter(
         name="batch_sizes", axis=True, default=[1, 2, 4, 8, 16], title="Batch sizes",
-        description="One mapped bench task per device and batch size, e.g. [1, 2, 4, 8, 16].",
-        schema=_list_of({"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE})))
+        description="One mapped bench task per device and batch size, e.g. [1, 2, 4, 8, 16]; "
+                    f"any size from 1 to {MAX_BATCH_SIZE} (the trigger form lists the usual "
+                    "ones; others go in its run conf JSON).",
+        schema=_list_of({"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE},
+                        examples=list(USUAL_BATCH_SIZES))))
     # --- how each case is measured (the same for every case of a night) ---
     cpu_affinity: tuple[int, ...] = field(default=(), metadata=parameter(
         title="CPU affinity", metavar="CORE,...",

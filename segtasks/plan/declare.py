@@ -1,9 +1,9 @@
 """How a run parameter is declared: once, as metadata on the field of the value it sets.
 
 A field declared with `parameter(...)` is a run parameter. From that one declaration come
-the Airflow `Param` (JSON schema, title, help), the validation of a run conf (the DAG's
-plan task and the CLI alike), the CLI flag, the generated docs/parameters.md and, for
-fields of `Case`, the stored column.
+the Airflow `Param` (JSON schema, title, help: segtasks.plan.form), the validation of a run
+conf (the DAG's plan task and the CLI alike), the CLI flag, the generated
+docs/parameters.md and, for fields of `Case`, the stored column.
 
 An *axis* is a list in the run conf that spreads into one case per value. Its default (a
 list) cannot be the field's own (one value), so an axis declares it; every other parameter
@@ -54,11 +54,6 @@ class Parameter:
     cli: tuple[str, ...]  # extra flag spellings, kept for users of older versions
     field_default: Any  # the owner's own default for the field, or MISSING
     declared_metavar: str | None = None
-
-    def param_schema(self) -> dict[str, Any]:
-        """Keyword arguments for Airflow's `Param`: the JSON schema with default and help."""
-        return {"default": copy.deepcopy(self.default), "title": self.title,
-                "description": self.description, **copy.deepcopy(dict(self.schema))}
 
     @property
     def flags(self) -> tuple[str, ...]:

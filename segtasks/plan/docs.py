@@ -1,44 +1,22 @@
 """docs/parameters.md, rendered from the parameter declarations (`segbench docs` writes it).
 
-Nothing here is written by hand but the headings: each row is a declaration's name, flags,
-schema, default and description, so the page cannot drift from what Airflow's form, the
-CLI and the validation use (tests/test_parameter_docs.py fails when the file is stale).
+Nothing here is written by hand but the page's header (the headings are the sections of
+segtasks.plan.sections): each row is a declaration's name, flags, schema, default and
+description, so the page cannot drift from what Airflow's form, the CLI and the validation
+use (tests/test_parameter_declarations.py fails when the file is stale).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from segtasks.errors import SegbenchError
-from segtasks.plan.case import CASE_KEY_PATTERN, Case
+from segtasks.plan.case import CASE_KEY_PATTERN
 from segtasks.plan.cli_flags import default_text
 from segtasks.plan.declare import Parameter
-from segtasks.plan.params import (
-    PARAMETERS,
-    JudgeSettings,
-    NightOptions,
-    PairSettings,
-    RecommendSettings,
-)
-
-# (heading, what it is about, which parameters), in the order of the page
-GROUPS: tuple[tuple[str, str, Callable[[Parameter], bool]], ...] = (
-    ("The grid", "Lists that spread into one case per combination of their values (each "
-     "case is one mapped bench task).", lambda p: p.owner is Case and p.axis),
-    ("How each case is measured", "The same for every case of a night; stored with each "
-     "result.", lambda p: p.owner is Case and not p.axis),
-    ("Judging", "The thresholds a night's results are judged with against earlier nights.",
-     lambda p: p.owner is JudgeSettings),
-    ("The night", "What the night does with its verdicts.",
-     lambda p: p.owner is NightOptions),
-    ("Recommendation", "The constraints the recommended configuration must meet.",
-     lambda p: p.owner is RecommendSettings),
-    ("Paired verdict", "Which environment each case is paired against tonight, in fresh "
-     "processes of randomized order, and how many pairs.",
-     lambda p: p.owner is PairSettings),
-)
+from segtasks.plan.sections import SECTIONS, members
 
 HEADER = """# Run parameters
 
@@ -48,6 +26,11 @@ Every parameter is a key of the DAG's run conf (Airflow's trigger form shows eac
 flag of `segbench run` (dashes for underscores; lists comma-separated; objects as JSON);
 `segbench run --conf @FILE` takes a whole run conf. A conf is checked as a whole before
 anything is measured, and every number must be finite (NaN and infinity are refused).
+
+Airflow's trigger form has the groups below: the grid open at the top, each other group
+folded under its heading. Every field starts at its default and none is required; a field
+emptied in the form arrives as null, which the plan task refuses, naming the parameter.
+The quick check preset is in [running.md](running.md#a-quick-check).
 """
 
 
@@ -126,17 +109,12 @@ def _row(p: Parameter) -> str:
 
 def render() -> str:
     """The whole page, as docs/parameters.md holds it."""
-    parts = [HEADER]
-    placed: set[str] = set()
-    for heading, about, belongs in GROUPS:
-        members = [p for p in PARAMETERS if belongs(p)]
-        placed.update(p.name for p in members)
-        parts.append(f"## {heading}\n\n{about}\n\n"
+    parts = [HEADER]  # members() raises for a parameter in no section
+    for section in SECTIONS:
+        parts.append(f"## {section.heading}\n\n{section.about}\n\n"
                      "| Parameter | CLI flag | Value | Default | Description |\n"
-                     "|---|---|---|---|---|\n" + "\n".join(map(_row, members)) + "\n")
-    missing = [p.name for p in PARAMETERS if p.name not in placed]
-    if missing:  # a new owner of parameters needs its heading here
-        raise RuntimeError(f"parameters in no group of the docs: {', '.join(missing)}")
+                     "|---|---|---|---|---|\n" + "\n".join(map(_row, members(section)))
+                     + "\n")
     return "\n".join(parts)
 
 

@@ -6,9 +6,9 @@
 - `RecommendSettings`: the constraints the recommendation picks a configuration under;
 - `PairSettings`: the control environment each case is paired against, and how.
 
-`PARAMETERS` lists them all; Airflow's trigger form (`SCHEMAS`), the CLI's flags
-(segtasks.plan.cli_flags) and the validation of a run conf (segtasks.plan.validate) are
-built from it.
+`PARAMETERS` lists them all; Airflow's trigger form (segtasks.plan.form), the CLI's flags
+(segtasks.plan.cli_flags), the validation of a run conf (segtasks.plan.validate) and
+docs/parameters.md (segtasks.plan.docs) are built from it.
 """
 
 from __future__ import annotations
@@ -208,6 +208,4 @@ PARAMETERS: tuple[Parameter, ...] = (
     *declared(Case), *declared(JudgeSettings), *declared(NightOptions),
     *declared(RecommendSettings), *declared(PairSettings))
 BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
-SCHEMAS: dict[str, dict[str, Any]] = {p.name: p.param_schema() for p in PARAMETERS}
-DEFAULTS: dict[str, Any] = {p.name: schema["default"] for p, schema in
-                            zip(PARAMETERS, SCHEMAS.values(), strict=True)}
+DEFAULTS: dict[str, Any] = {p.name: copy.deepcopy(p.default) for p in PARAMETERS}

@@ -1,13 +1,15 @@
 """A run conf checked as a whole before anything is measured.
 
-The JSON schema of each parameter (the same one Airflow's trigger form uses) checks types
-and bounds; then the rules that tie parameters together, which no per-field schema can
-say. Every message names the parameter, so a hand-written run conf or a CLI flag gets the
-same answer as the form.
+The JSON schema each parameter declares checks types and bounds (Airflow's trigger form
+uses it too, admitting null so that no field is required, and the spellings of its
+multi-selects: segtasks.plan.form); then the rules that tie parameters together, which no
+per-field schema can say. Every message names the parameter, so a hand-written run conf or
+a CLI flag gets the same answer as the form.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -17,6 +19,7 @@ from typing import Any
 from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.errors import SegbenchError
 from segtasks.plan.case import CURRENT_ENVIRONMENT, Case
+from segtasks.plan.form import typed
 from segtasks.plan.grid import plan_grid
 from segtasks.plan.params import (
     BY_NAME,
@@ -105,12 +108,17 @@ def refuse_non_finite(conf: Mapping[str, Any]) -> None:
                          "(NaN and infinity are refused)")
 
 
-def _message(error: Any) -> str:
+def _message(error: Any, name: str) -> str:
     expected = error.validator_value if error.validator == "type" else None
     if error.instance is None and expected is not None:
-        kinds = " or ".join([expected] if isinstance(expected, str) else expected)
-        # Airflow's trigger form sends a NaN or infinity typed into a number field as null
-        return f"null is not a value here (expected {kinds}; NaN and infinity arrive as null)"
+        kinds = [expected] if isinstance(expected, str) else expected
+        # Airflow's trigger form sends an emptied field as null (no field is required:
+        # segtasks.plan.form), and a NaN or infinity typed into a number field too
+        how = ("an emptied field, NaN and infinity arrive as null"
+               if {"number", "integer"} & set(kinds) else "an emptied field arrives as null")
+        default = ("" if error.absolute_path
+                   else f"; the default is {json.dumps(BY_NAME[name].default)}")
+        return f"null is not a value here (expected {' or '.join(kinds)}; {how}{default})"
     return str(error.message)
 
 
@@ -118,12 +126,11 @@ def _schema_errors(name: str, value: Any) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    schema = {k: v for k, v in BY_NAME[name].param_schema().items()
-              if k not in ("default", "title", "description", "examples")}
-    error = best_match(Draft202012Validator(schema).iter_errors(value))
+    # the declared schema, not the form's: null and the form's spellings are no values here
+    error = best_match(Draft202012Validator(BY_NAME[name].schema).iter_errors(value))
     if error is not None:
         where = ".".join([name, *map(str, error.absolute_path)])
-        raise ParamError(f"bad parameter {where}: {_message(error)}")
+        raise ParamError(f"bad parameter {where}: {_message(error, name)}")
 
 
 def _as_declared(value: Any, schema: Mapping[str, Any]) -> Any:
@@ -184,10 +191,10 @@ def validate(conf: Mapping[str, Any] | None, *, resolve_lock: LockResolver | Non
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"known parameters: {', '.join(BY_NAME)}")
     refuse_non_finite(given)
-    full = {**DEFAULTS, **given}
+    full = {**DEFAULTS, **typed(given)}
     for name, value in full.items():
         _schema_errors(name, value)
-        full[name] = _as_declared(value, BY_NAME[name].param_schema())
+        full[name] = _as_declared(value, BY_NAME[name].schema)
     if full["max_seconds"] < full["min_seconds"]:
         raise ParamError(f"bad parameter max_seconds: {full['max_seconds']} must be >= "
                          f"min_seconds ({full['min_seconds']})")
