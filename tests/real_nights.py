@@ -38,6 +38,8 @@ class BaselineNights:
     template: str  # the PostgreSQL database to copy; nobody stays connected to it
     run_ids: list[str]  # oldest first
     states: list[str]  # each night's DAG run state
+    # the first night's task instances: (task id, map index) -> state
+    first_night_tasks: dict[tuple[str, int], str] = field(default_factory=dict)
     conf: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(CONF))
 
     @staticmethod
@@ -78,5 +80,9 @@ def make(url: str, name: str, home: Path, inputs: Path, weights: Path) -> Baseli
                                        logical_date=BaselineNights.logical_date(night))
             run_ids.append(dag_run.run_id)
             states.append(dag_run.state)
+            if night == 0:
+                first = {(ti.task_id, ti.map_index): ti.state
+                         for ti in dag_run.get_task_instances()}
     store.database.dispose(url)
-    return BaselineNights(template=name, run_ids=run_ids, states=states)
+    return BaselineNights(template=name, run_ids=run_ids, states=states,
+                          first_night_tasks=first)

@@ -101,43 +101,41 @@ def test_a_bad_conf_fails_in_plan_within_seconds_and_nothing_is_measured(
         assert conn.execute(text("SELECT count(*) FROM results")).scalar() == 0
 
 
-@pytest.fixture
-def nights_in_postgres(airflow_db, pg_url_at_head, tiny_inputs, weights_file, monkeypatch):
-    """dag.test() runs write to a fresh PostgreSQL results database (schema at head), found
-    through the Airflow connection as a deployment would configure it; returns its URL."""
-    pg_url = pg_url_at_head
-    monkeypatch.setenv("AIRFLOW_CONN_SEGBENCH_DB", pg_url.replace("postgresql://", "postgres://"))
-    monkeypatch.setenv("SEGBENCH_INPUTS", str(tiny_inputs))
-    monkeypatch.setenv("SEGBENCH_WEIGHTS", str(weights_file))
-    return pg_url
-
-
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_one_night_end_to_end_stores_every_case_and_verdict_in_postgres(
-    dag, nights_in_postgres
+    baseline_nights, nights_on_baseline
 ):
-    pg_url = nights_in_postgres
+    """The first of the session's baseline nights (tests/real_nights.py): a real dag.test()
+    run of the tiny grid, CPU and CUDA at batch sizes 1 and 2, into an empty PostgreSQL
+    database found through the Airflow connection."""
+    pg_url = nights_on_baseline
+    first_run_id = baseline_nights.run_ids[0]
 
-    dag_run = dag.test(run_conf=TINY_GRID)
-
-    assert dag_run.state == "success"
-    states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+    assert baseline_nights.states[0] == "success"
+    states = baseline_nights.first_night_tasks
     assert states[("bench_cpu", 0)] == states[("bench_cpu", 1)] == "success"
     assert states[("bench_cuda", 0)] == states[("bench_cuda", 1)] == "skipped"
+    night = {"run": first_run_id}
     with store.connect(pg_url).connect() as conn:
-        run = conn.execute(text("SELECT id, run_id, trigger, state, params FROM runs")).one()
-        assert (run.run_id, run.trigger, run.state) == (dag_run.run_id, "manual", "success")
+        run = conn.execute(text("SELECT id, run_id, trigger, state, params FROM runs "
+                                "WHERE run_id = :run"), night).one()
+        assert (run.trigger, run.state) == ("manual", "success")
         assert run.params["batch_sizes"] == [1, 2]
         rows = conn.execute(text(
             "SELECT case_key, status, n_batches, images_per_s, reason, "
             "(SELECT count(*) FROM samples s WHERE s.result_id = r.id) AS samples "
-            "FROM results r ORDER BY case_key")).all()
+            "FROM results r WHERE r.run_pk = :pk ORDER BY case_key"), {"pk": run.id}).all()
         verdicts = conn.execute(text(
             "SELECT case_key, verdict FROM comparisons WHERE metric = 'images_per_s' "
-            "ORDER BY case_key")).all()
+            "AND run_pk = :pk ORDER BY case_key"), {"pk": run.id}).all()
+        on_outputs = conn.execute(text(
+            "SELECT case_key, metric, verdict FROM comparisons WHERE metric IN "
+            "('outputs', 'golden') AND run_pk = :pk ORDER BY case_key, metric"),
+            {"pk": run.id}).all()
+        goldens = conn.execute(text("SELECT state, device_kind FROM golden_outputs")).all()
     by_case = {r.case_key: r for r in rows}
-    cpu, cuda = ("cpu-bs1-fp32", "cpu-bs2-fp32"), ("cuda-bs1-fp32", "cuda-bs2-fp32")
+    cpu, cuda = ("cpu-bs1-fp32-t1", "cpu-bs2-fp32-t1"), ("cuda-bs1-fp32", "cuda-bs2-fp32")
     assert set(by_case) == {*cpu, *cuda}
     for key in cpu:  # every timed batch is kept as a sample
         assert by_case[key].status == "ok"
@@ -145,11 +143,6 @@ def test_one_night_end_to_end_stores_every_case_and_verdict_in_postgres(
         assert by_case[key].images_per_s > 0
     assert by_case[cuda[0]].status == "skipped" and "CUDA" in by_case[cuda[0]].reason
     assert [tuple(v) for v in verdicts] == [(cpu[0], "new"), (cpu[1], "new")]
-    with store.connect(pg_url).connect() as conn:
-        on_outputs = conn.execute(text(
-            "SELECT case_key, metric, verdict FROM comparisons WHERE metric IN "
-            "('outputs', 'golden') ORDER BY case_key, metric")).all()
-        goldens = conn.execute(text("SELECT state, device_kind FROM golden_outputs")).all()
     # each case's outputs against fp32 eager; the first night makes the golden outputs,
     # carried by the fp32 eager case with the smallest batch size
     assert [tuple(v) for v in on_outputs] == [
