@@ -9,9 +9,13 @@ mapped task per screened case and repeat, in fresh processes, interleaved) -> co
 (verdicts against earlier nights, pooled with the confirming processes, the paired
 verdicts, and the report). compare is the leaf Airflow judges the run
 by: it fails, naming the cases and reasons, whenever the night is not clean (planning
-failed, a case errored, nothing was measured, or a new regression, paired or not, with
-`fail_on_regression`), so the run's colour and alerts tell the truth; the `segbench_alerts`
-connection, when defined, then gets the alert with its context.
+failed, a case errored, nothing was measured, a task did not finish, or a new regression,
+paired or not, with `fail_on_regression`), so the run's colour and alerts tell the truth;
+the `segbench_alerts` connection, when defined, then gets the alert with its context.
+segbench's run follows Airflow's: compare closes it as success, regressed, failed or
+incomplete, naming the tasks that did not finish (from the task states Airflow gives it);
+a run whose compare never ran (marked failed in Airflow) is closed as incomplete when the
+next run opens (max_active_runs=1), or as abandoned once silent past its budget.
 
 Results go to the Airflow connection `segbench_db` when defined, else to
 $SEGBENCH_DB_URL, else to the embedded SQLite file var/segbench.db.
@@ -121,6 +125,19 @@ def _device_locked(device: str) -> Iterator[None]:
         yield
 
 
+def _task_states(context: Any) -> dict[str, str | None] | None:
+    """This DAG run's task states as the Task SDK gives them to a running task (`task_id`,
+    or `task_id_N` for map index N), for the night to record what did not finish; None
+    when Airflow cannot say (the night then names the cases with no stored result)."""
+    dag_run = context["dag_run"]
+    try:
+        found = context["ti"].get_task_states(dag_id=dag_run.dag_id, run_ids=[dag_run.run_id])
+    except Exception as exc:  # noqa: BLE001 - the store still knows which cases were measured
+        log.warning("the run's task states could not be read: %s", exc)
+        return None
+    return dict(found.get(dag_run.run_id, {}))
+
+
 def _night_run(context: Any) -> Any:
     """The night's run as open_run handed it on (None when no run was opened)."""
     from segtasks.store.identity import RunRef
@@ -161,6 +178,7 @@ def segbench_nightly() -> None:
                 db_url=results_db_url(), dag_id=dag_run.dag_id, run_id=dag_run.run_id,
                 trigger=getattr(dag_run.run_type, "value", str(dag_run.run_type)),
                 params=_validated(params), logical_date=dag_run.logical_date,
+                one_at_a_time=True,  # max_active_runs=1: a run still open ended unfinished
             ).to_dict()
 
     @task(execution_timeout=timedelta(hours=2))
@@ -235,12 +253,16 @@ def segbench_nightly() -> None:
 
         # a skipped leaf counts as success: every way the night broke fails this task
         night = _validated(params, "planning failed, nothing was measured: ")
-        run = _night_run(get_current_context())
+        context = get_current_context()
+        run = _night_run(context)
         if run is None:
             raise AirflowFailException("no run was opened (planning or open_run failed): "
                                        "nothing was measured")
         with _not_retried():
-            outcome = judge_and_close(run, night, db_url=results_db_url())
+            # closes the run as success, regressed, failed or incomplete, naming the tasks
+            # that did not finish (killed, marked failed, upstream failed)
+            outcome = judge_and_close(run, night, db_url=results_db_url(),
+                                      task_states=_task_states(context))
         print(outcome.text)
         if not outcome.clean:
             raise AirflowFailException(outcome.failure_message)

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from segtasks import paths, store
+from segtasks.domain import run_states
 from segtasks.domain.paired import PairedVerdict
 from segtasks.domain.records import Result
 from segtasks.domain.verdicts import Verdict, VerdictKind
@@ -34,6 +35,7 @@ from segtasks.plan.case import Case
 from segtasks.plan.params import DEFAULTS
 from segtasks.report import files, model
 from segtasks.report.markdown import render
+from segtasks.report.unfinished import Unfinished, unfinished_work
 from segtasks.result import FAILED_STATUSES, CaseResult
 from segtasks.store import repository, spool
 from segtasks.store.identity import RunRef, RunReplaced
@@ -63,14 +65,18 @@ def code_version() -> str:
 
 def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
              params: NightParams, logical_date: datetime | None = None,
-             stale_after_s: float | None = None) -> RunRef:
-    """The night's run, opened (or found, on a retry) with its identity and the lock of the
-    environment it runs in (stored in `locks`); before it, runs whose process is gone are
-    closed as abandoned and the spool is replayed.
+             stale_after_s: float | None = None, one_at_a_time: bool = False) -> RunRef:
+    """The night's run, opened (or found, on a retry) with its identity, its planned cases
+    and the lock of the environment it runs in (stored in `locks`); before it, runs whose
+    process is gone are closed as abandoned and the spool is replayed.
 
     `stale_after_s`: how long the night may go without a heartbeat before the next night
-    counts it abandoned (None: a day, for nights whose tasks wait in queues)."""
+    counts it abandoned (None: a day, for nights whose tasks wait in queues).
+    `one_at_a_time`: the DAG runs one night at a time (max_active_runs=1), so a run of it
+    still open from before ended without its last task: it is closed as `incomplete`
+    (segtasks.store.night_plan.close_superseded)."""
     from segtasks.paired_night.environments import record_current
+    from segtasks.store import night_plan
 
     engine = store.connect(db_url)
     reap(engine)
@@ -78,7 +84,13 @@ def open_run(*, db_url: str | None, dag_id: str, run_id: str, trigger: str,
     run = repository.open_own_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger,
                                   params=params.conf, code_version=code_version(),
                                   logical_date=logical_date, stale_after_s=stale_after_s,
-                                  lock_sha256=record_current(engine))
+                                  lock_sha256=record_current(engine),
+                                  planned_cases=[case.key for case in params.cases])
+    if one_at_a_time:
+        for closed in night_plan.close_superseded(engine, dag_id=dag_id, run_id=run_id):
+            log.warning("run %d (%s) closed as incomplete: it was still open when this run "
+                        "opened; not measured: %s", closed.run_pk, closed.run_id,
+                        "; ".join(closed.unfinished) or "nothing planned was left")
     log.info("results go to %s, run %d", store.masked(store.resolve_url(db_url)), run.pk)
     return run
 
@@ -291,14 +303,19 @@ def screen(run: RunAddress, params: NightParams, *, db_url: str | None
     """The confirming processes to run tonight: one job per screened case and repeat,
     interleaved (A B C A B C) so that a slow drift through the night hits every case alike.
 
-    A job is {"case": the case as a dict, "process": its process index}. Nothing is stored:
-    the verdicts are made once, at close, with every process measured by then.
+    A job is {"case": the case as a dict, "process": its process index}. No verdict is
+    stored: they are made once, at close, with every process measured by then. The jobs are
+    recorded with the run (`runs.confirm_jobs`): its progress counts them, and its close
+    names those whose task did not finish.
     """
+    from segtasks.store import night_plan
+
     judging = params.judging
-    if not judging.confirm_repeats:
-        return []
     engine = store.connect(db_url)
     repository.check_run(engine, run)
+    if not judging.confirm_repeats:
+        night_plan.set_confirm_jobs(engine, run, [])
+        return []
     loaded = judge_evidence.load(engine, repository.pk_of(run),
                                  baseline_runs=judging.baseline_runs)
     verdicts = judge_night(loaded, judging, samples_of=lambda _result_id: [])
@@ -306,8 +323,13 @@ def screen(run: RunAddress, params: NightParams, *, db_url: str | None
     cases = [case for case in params.cases if case.key in screened]
     if cases:
         log.info("screened, to be measured again: %s", ", ".join(c.key for c in cases))
-    return [{"case": case.to_dict(), "process": case.repeats + repeat}
-            for repeat in range(judging.confirm_repeats) for case in cases]
+    order = [(case, case.repeats + repeat)
+             for repeat in range(judging.confirm_repeats) for case in cases]
+    # the night's progress counts them, and its close names those that did not finish
+    night_plan.set_confirm_jobs(engine, run, [
+        {"case_key": case.key, "device": case.device, "process": process}
+        for case, process in order])
+    return [{"case": case.to_dict(), "process": process} for case, process in order]
 
 
 def confirm(job: dict[str, Any], run: RunAddress, *, db_url: str | None, budget_s: float,
@@ -426,25 +448,68 @@ def _change(v: Verdict) -> str:
     return v.detail or v.metric
 
 
-def _night_state(problems_besides_regressions: bool, verdicts: Sequence[Verdict],
-                 paired: Sequence[PairedVerdict] = ()) -> str:
+def _night_state(failed: bool, verdicts: Sequence[Verdict],
+                 paired: Sequence[PairedVerdict] = (), unfinished: Sequence[str] = ()) -> str:
+    """`failed`: a case errored or nothing was measured; `unfinished`: what did not finish
+    (segtasks.report.unfinished). See segtasks.domain.run_states."""
     if any(v.verdict in (VerdictKind.REGRESSION, VerdictKind.OUTPUTS_CHANGED)
            for v in verdicts) or any(v.verdict == VerdictKind.REGRESSION for v in paired):
-        return "regressed"
-    return "failed" if problems_besides_regressions else "success"
+        return run_states.REGRESSED
+    if failed:
+        return run_states.FAILED
+    return run_states.INCOMPLETE if unfinished else run_states.SUCCESS
 
 
-def judge_and_close(run: RunAddress, params: NightParams, *, db_url: str | None
-                    ) -> NightOutcome:
+def _unfinished(engine: Engine, run_pk: int, params: NightParams, results: Sequence[Result],
+                task_states: Mapping[str, str | None] | None) -> Unfinished:
+    """What the night left undone: planned cases with no stored result and, with the
+    task states, confirming processes and other tasks that did not finish."""
+    confirmed = {(p.case_key, p.process)
+                 for rows in repository.processes_of(engine, run_pk).values()
+                 for p in rows if p.role == "confirm"}
+    return unfinished_work(cases=params.cases, stored={r.case_key for r in results},
+                           confirm_jobs=repository.get_run(engine, run_pk).confirm_jobs or [],
+                           confirmed=confirmed, task_states=task_states)
+
+
+def judge_and_close(run: RunAddress, params: NightParams, *, db_url: str | None,
+                    task_states: Mapping[str, str | None] | None = None) -> NightOutcome:
     """Judge the run against its history, store the verdicts, close the run, write the report.
 
     Tonight's results and the history of every series are loaded once; the report is made
     from the same values, not read back. The run is closed and judged even when the report
     cannot be written: that is one more problem of the night, naming the folder.
+
+    `task_states`: the night's task states as Airflow gives them to its last task
+    (segtasks.report.unfinished): the tasks that did not finish are named with the run.
+    When judging itself fails the run is closed as `failed`, with why in its notes, before
+    the error goes on: a night is never left `running` by its own last step.
     """
     engine = store.connect(db_url)
-    url = store.resolve_url(db_url)
     repository.check_run(engine, run)  # never judge nor close another night's run
+    try:
+        return _judge_and_close(engine, run, params, db_url, task_states)
+    except Exception as exc:
+        _close_as_failed(engine, run, exc)
+        raise
+
+
+def _close_as_failed(engine: Engine, run: RunAddress, exc: Exception) -> None:
+    """Close a night whose judging failed as `failed`, unless it is not the night's own any
+    more; if even that fails, the next night closes it (repository.reap_abandoned)."""
+    if isinstance(exc, RunReplaced):
+        return
+    try:
+        repository.add_notes(engine, run, [f"judging failed: {_first_line(str(exc))}"])
+        repository.finish_run(engine, run, run_states.FAILED)
+    except Exception as closing:  # noqa: BLE001 - the judging failure is what propagates
+        log.warning("run %d could not be closed as failed: %s", repository.pk_of(run), closing)
+
+
+def _judge_and_close(engine: Engine, run: RunAddress, params: NightParams,
+                     db_url: str | None, task_states: Mapping[str, str | None] | None
+                     ) -> NightOutcome:
+    url = store.resolve_url(db_url)
     run_pk = repository.pk_of(run)
     spool.flush(engine, url)  # results of this run (or earlier ones) kept while it was away
     loaded, verdicts = judge_run(engine, run_pk, params.judging)
@@ -452,14 +517,18 @@ def judge_and_close(run: RunAddress, params: NightParams, *, db_url: str | None
         repository.add_notes(engine, run, [note])
     paired = judge_pairs(engine, run, params, loaded.results)
     planned = [case.key for case in params.cases]
-    broke = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
-                           fail_on_regression=False)
     problems = night_problems(planned=planned, results=loaded.results, verdicts=verdicts,
                               fail_on_regression=params.options.fail_on_regression)
+    failed = {r.case_key for r in loaded.results if r.status in FAILED_STATUSES}
     if params.options.fail_on_regression:
-        failed = {r.case_key for r in loaded.results if r.status in FAILED_STATUSES}
         problems += paired_problems([v for v in paired if v.case_key not in failed])
-    repository.finish_run(engine, run, _night_state(bool(broke), verdicts, paired))
+    unfinished = _unfinished(engine, run_pk, params, loaded.results, task_states)
+    # the cases not measured are problems already (night_problems); the rest fail it too,
+    # so that Airflow's run and segbench's agree
+    problems += list(unfinished.other)
+    broke = bool(failed) or not any(r.status == "ok" for r in loaded.results)
+    repository.finish_run(engine, run, _night_state(broke, verdicts, paired, unfinished.lines),
+                          unfinished.lines)
     closed = repository.get_run(engine, run_pk)  # with its final state and finish time
     report = model.build(closed, loaded.results, verdicts, loaded.history, store.masked(url),
                          problems=problems,

@@ -67,6 +67,32 @@ def test_a_conf_that_fails_planning_fails_the_run_not_a_skipped_leaf(
     assert "planning failed, nothing was measured: bad parameter" in capfd.readouterr().out
 
 
+def test_a_case_whose_task_failed_before_storing_closes_the_night_incomplete_naming_it(
+    dag, results_db, monkeypatch  # noqa: F811
+):
+    from segtasks import nightly
+
+    measure = nightly.bench
+
+    def bench(case, run, **kwargs):  # its worker lost before the result was stored
+        if case["batch_size"] == 2:
+            raise RuntimeError("worker lost")
+        return measure(case, run, **kwargs)
+
+    monkeypatch.setattr(nightly, "bench", bench)
+    dag_run = dag.test(run_conf={**CPU_ONLY, "batch_sizes": [1, 2], "confirm_repeats": 0})
+    assert dag_run.state == "failed"
+    states = _states(dag_run)
+    assert states[("bench_cpu", 1)][0] == "failed"
+    assert states[("compare", -1)] == ("failed", 1)
+    run = repository.get_run(store.connect(results_db), regressed_run_pk(
+        store.connect(results_db)))
+    # segbench's run follows Airflow's: not `running`, and it names what did not finish,
+    # from the task states Airflow gave its last task
+    assert run.state == "incomplete"
+    assert run.unfinished == ["cpu-bs2-fp32: not measured (bench_cpu[1] failed)"]
+
+
 def test_a_regression_fails_the_run_only_with_fail_on_regression(
     dag, results_db, tmp_path  # noqa: F811
 ):

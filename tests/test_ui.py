@@ -85,10 +85,11 @@ def test_the_overview_shows_the_latest_night_per_device_and_the_open_regression(
     assert rows[1]["Verdict"]["text"] == "unchanged"
     assert rows[0]["Series"]["href"] == f"/series/cpu-bs1-fp32?{HQ}"
     [item] = data["attention"]["items"]
-    assert (item["case_key"], item["metric"], item["verdict"]) == (
-        "cpu-bs1-fp32", "images_per_s", "regression")
+    assert (item["case_key"], item["metric"], item["verdict"], item["kind"]) == (
+        "cpu-bs1-fp32", "images_per_s", "regression", "regression")
     assert item["relative_change"] == pytest.approx(-0.2)
     assert item["answered"] is None
+    assert item["since"]["run_id"] == run_id(4) and item["nights"] == 1
     assert [r["run_id"] for r in data["runs"]] == [run_id(n) for n in range(4, -1, -1)]
     assert data["runs"][0]["verdicts"]["regression"] == 1
     [chart] = data["charts"]  # one machine: CPU and GPU on one chart, each on its axis
@@ -96,6 +97,39 @@ def test_the_overview_shows_the_latest_night_per_device_and_the_open_regression(
     assert [a["scale"] for a in chart["axes"]] == ["cpu", "cuda"]
     assert {s["label"]: s["values"] for s in chart["series"]} == {
         "CPU fp32": [8.0, 15.0], "CUDA fp32": [400.0, None]}
+
+
+def test_a_running_night_shows_its_progress_and_the_overview_follows_it(history):
+    from factories import result
+
+    from segtasks.store import repository
+
+    engine = store.connect(history.url)
+    running = repository.open_run(engine, dag_id=DAG_ID, run_id="manual__tonight",
+                                  trigger="manual", params={}, code_version="def",
+                                  planned_cases=["cpu-bs1-fp32", "cpu-bs2-fp32",
+                                                 "cuda-bs1-fp32"])
+    repository.save_result(engine, running, result(batch_size=1))
+    c = client(history.url)
+    data = c.get("/api/overview").json()
+    assert data["runs"][0]["state"] == "running"
+    assert data["runs"][0]["progress"]["text"] == "1 of 3 cases measured"
+    assert data["refresh_s"] == 30
+    page = c.get("/").text
+    assert '<meta http-equiv="refresh" content="30">' in page
+    assert "1 of 3 cases measured" in page
+    # closed with a case killed: no refresh any more, the night says what did not finish
+    repository.finish_run(engine, running, "incomplete",
+                          ["cpu-bs2-fp32: not measured (bench_cpu[1] failed)",
+                           "cuda-bs1-fp32: not measured (bench_cuda[0] failed)"])
+    data = c.get("/api/overview").json()
+    assert data["refresh_s"] is None and data["runs"][0]["progress"] is None
+    assert data["runs"][0]["unfinished"][0] == "cpu-bs2-fp32: not measured (bench_cpu[1] failed)"
+    night = next(i for i in data["attention"]["items"] if i["kind"] == "night failed")
+    assert (night["verdict"], night["since"]["run_id"]) == ("incomplete", "manual__tonight")
+    page = c.get("/").text
+    assert "http-equiv" not in page and "2 not finished" in page
+    assert "bench_cuda[0] failed" in page
 
 
 def test_the_run_page_has_the_reports_tables_verdicts_charts_and_task_links(history):
@@ -245,8 +279,12 @@ def test_an_editor_accepts_a_level_and_undoes_it(history):
     assert (level.from_run_pk, level.accepted_by, level.reason) == (
         history.last, "tester", "new code, on purpose")
     overview = c.get("/api/overview").json()
-    assert overview["attention"]["items"][0]["answered"] == (
-        "new level accepted by tester: new code, on purpose")
+    # answered: off the list, kept among the answered ones with who answered and how
+    assert overview["attention"]["items"] == []
+    [answered] = overview["attention"]["answered"]
+    assert (answered["case_key"], answered["kind"]) == ("cpu-bs1-fp32", "regression")
+    assert answered["answered"] == (
+        f"new level accepted by tester from run {history.last}: new code, on purpose")
     series = c.get("/api/series/cpu-bs1-fp32").json()
     assert [e["kind"] for e in series["charts"][0]["events"]] == ["software", "level"]
     r = c.post("/actions/undo-level", data={"level": level.id, "case_key": "cpu-bs1-fp32",

@@ -37,6 +37,10 @@ class Run:
     heartbeat_at: datetime | None  # the night's process last said it was alive
     stale_after_s: float | None  # silent longer than this: abandoned
     lock_sha256: str | None = None  # the lock (segtasks.envs) the night ran in
+    planned_cases: list[str] | None = None  # the case keys the night set out to measure
+    # the confirming processes screening asked for: {"case_key", "device", "process"}
+    confirm_jobs: list[dict[str, Any]] | None = None
+    unfinished: list[str] | None = None  # what did not finish, once closed
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from segtasks.domain import records as values
+from segtasks.domain import run_states
 from segtasks.domain.records import Night, Series
 from segtasks.domain.verdicts import Verdict
 from segtasks.errors import NotFound, Refused
@@ -72,11 +73,13 @@ def open_run(
     logical_date: datetime | None = None,
     stale_after_s: float | None = None,
     lock_sha256: str | None = None,
+    planned_cases: list[str] | None = None,
 ) -> int:
     """The row of this run, created on first call; a retried call returns the same row."""
     return open_own_run(engine, dag_id=dag_id, run_id=run_id, trigger=trigger, params=params,
                         code_version=code_version, logical_date=logical_date,
-                        stale_after_s=stale_after_s, lock_sha256=lock_sha256).pk
+                        stale_after_s=stale_after_s, lock_sha256=lock_sha256,
+                        planned_cases=planned_cases).pk
 
 
 def open_own_run(
@@ -90,10 +93,12 @@ def open_own_run(
     logical_date: datetime | None = None,
     stale_after_s: float | None = None,
     lock_sha256: str | None = None,
+    planned_cases: list[str] | None = None,
 ) -> RunRef:
     """This run's row and identity, created on first call with a new random token; a
     retried call (same DAG id and run id, same database) returns the same ones.
-    `lock_sha256`: the lock (segtasks.envs) the night runs in."""
+    `lock_sha256`: the lock (segtasks.envs) the night runs in; `planned_cases`: the keys
+    of the cases it sets out to measure (its progress, and what did not finish)."""
     with _session(engine) as session, session.begin():
         run = session.scalar(select(Run).where(Run.dag_id == dag_id, Run.run_id == run_id))
         if run is None:
@@ -105,6 +110,8 @@ def open_own_run(
             session.add(run)
             session.flush()
         run.lock_sha256 = run.lock_sha256 or lock_sha256
+        if planned_cases is not None and run.planned_cases is None:
+            run.planned_cases = list(planned_cases)
         token = run.token or new_token()  # a run opened before runs had tokens gets one
         run.token = token
         return RunRef(run.id, run.dag_id, run.run_id, token)
@@ -163,15 +170,38 @@ def find_own_run(engine: Engine, *, dag_id: str, run_id: str) -> RunRef | None:
         return RunRef(row.id, row.dag_id, row.run_id, row.token)
 
 
-def finish_run(engine: Engine, run: RunAddress, state: str) -> None:
+# the note of a run closed because a later run of its DAG opened (segtasks.store.night_plan)
+SUPERSEDED_NOTE = "closed when run "
+
+
+def finish_run(engine: Engine, run: RunAddress, state: str,
+               unfinished: list[str] | None = None) -> None:
+    """Close the run as `state`. `unfinished`: what did not finish, one line each (None:
+    the planned cases with no stored result, when the night did not end complete)."""
     with _session(engine) as session, session.begin():
         row = _own_run(session, run)
-        if row.state == "abandoned" and state != "abandoned":
+        closed_by_another = row.state == "abandoned" or (
+            row.state != "running" and any(n.startswith(SUPERSEDED_NOTE)
+                                           for n in row.notes or []))
+        if closed_by_another and state != row.state:
             # taken for dead (paused, or cut off from the database, longer than its budget)
             # and back: its state is how it ended, and the notes keep both sides of the story
-            row.notes = [*(row.notes or []), f"came back after it was closed as abandoned, "
+            row.notes = [*(row.notes or []), f"came back after it was closed as {row.state}, "
                                              f"and finished as {state}"]
+        if unfinished is None and state not in run_states.COMPLETE:
+            unfinished = unmeasured(session, row)
         row.state, row.finished_at = state, _now()
+        row.unfinished = list(unfinished or []) or None
+
+
+def unmeasured(session: Session, row: Run) -> list[str]:
+    """The planned cases of a run with no stored result, one line each (runs opened before
+    the plan was recorded have none)."""
+    if not row.planned_cases:
+        return []
+    stored = set(session.scalars(select(Result.case_key).where(Result.run_pk == row.id)))
+    return [f"{key}: not measured (no result stored)" for key in row.planned_cases
+            if key not in stored]
 
 
 @dataclass(frozen=True)
@@ -198,6 +228,7 @@ def reap_abandoned(engine: Engine, *, now: datetime | None = None) -> list[Aband
                       f"than its budget of {budget:g} s (its process is gone)")
             run.state, run.finished_at = "abandoned", now
             run.notes = [*(run.notes or []), reason]
+            run.unfinished = unmeasured(session, run) or None
             closed.append(Abandoned(run.id, run.run_id, reason))
     return closed
 

@@ -61,6 +61,12 @@ class Run(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stale_after_s: Mapped[float | None] = mapped_column(Float)
     lock_sha256: Mapped[str | None] = mapped_column(String(64))  # the lock the night ran in
+    # what the night set out to do, and what it left undone (segtasks.domain.run_states):
+    # the planned case keys, the confirming processes screening asked for, and, once
+    # closed, what did not finish (one line each, naming the task and the case)
+    planned_cases: Mapped[list[str] | None] = mapped_column(JsonType)
+    confirm_jobs: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
+    unfinished: Mapped[list[str] | None] = mapped_column(JsonType)
 
     results: Mapped[list[Result]] = relationship(back_populates="run")
 

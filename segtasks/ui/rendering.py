@@ -25,6 +25,7 @@ STATIC = {  # the only files served, by name: no path ever reaches the file syst
     "uPlot.min.css": "text/css",
     "charts.js": "text/javascript",
     "segbench.css": "text/css",
+    "attention.css": "text/css",  # the overview's "Needs attention" and progress
 }
 DONE = {  # what an action's redirect may announce; never text from the request
     "excluded": "The night is excluded from baselines; the reason and your name are stored.",
