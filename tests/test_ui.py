@@ -184,7 +184,8 @@ def test_the_run_page_recommends_a_configuration_per_device_and_hardware(history
 def test_the_run_tab_finds_the_run_by_its_airflow_ids(history):
     c = client(history.url)
     r = c.get(f"/dags/{DAG_ID}/runs/{quote(run_id(4), safe='')}")
-    assert r.status_code == 200 and f"Run {run_id(4)}" in r.text
+    assert r.status_code == 200 and "<h1>Night 5 · 5 Oct 02:00 · code def</h1>" in r.text
+    assert f"segbench_nightly / {run_id(4)}" in r.text  # Airflow's ids, below the title
     missing = c.get(f"/dags/{DAG_ID}/runs/manual__2026-12-01T00:00:00+00:00")
     assert missing.status_code == 404 and "No results for this run yet" in missing.text
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -254,7 +255,11 @@ def test_the_run_tab_shows_the_runs_tables_verdicts_and_charts(signed_in, airflo
     page.goto(f"{airflow_ui}/dags/{DAG_ID}/runs/{quote(last, safe='')}")
     page.get_by_role("link", name="Benchmark", exact=True).click()
     frame = frame_of(page, "/segbench/dags/")
-    assert frame.locator("h1").inner_text() == f"Run {last}"
+    # "Night 7 · 7 Dec 02:00 · code 4ff042b": the run's number, start and code
+    assert re.fullmatch(r"Night \d+ · \d+ [A-Z][a-z]{2} \d\d:\d\d · code \S+",
+                        frame.locator("h1").inner_text())
+    assert last in frame.locator("p.meta").first.inner_text()  # Airflow's id, below it
+    assert frame.locator("h2", has_text="What changed").count() == 1
     assert frame.locator("h3", has_text="CPU fp32 1 threads").count() == 1
     text = frame.locator("body").inner_text()
     assert "All cases (batch sizes 1, 2) skipped" in text  # no GPU here
@@ -264,6 +269,38 @@ def test_the_run_tab_shows_the_runs_tables_verdicts_and_charts(signed_in, airflo
     points = charts_drawn(frame)  # speed and memory against batch size (then any trends)
     assert points[:2] == [2, 2]
     screenshot(page, "run")
+    assert console.errors == []
+
+
+AIRFLOW_RUN_TAB_WIDTH = 1032  # the frame Airflow 3.3 gives a run tab's plugin page
+
+
+def test_at_the_run_tabs_width_the_verdicts_show_without_scrolling(signed_in, airflow_ui,
+                                                                   nights):
+    """In Airflow's run tab the page has a 1,032 px frame: what changed must be on the
+    first screen, and every table's verdict column in view without scrolling sideways."""
+    page, console = signed_in
+    last = nights.run_ids[-1]
+    width, height = AIRFLOW_RUN_TAB_WIDTH, 900
+    page.set_viewport_size({"width": width, "height": height})
+    try:
+        page.goto(f"{airflow_ui}/segbench/dags/{DAG_ID}/runs/{quote(last, safe='')}")
+        page.wait_for_selector("#changes")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        first = page.locator("#changes table.changes tbody tr td:nth-child(2) .badge")
+        shown = first.first if first.count() else page.locator("#changes p").first
+        box = shown.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert box["y"] + box["height"] <= height  # on the first screen
+        verdicts_in_view = page.evaluate("""() => [...document.querySelectorAll('table.data')]
+            .flatMap(t => { const frame = t.closest('.scroll').getBoundingClientRect();
+                return [...t.querySelectorAll('thead th')]
+                    .filter(th => th.textContent.trim() === 'Verdict')
+                    .map(th => th.getBoundingClientRect().right
+                               <= Math.min(frame.right, window.innerWidth) + 0.5); })""")
+        assert len(verdicts_in_view) >= 3 and all(verdicts_in_view)  # what changed, CPU, ...
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 1000})
     assert console.errors == []
 
 
@@ -295,12 +332,13 @@ def test_from_the_run_tab_a_series_and_a_comparison_open_in_the_frame(signed_in,
     page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
     tip = frame.locator(".chart-tip").first
     tip.wait_for(state="visible", timeout=5_000)
-    assert "images/s" in tip.inner_text() and "manual__" in tip.inner_text()
+    assert "images/s" in tip.inner_text() and "Night " in tip.inner_text()
     screenshot(page, "series")
     frame.goto(frame.url.split("/segbench/")[0] + "/segbench/compare")
-    assert frame.locator("h1").inner_text() == "Compare two runs"
-    assert table_rows(frame) == 4  # every case of the last two runs
-    changes = frame.locator("table.data").inner_text()
+    assert frame.locator("h1").inner_text() == "Compare two nights"
+    # every case of the last two finished nights
+    assert frame.locator("table.compare tbody tr").count() == 4
+    changes = frame.locator("table.compare").inner_text()
     assert "within noise" in changes or "worse" in changes or "better" in changes
     assert charts_drawn(frame) == [2]
     screenshot(page, "compare")

@@ -3,7 +3,9 @@
 A spec names its x axis (`log2` batch sizes or `time` in Unix seconds), the shared x
 values, and series of y values aligned to them (None where a series has no point), each
 on a scale with an axis label and unit. Bands fill between two series; events are
-vertical marks (software changes, accepted levels, excluded nights).
+vertical marks (software changes, accepted levels, excluded nights). A series' `notes`,
+aligned to its values, add what the tooltip says about a point beyond its value (its
+baseline, change and z).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.report.tables import variant
-from segtasks.ui.columns import GIB, metric_view
+from segtasks.ui.columns import GIB, metric_view, verdict_words
 
 
 def epoch(at: datetime) -> float:
@@ -30,32 +33,57 @@ def spec(chart_id: str, title: str, x_kind: str, x_label: str, xs: Sequence[floa
 
 def line(label: str, values: list[float | None], *, scale: str = "y", unit: str = "",
          digits: int = 3, style: str = "line", tone: str | None = None,
-         dash: bool = False) -> dict[str, Any]:
+         dash: bool = False, notes: list[str | None] | None = None) -> dict[str, Any]:
     return {"label": label, "scale": scale, "values": values, "unit": unit, "digits": digits,
-            "style": style, "tone": tone, "dash": dash}
+            "style": style, "tone": tone, "dash": dash, "notes": notes}
+
+
+def verdict_note(verdict: Verdict | None) -> str | None:
+    """What a tooltip adds to a judged night's value: 'baseline 10.000 images/s, change
+    -20.0%, z -6.2: regression' (the parts the verdict has)."""
+    if verdict is None:
+        return None
+    view = metric_view(verdict.metric)
+    parts = []
+    if verdict.baseline is not None:
+        parts.append(f"baseline {view.text(verdict.baseline)} {view.unit}".rstrip())
+    if verdict.relative_change is not None:
+        parts.append(f"change {verdict.relative_change:+.1%}")
+    if verdict.z is not None:
+        parts.append(f"z {verdict.z:+.1f}")
+    words = verdict.described if verdict.verdict == VerdictKind.INCONCLUSIVE \
+        else verdict_words(verdict.verdict)
+    return ", ".join(parts) + (": " if parts else "") + words
 
 
 def aligned(xs: Sequence[float], points: dict[float, float]) -> list[float | None]:
     return [points.get(x) for x in xs]
 
 
-def by_batch_size(chart_id: str, results: Iterable[Any], kind: str) -> dict[str, Any] | None:
+def by_batch_size(chart_id: str, results: Iterable[Any], kind: str,
+                  verdicts: Iterable[Verdict] = ()) -> dict[str, Any] | None:
     """Throughput (kind "speed") or peak memory ("memory") against batch size, one line per
-    table (device and options); on the speed chart, CPU and GPU on their own axes."""
+    table (device and options); on the speed chart, CPU and GPU on their own axes. With
+    the night's `verdicts`, each point's tooltip gives its baseline, change and z."""
+    judged = {(v.case_key, v.metric): v for v in verdicts}
     ok = [r for r in results if r.status == "ok"]
     lines: dict[tuple[str, str], dict[float, float]] = {}  # (label, scale) -> points
+    notes: dict[tuple[str, str], dict[float, str | None]] = {}
     for r in ok:
         name = variant(r)
         if kind == "speed":
-            scale = r.device
-            lines.setdefault((name, scale), {})[r.batch_size] = r.images_per_s
-            continue
-        if r.cuda_peak_reserved_bytes is not None:
-            lines.setdefault((f"{name} CUDA reserved", "y"), {})[r.batch_size] = \
-                r.cuda_peak_reserved_bytes / GIB
-        if r.host_peak_rss_bytes is not None:
-            lines.setdefault((f"{name} host RSS", "y"), {})[r.batch_size] = \
-                r.host_peak_rss_bytes / GIB
+            measured = [((name, r.device), r.images_per_s, "images_per_s")]
+        else:
+            measured = [((f"{name} CUDA reserved", "y"), r.cuda_peak_reserved_bytes,
+                         "cuda_peak_reserved_bytes"),
+                        ((f"{name} host RSS", "y"), r.host_peak_rss_bytes,
+                         "host_peak_rss_bytes")]
+        for key, value, metric in measured:
+            if value is None:
+                continue
+            lines.setdefault(key, {})[r.batch_size] = value if kind == "speed" else value / GIB
+            notes.setdefault(key, {})[r.batch_size] = verdict_note(
+                judged.get((r.case_key, metric)))
     if not lines:
         return None
     xs = sorted({x for points in lines.values() for x in points})
@@ -67,14 +95,19 @@ def by_batch_size(chart_id: str, results: Iterable[Any], kind: str) -> dict[str,
     else:
         axes = [{"scale": "y", "label": "peak memory (GiB)", "side": "left"}]
         title, unit = "Peak memory against batch size", "GiB"
-    series = [line(label, aligned(xs, points), scale=scale, unit=unit)
-              for (label, scale), points in lines.items()]
+    series = []
+    for (label, scale), points in lines.items():
+        said = [notes[(label, scale)].get(x) for x in xs]
+        series.append(line(label, aligned(xs, points), scale=scale, unit=unit,
+                           notes=said if any(said) else None))
     return spec(chart_id, title, "log2", "batch size", xs, axes, series)
 
 
 def trend(chart_id: str, case_key: str, metric: str, nights: Sequence[tuple[datetime, float]],
-          tonight: datetime, baseline: float | None) -> dict[str, Any]:
-    """A regressed series' recent nights, tonight marked, the baseline median drawn."""
+          tonight: datetime, baseline: float | None, verdict: Verdict | None = None
+          ) -> dict[str, Any]:
+    """A regressed series' recent nights, tonight marked (with its verdict's baseline,
+    change and z in the tooltip), the baseline median drawn."""
     view = metric_view(metric)
     xs = [epoch(at) for at, _ in nights]
     values = [view.shown(v) for _, v in nights]
@@ -82,9 +115,13 @@ def trend(chart_id: str, case_key: str, metric: str, nights: Sequence[tuple[date
     if baseline is not None:
         series.append(line("baseline median", [view.shown(baseline)] * len(xs),
                            unit=view.unit, digits=view.digits, dash=True, tone="info"))
-    marks = [view.shown(v) if epoch(at) == epoch(tonight) else None for at, v in nights]
+    is_tonight = [epoch(at) == epoch(tonight) for at, _ in nights]
+    marks = [view.shown(v) if now else None for now, (_, v) in zip(is_tonight, nights,
+                                                                    strict=True)]
+    note = verdict_note(verdict)
     series.append(line("tonight", marks, unit=view.unit, digits=view.digits, style="points",
-                       tone="bad"))
+                       tone="bad", notes=[note if now else None for now in is_tonight]
+                       if note else None))
     return spec(chart_id, f"{case_key}: {view.label}, last {len(xs)} nights", "time", "night",
                 xs, [{"scale": "y", "label": f"{view.label} ({view.unit})", "side": "left"}],
                 series)

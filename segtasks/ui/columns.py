@@ -5,8 +5,12 @@
 - `METRIC_VIEWS`: label, unit and scale of each judged metric (segtasks.domain.metrics
   lists them; one missing here still shows, under its own name);
 - `SERIES_CHARTS`: which metrics share a chart on the series page;
+- `RESULT_SHOWN`: which of those columns a page shows at once, in that order (the rest
+  wait behind "more columns");
 - `VERDICT_TONES`: the colour of each verdict. A verdict not listed (a new kind) is shown
-  as needing attention until it is given a tone.
+  as needing attention until it is given a tone;
+- `VERDICT_WORDS`: a verdict as a page says it (the stored value is snake_case);
+- `CALM`: the verdicts a page counts in one badge instead of listing them.
 """
 
 from __future__ import annotations
@@ -28,15 +32,30 @@ QUIET = (VerdictKind.UNCHANGED, VerdictKind.NEW, VerdictKind.INSUFFICIENT_HISTOR
          VerdictKind.IMPROVEMENT, VerdictKind.UNCONFIRMED, VerdictKind.INCONCLUSIVE,
          # outputs within tolerance (segtasks.judge.outputs)
          VerdictKind.OUTPUTS_MATCH, VerdictKind.OUTPUTS_UNCHANGED, VerdictKind.GOLDEN_CREATED)
+# The directions of a change each have their own colour (segbench.css, charts.js):
+# regression and failure red, improvement green, inconclusive amber, disturbed purple,
+# outputs magenta; the quiet ones grey or blue.
 VERDICT_TONES: dict[str, str] = {
     VerdictKind.REGRESSION: "bad", VerdictKind.FAILED: "bad", VerdictKind.MISSING: "warn",
     VerdictKind.IMPROVEMENT: "good", VerdictKind.UNCHANGED: "ok", VerdictKind.NEW: "info",
     VerdictKind.INSUFFICIENT_HISTORY: "info", VerdictKind.UNCONFIRMED: "info",
-    VerdictKind.OUTPUTS_CHANGED: "bad", VerdictKind.OUTPUTS_DIFFER: "warn",
+    VerdictKind.INCONCLUSIVE: "unsure", VerdictKind.DISTURBED: "disturbed",
+    VerdictKind.OUTPUTS_CHANGED: "outputs", VerdictKind.OUTPUTS_DIFFER: "outputs",
     VerdictKind.OUTPUTS_MATCH: "ok", VerdictKind.OUTPUTS_UNCHANGED: "ok",
-    VerdictKind.GOLDEN_CREATED: "info", VerdictKind.INCONCLUSIVE: "warn",
+    VerdictKind.GOLDEN_CREATED: "info",
 }
 UNKNOWN_TONE = "warn"
+# Where plain underscores-to-spaces would not say it (the rest: "outputs unchanged").
+VERDICT_WORDS: dict[str, str] = {
+    VerdictKind.NEW: "new series",
+    VerdictKind.GOLDEN_CREATED: "golden outputs created",
+    VerdictKind.UNCONFIRMED: "unconfirmed change",
+}
+# Verdicts that say nothing happened (or nothing could be compared yet, for a reason
+# nobody needs to act on): a page counts them in one badge. Inconclusive, unconfirmed and
+# every change stay listed.
+CALM = (VerdictKind.UNCHANGED, VerdictKind.INSUFFICIENT_HISTORY, VerdictKind.NEW,
+        VerdictKind.OUTPUTS_UNCHANGED, VerdictKind.OUTPUTS_MATCH, VerdictKind.GOLDEN_CREATED)
 # Most severe first; a verdict not listed ranks just after the listed failures. Quiet
 # verdicts on outputs rank last, so that a case's badge stays its speed verdict.
 SEVERITY = (VerdictKind.REGRESSION, VerdictKind.FAILED, VerdictKind.OUTPUTS_CHANGED,
@@ -51,6 +70,34 @@ def tone(verdict: str | None) -> str | None:
     if verdict is None:
         return None
     return VERDICT_TONES.get(verdict, UNKNOWN_TONE)
+
+
+def verdict_words(verdict: str) -> str:
+    """A verdict as the pages say it: 'outputs unchanged', not 'outputs_unchanged'."""
+    return VERDICT_WORDS.get(verdict) or str(verdict).replace("_", " ")
+
+
+def calm_badge(counts: dict[str, int], noun: str = "") -> dict[str, Any] | None:
+    """The calm verdicts of `counts` (verdict -> how many) as one badge, e.g. '12 quiet
+    cases' (noun "case"), its title saying which; None when there are none."""
+    calm = {v: n for v, n in counts.items() if v in CALM and n}
+    if not calm:
+        return None
+    total = sum(calm.values())
+    parts = ", ".join(f"{n} {verdict_words(v)}"
+                      for v, n in sorted(calm.items(), key=lambda vn: severity(vn[0])))
+    named = f" {noun}{'s' if total != 1 else ''}" if noun else ""
+    return {"text": f"{total} quiet{named}", "tone": "ok",
+            "title": f"nothing to look at: {parts}"}
+
+
+def verdict_badges(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Verdict counts as badges, most severe first, the calm ones collapsed into one."""
+    badges = [{"text": f"{n} {verdict_words(v)}", "tone": tone(v), "title": None}
+              for v, n in sorted(counts.items(), key=lambda vn: severity(vn[0]))
+              if v not in CALM and n]
+    calm = calm_badge(counts)
+    return badges + ([calm] if calm else [])
 
 
 def severity(verdict: str) -> float:
@@ -120,10 +167,12 @@ def cell(text: str, *, href: str | None = None, tone: str | None = None,
 def report_cell(column: str, text: str) -> dict[str, Any]:
     """A cell of the report's own rows, toned where its column carries a judgement."""
     if column == "Verdict":
-        return cell(text, tone=tone(text))
-    if column == "Status":
-        return cell(text, tone=None if text == "ok" else (
-            "info" if text.startswith("skipped") else "bad"))
+        return cell(verdict_words(text), tone=tone(text))
+    if column == "Status":  # the status in a word; why, on hover (a reason is a sentence)
+        word, _, why = text.partition(": ")
+        return cell(word, tone=None if text == "ok" else (
+            "info" if text.startswith("skipped") else
+            "disturbed" if text.startswith("disturbed") else "bad"), title=why or None)
     if column == "Stable" and text == "no":
         return cell(text, tone="warn", title="the median's interval did not reach the "
                                               "target before the time cap")
@@ -144,11 +193,12 @@ def _verdict(result: Result, ctx: RowContext) -> dict[str, Any]:
     top = headline(verdicts)
     if top is None:
         return cell("-", title="not judged (skipped, or the run was not judged yet)")
-    detail = "; ".join(f"{v.metric}: "
-                       + (v.described if v.verdict == VerdictKind.INCONCLUSIVE else v.verdict)
+    detail = "; ".join(f"{metric_view(v.metric).label}: "
+                       + (v.described if v.verdict == VerdictKind.INCONCLUSIVE
+                          else verdict_words(v.verdict))
                        + (f" ({v.relative_change:+.1%})" if v.relative_change is not None
                           else "") for v in verdicts)
-    return cell(top.verdict, tone=tone(top.verdict), title=detail)
+    return cell(verdict_words(top.verdict), tone=tone(top.verdict), title=detail)
 
 
 def _series(result: Result, ctx: RowContext) -> dict[str, Any]:
@@ -168,3 +218,7 @@ RESULT_EXTRAS: tuple[tuple[str, Callable[[Result, RowContext], dict[str, Any]]],
     ("Series", _series),
     ("Airflow task", _task),
 )
+# The case column (batch size, in a table of one variant) and its verdict first, then
+# the figures read most: at 1,032 px (Airflow's run tab) they fit without scrolling.
+RESULT_SHOWN = ("Batch Size", "Verdict", "Inference img/s", "p90 Latency (ms)",
+                "Median ±95% CI", "FPS", "Status", "Series", "Airflow task")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-STATIC_VERSION = "2"  # bump when a static file changes, so browsers fetch it again
+STATIC_VERSION = "3"  # bump when a static file changes, so browsers fetch it again
 
 
 @dataclass(frozen=True)

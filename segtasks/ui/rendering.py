@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from segtasks.store.database import masked
 from segtasks.ui import engines
 from segtasks.ui.access import Viewer
-from segtasks.ui.columns import VERDICT_TONES
+from segtasks.ui.columns import VERDICT_TONES, verdict_badges, verdict_words
 from segtasks.ui.links import Links
 from segtasks.ui.pages import PageContext
 from segtasks.ui.settings import UiSettings
@@ -41,7 +41,9 @@ def templates() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["pct"] = lambda v: "-" if v is None else f"{v:+.1%}"
+    env.filters["words"] = verdict_words  # a verdict as the pages say it
     env.globals["tones"] = VERDICT_TONES
+    env.globals["verdict_badges"] = verdict_badges
     return env
 
 

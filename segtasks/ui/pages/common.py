@@ -3,6 +3,7 @@ cells, and the report's seed-style tables with the pages' own columns."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -16,7 +17,7 @@ from segtasks.domain.verdicts import Verdict
 from segtasks.plan import ParamError, validate
 from segtasks.report.tables import by_variant, seed_rows
 from segtasks.ui.access import Viewer
-from segtasks.ui.columns import RESULT_EXTRAS, RowContext, report_cell
+from segtasks.ui.columns import RESULT_EXTRAS, RESULT_SHOWN, RowContext, report_cell
 from segtasks.ui.links import Links
 
 if TYPE_CHECKING:
@@ -37,12 +38,45 @@ class PageContext:
     dag_id: str  # the governing DAG
 
 
+def _utc(at: datetime) -> datetime:
+    if at.tzinfo is None:  # SQLite returns naive datetimes; they are stored in UTC
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC)
+
+
 def when(at: datetime | None) -> str | None:
     if at is None:
         return None
-    if at.tzinfo is None:  # SQLite returns naive datetimes; they are stored in UTC
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return _utc(at).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day(at: datetime) -> str:
+    """A night's start as people say it: '7 Dec 02:00' (UTC, as every time on the pages)."""
+    at = _utc(at)
+    return f"{at.day} {at:%b %H:%M}"
+
+
+def short_code(version: str | None) -> str | None:
+    """A code version as `git log --oneline` shows it: '4ff042b' for a 12-digit sha, a
+    '-dirty' suffix kept; anything else (a release name) as it is."""
+    if not version:
+        return None
+    sha, dash, rest = version.partition("-")
+    if re.fullmatch(r"[0-9a-f]{8,40}", sha):
+        return sha[:7] + dash + rest
+    return version
+
+
+def night_name(run: Run) -> str:
+    """'Night 5 · 7 Dec 02:00': the run's number (the one the CLI prints, `run 5`) and
+    its start."""
+    return f"Night {run.id} · {day(run.started_at)}"
+
+
+def run_label(run: Run) -> str:
+    """A run as a page titles it: 'Night 5 · 7 Dec 02:00 · code 4ff042b'."""
+    code = short_code(run.code_version)
+    return night_name(run) + (f" · code {code}" if code else "")
 
 
 # a stored value's parts, which the API shows on their own, not inside each row
@@ -60,7 +94,9 @@ def run_summary(run: Run, links: Links, counts: dict[str, int] | None = None
                 ) -> dict[str, Any]:
     in_airflow = run.trigger != "cli"
     return {
-        "id": run.id, "dag_id": run.dag_id, "run_id": run.run_id, "trigger": run.trigger,
+        "id": run.id, "label": run_label(run), "name": night_name(run),
+        "code": short_code(run.code_version),
+        "dag_id": run.dag_id, "run_id": run.run_id, "trigger": run.trigger,
         "state": run.state, "started_at": run.started_at, "started": when(run.started_at),
         "finished_at": run.finished_at, "code_version": run.code_version,
         "excluded": run.excluded, "excluded_reason": run.excluded_reason,
@@ -72,13 +108,30 @@ def run_summary(run: Run, links: Links, counts: dict[str, int] | None = None
 
 
 def table(title: str | None, columns: Sequence[str], rows: list[list[dict[str, Any]]],
-          note: str | None = None) -> dict[str, Any]:
-    return {"title": title, "columns": list(columns), "rows": rows, "note": note}
+          note: str | None = None, *, extra: Iterable[str] = (), wrap: Iterable[str] = ()
+          ) -> dict[str, Any]:
+    """A table of cells. `extra` columns wait behind "more columns" (a page shows them on
+    request); `wrap` columns hold sentences, wrapped rather than widening the table. The
+    first column stays in view when the table scrolls sideways."""
+    folded, wrapped = set(extra) & set(columns), set(wrap)
+    return {"title": title, "columns": list(columns), "rows": rows, "note": note,
+            "classes": [" ".join(name for name, on in (("extra", c in folded),
+                                                        ("wrap", c in wrapped)) if on)
+                        for c in columns],
+            "folded": len(folded)}
 
 
-def report_table(title: str | None, rows: Sequence[dict[str, str]]) -> dict[str, Any]:
+def shown_first(columns: Sequence[str], shown: Sequence[str]) -> list[int]:
+    """The order of `columns` with `shown` first (as `shown` lists them), then the rest."""
+    first = [columns.index(c) for c in shown if c in columns]
+    return first + [i for i in range(len(columns)) if i not in first]
+
+
+def report_table(title: str | None, rows: Sequence[dict[str, str]], *,
+                 extra: Iterable[str] = (), wrap: Iterable[str] = ()) -> dict[str, Any]:
     columns = list(rows[0]) if rows else []
-    return table(title, columns, [[report_cell(c, row[c]) for c in columns] for row in rows])
+    return table(title, columns, [[report_cell(c, row[c]) for c in columns] for row in rows],
+                 extra=extra, wrap=wrap)
 
 
 def _verdicts_by_case(verdicts: Iterable[Verdict]
@@ -137,7 +190,10 @@ def result_tables(results: Sequence[Result], verdicts: Iterable[Verdict], links:
         columns = [*rows[0], *(extra for extra, _ in RESULT_EXTRAS)]
         cells = [[report_cell(c, row[c]) for c in row] + [make(r, ctx) for _, make in RESULT_EXTRAS]
                  for row, r in zip(rows, grouped[name], strict=True)]
-        tables.append(table(name, columns, cells, note))
+        order = shown_first(columns, RESULT_SHOWN)
+        columns = [columns[i] for i in order]
+        tables.append(table(name, columns, [[row[i] for i in order] for row in cells], note,
+                            extra=[c for c in columns if c not in RESULT_SHOWN]))
     return tables
 
 

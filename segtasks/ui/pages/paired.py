@@ -18,7 +18,7 @@ from segtasks.report.paired_section import (
     pair_rows,
     paired_rows,
 )
-from segtasks.ui.columns import cell, tone, worst
+from segtasks.ui.columns import cell, tone, verdict_words, worst
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import report_table, run_summary, table
 
@@ -27,7 +27,8 @@ JUDGED = {"Software": "verdict", "Machine": "machine_verdict"}  # columns that c
 
 def _judged_cell(column: str, text: str, v: PairedVerdict) -> dict[str, Any]:
     verdict = getattr(v, JUDGED[column])
-    return cell(text, tone=tone(verdict), title=paired_line(v)) if verdict else cell(text)
+    return cell(verdict_words(text), tone=tone(verdict), title=paired_line(v)) if verdict \
+        else cell(text)
 
 
 def run_section(section: PairedSection, links: Links) -> dict[str, Any] | None:
@@ -75,7 +76,7 @@ def history_table(history: Sequence[PairedVerdict], run_of: Callable[[int], Run]
         run = run_summary(run_of(v.run_pk), links) if v.run_pk is not None else None
         width = half_width(v)
         rows.append([
-            cell((run and run["started"]) or "-"),
+            cell(run["name"], title=run["label"]) if run else cell("-"),
             cell(run["run_id"], href=run["href"]) if run else cell("-"),
             cell(v.metric),
             cell("-" if v.change is None else f"{v.change:+.1%}"),

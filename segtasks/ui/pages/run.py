@@ -1,4 +1,5 @@
-"""One run as the report shows it (segtasks.report), with charts and links."""
+"""One run as the report shows it (segtasks.report), with charts and links, opening with
+what changed."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from segtasks.report.tables import (
     warning_lines,
 )
 from segtasks.store import browse as queries
-from segtasks.store import repository
+from segtasks.store import default_pair, repository
 from segtasks.ui import charts
+from segtasks.ui.columns import calm_badge
+from segtasks.ui.pages import changes
 from segtasks.ui.pages.common import (
     PageContext,
     environments,
@@ -30,6 +33,9 @@ from segtasks.ui.pages.common import (
     run_summary,
 )
 from segtasks.ui.pages.paired import run_section
+
+# the verdict table's columns behind "more columns"
+VERDICT_EXTRA = ("Min effect", "Confirmed", "Nights", "Software changes")
 
 
 def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
@@ -43,18 +49,24 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
         if regressed else {}
     paired = paired_section(ctx.engine, run.id, run.notes or [])
     report = model.build(run, results, verdicts, history, ctx.database, paired=paired)
-    chart_list = [c for c in (charts.by_batch_size("run-speed", results, "speed"),
-                              charts.by_batch_size("run-memory", results, "memory"))
+    chart_list = [c for c in (charts.by_batch_size("run-speed", results, "speed", verdicts),
+                              charts.by_batch_size("run-memory", results, "memory", verdicts))
                   if c is not None]
+    judged = {(v.case_key, v.metric): v for v in verdicts}
     chart_list += [charts.trend(f"run-trend-{i}", t.case_key, t.metric, t.nights, t.tonight,
-                                t.baseline) for i, t in enumerate(report.trends)]
-    previous = queries.previous_run_pk(ctx.engine, run)
+                                t.baseline, judged.get((t.case_key, t.metric)))
+                   for i, t in enumerate(report.trends)]
+    previous = default_pair.earlier_finished_pk(ctx.engine, run) \
+        or queries.previous_run_pk(ctx.engine, run)
     counts = queries.verdict_counts(ctx.engine, [run.id])[run.id]
+    summary = run_summary(run, links, counts)
     return {
-        "page": "run", "database": ctx.database, "title": report.title,
+        "page": "run", "database": ctx.database, "title": summary["label"],
         "api": links.api(f"runs/{run.id}"),
-        "run": run_summary(run, links, counts),
+        "run": summary,
         "headline": night_headline(verdicts),
+        "changes": changes.section(changes.from_verdicts(verdicts), links,
+                                   calm_badge(changes.quiet_cases(verdicts), "case")),
         "paired": run_section(paired, links),
         "compare_previous": links.compare(previous, run.id) if previous else None,
         "regressions": [{"case_key": v.case_key, "metric": v.metric,
@@ -70,7 +82,8 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
                              "best_case": rec.best.result.case_key if rec.best else None,
                              "front": report_table(None, recommend.front_rows(rec))}
                             for rec in report.recommendations],
-        "verdicts": report_table("Verdicts", verdict_rows(verdicts)),
+        "verdicts": report_table("Verdicts", verdict_rows(verdicts), extra=VERDICT_EXTRA,
+                                 wrap=("Detail",)),
         "warnings": warning_lines(results),
         "charts": chart_list,
         "environments": environments(results),

@@ -3,6 +3,7 @@ curation."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -16,7 +17,17 @@ from segtasks.judge.thresholds import Threshold
 from segtasks.store import browse as queries
 from segtasks.store.paired_reads import paired_history
 from segtasks.ui import charts
-from segtasks.ui.columns import SERIES_CHARTS, cell, metric_view, tone, worst
+from segtasks.ui.columns import (
+    CALM,
+    SERIES_CHARTS,
+    calm_badge,
+    cell,
+    metric_view,
+    severity,
+    tone,
+    verdict_words,
+    worst,
+)
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, run_summary, table, when
 from segtasks.ui.pages.paired import history_table
@@ -30,13 +41,15 @@ UNMARKED = {VerdictKind.UNCHANGED, VerdictKind.NEW, VerdictKind.INSUFFICIENT_HIS
 
 def band(verdict: Verdict | None) -> tuple[float, float] | None:
     """Where a night is judged unchanged: the baseline ± the smallest change the judge
-    flags at the noise the verdict was judged with (segtasks.judge.decide)."""
+    flags at the noise the verdict was judged with (segtasks.judge.decide), not below
+    zero."""
     if verdict is None or verdict.baseline is None or verdict.noise is None \
             or verdict.min_effect is None or verdict.z_threshold is None:
         return None
     width = smallest_flagged_change(verdict.noise,
                                     Threshold(verdict.min_effect, verdict.z_threshold))
-    return verdict.baseline * (1 - width), verdict.baseline * (1 + width)
+    # a noisy series' band would reach below zero: no throughput or memory goes there
+    return max(0.0, verdict.baseline * (1 - width)), verdict.baseline * (1 + width)
 
 
 def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
@@ -74,9 +87,11 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
             "reason": night.reason,
             "values": {m: getattr(night, m) for m in METRIC_NAMES},
             "ci_rel": night.ci_rel,
-            "verdicts": {m: {"verdict": v.verdict, "baseline": v.baseline,
+            "verdicts": {m: {"verdict": v.verdict, "words": verdict_words(v.verdict),
+                             "baseline": v.baseline,
                              "relative_change": v.relative_change, "noise": v.noise,
-                             "z": v.z, "band": band(v), "detail": v.detail}
+                             "z": v.z, "band": band(v), "detail": v.detail,
+                             "note": charts.verdict_note(v)}
                          for m, v in judged.items() if v is not None},
             "software_changes": changes,
         })
@@ -89,13 +104,13 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
                             "href": links.series(case_key, h)}
                            for h, last in hardware if h != hardware_key],
         "nights": records,
+        "latest": latest(records),
         "nights_table": nights_table(records, levels, all_nights),
         "paired_table": paired,
         "levels": [level_record(lv, links) for lv in levels],
         "charts": series_charts(case_key, records, levels),
         "can_edit": ctx.viewer.can_edit,
-        "choices": [{"id": r["run"]["id"], "label": f"{r['run']['started']} · "
-                     f"{r['run']['run_id']} · {r['status']}",
+        "choices": [{"id": r["run"]["id"], "label": f"{r['run']['label']} · {r['status']}",
                      "excluded": r["run"]["excluded"]} for r in reversed(records)],
         "excluded": [r["run"] for r in reversed(records) if r["run"]["excluded"]],
     }
@@ -109,15 +124,37 @@ def level_record(level: BaselineLevel, links: Links) -> dict[str, Any]:
             "active": level.undone_at is None}
 
 
+def latest(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest night in a line: its verdict on each metric, the calm ones counted in
+    one badge."""
+    if not records:
+        return None
+    last = records[-1]
+    judged = last["verdicts"]
+    listed = [{"text": f"{metric_view(m).label}: {v['words']}"
+               + ("" if v["relative_change"] is None else f" {v['relative_change']:+.1%}"),
+               "tone": tone(v["verdict"]), "title": v["note"]}
+              for m, v in sorted(judged.items(), key=lambda mv: severity(mv[1]["verdict"]))
+              if v["verdict"] not in CALM]
+    calm = calm_badge(Counter(str(v["verdict"]) for v in judged.values()), "metric")
+    return {"run": last["run"], "status": last["status"], "reason": last["reason"],
+            "badges": listed + ([calm] if calm else [])}
+
+
+# The nights table: the night and its verdict first, then the figures read most; the
+# rest behind "more columns"; marks (excluded, new level) are sentences, wrapped.
+NIGHT_EXTRA = ("Run", "Software changes")
+
+
 def nights_table(records: list[dict[str, Any]], levels: Sequence[BaselineLevel], all_nights: bool
                  ) -> dict[str, Any]:
     starts = {lv.from_run_pk: lv for lv in levels if lv.undone_at is None}
     shown = list(reversed(records))
     if not all_nights:
         shown = shown[:NIGHTS_IN_TABLE]
-    columns = ["Night", "Run", "Status", *(metric_view(m).label + f" ({metric_view(m).unit})"
-                                           for m in METRIC_NAMES),
-               "Verdict", "Change (img/s)", "Software changes", "Marks"]
+    figures = [f"{metric_view(m).label} ({metric_view(m).unit})" for m in METRIC_NAMES]
+    columns = ["Night", "Verdict", "Change (img/s)", *figures[:2], "Status", *figures[2:],
+               "Marks", *NIGHT_EXTRA]
     rows = []
     for rec in shown:
         run = rec["run"]
@@ -130,20 +167,25 @@ def nights_table(records: list[dict[str, Any]], levels: Sequence[BaselineLevel],
         if run["id"] in starts:
             level = starts[run["id"]]
             marks.append(f"new level from here ({level.accepted_by}: {level.reason})")
+        values = [cell(metric_view(m).text(rec["values"][m])) for m in METRIC_NAMES]
         rows.append([
-            cell(run["started"] or ""), cell(run["run_id"], href=run["href"]),
+            cell(run["name"], href=run["href"], title=run["label"]),
+            cell(verdict_words(top), tone=tone(top), title="; ".join(
+                f"{metric_view(m).label}: {v['words']}" for m, v in judged.items()))
+            if top else cell("-"),
+            cell("-" if change is None else f"{change:+.1%}"),
+            *values[:2],
             cell(rec["status"], tone=None if rec["status"] == "ok" else "bad",
                  title=rec["reason"]),
-            *(cell(metric_view(m).text(rec["values"][m])) for m in METRIC_NAMES),
-            cell(top, tone=tone(top), title="; ".join(
-                f"{m}: {v['verdict']}" for m, v in judged.items())) if top else cell("-"),
-            cell("-" if change is None else f"{change:+.1%}"),
-            cell(", ".join(rec["software_changes"]) or "-"),
+            *values[2:],
             cell("; ".join(marks) or "-", tone="muted" if run["excluded"] else None),
+            cell(run["run_id"], href=run["href"]),
+            cell(", ".join(rec["software_changes"]) or "-"),
         ])
     hidden = len(records) - len(shown)
     return table(None, columns, rows,
-                 f"{hidden} older nights are in the charts and the JSON API" if hidden else None)
+                 f"{hidden} older nights are in the charts and the JSON API" if hidden else None,
+                 extra=[*figures[2:], *NIGHT_EXTRA], wrap=("Marks",))
 
 
 def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence[BaselineLevel]
@@ -154,7 +196,8 @@ def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence
     events += [{"x": charts.epoch(lv.from_run.started_at), "kind": "level",
                 "label": f"new level ({lv.accepted_by}): {lv.reason}"}
                for lv in levels if lv.undone_at is None]
-    labels = [f"{r['run']['run_id']} ({r['status']})" for r in records]
+    labels = [r["run"]["name"] + ("" if r["status"] == "ok" else f" ({r['status']})")
+              for r in records]
     found: list[dict[str, Any]] = []
     for title, metrics in SERIES_CHARTS:
         series: list[dict[str, Any]] = []
@@ -167,7 +210,9 @@ def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence
             if all(v is None for v in values):
                 continue
             prefix = f"{view.label}: " if len(metrics) > 1 else ""
-            series.append(charts.line(view.label, values, unit=view.unit, digits=view.digits))
+            notes = [r["verdicts"].get(metric, {}).get("note") for r in records]
+            series.append(charts.line(view.label, values, unit=view.unit, digits=view.digits,
+                                      notes=notes if any(notes) else None))
             edges = [r["verdicts"].get(metric, {}).get("band") for r in records]
             if any(edges):
                 low = [view.shown(e[0]) if e else None for e in edges]
@@ -182,7 +227,8 @@ def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence
             for kind in kinds:
                 marks = [v if r["verdicts"].get(metric, {}).get("verdict") == kind else None
                          for v, r in zip(values, records, strict=True)]
-                series.append(charts.line(f"{prefix}{kind}", marks, unit=view.unit,
+                series.append(charts.line(f"{prefix}{verdict_words(kind)}", marks,
+                                          unit=view.unit,
                                           digits=view.digits, style="points", tone=tone(kind)))
             excluded = [v if r["run"]["excluded"] else None
                         for v, r in zip(values, records, strict=True)]

@@ -1,10 +1,17 @@
 /* Draws the chart specifications of a page (segtasks/ui/charts.py) with uPlot.
- * Every chart: hover for values (legend and tooltip), drag to zoom, double-click to
- * reset. Text from the database (run ids, reasons) is only ever set as textContent. */
+ * Every chart: hover for values (legend and tooltip: the value, and where the night was
+ * judged its baseline, change and z), drag to zoom, double-click to reset; before any
+ * hover the legend shows the last point (the latest night, the largest batch size).
+ * Times are UTC, as on the pages.
+ * Text from the database (run ids, reasons) is only ever set as textContent. */
 (function () {
   "use strict";
   var TONES = { bad: "#c62828", warn: "#ef6c00", good: "#2e7d32", ok: "#607d8b",
-                info: "#1565c0", muted: "#9e9e9e" };
+                info: "#1565c0", muted: "#9e9e9e", unsure: "#b08900", disturbed: "#6a3d9a",
+                outputs: "#a3187a" };
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec"];
+  var DAY = 86400;
   var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                  "#e377c2", "#17becf"];
   var EVENT_COLORS = { software: "#8e24aa", level: "#00897b" };
@@ -21,13 +28,55 @@
     return spec.x.label + " " + v;
   }
 
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  /* A time tick as short as its spacing allows: "7 Dec" for days, "7 Dec 02:00" within a
+   * day, "Dec 2026" for months; a tick's year is shown where it changes. */
+  function timeTicks(u, splits, axisIdx, space, incr) {
+    var lastYear = null;
+    return splits.map(function (v) {
+      if (v == null) return "";
+      var d = new Date(v * 1000);
+      var year = d.getUTCFullYear();
+      var text;
+      if (incr >= 28 * DAY) text = MONTHS[d.getUTCMonth()] + " " + year;
+      else {
+        text = d.getUTCDate() + " " + MONTHS[d.getUTCMonth()];
+        if (incr < DAY) text += " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+        if (lastYear !== null && year !== lastYear) text += " " + year;
+      }
+      lastYear = year;
+      return text;
+    });
+  }
+
+  /* The last x that any drawn series has a value at: what the legend shows before any
+   * hover (uPlot's own legend shows "--" until then). */
+  function lastIndex(spec) {
+    for (var i = spec.xs.length - 1; i >= 0; i--) {
+      for (var k = 0; k < spec.series.length; k++) {
+        if (spec.series[k].style !== "band" && spec.series[k].values[i] != null) return i;
+      }
+    }
+    return null;
+  }
+
   function seriesOptions(spec) {
     var color = 0;
-    var out = [{ label: spec.x.label, value: function (u, v) { return xText(spec, v); } }];
+    var last = lastIndex(spec);
+    var out = [{ label: spec.x.label, value: function (u, v, i, idx) {
+      if (idx != null) return xText(spec, v);
+      if (last == null) return "";
+      return (spec.x.kind === "time" ? "latest, " : "") + xText(spec, spec.xs[last]);
+    } }];
     spec.series.forEach(function (s) {
       var stroke = s.tone ? TONES[s.tone] : PALETTE[color++ % PALETTE.length];
       var o = { label: s.label, scale: s.scale, stroke: stroke, width: 2, spanGaps: true,
-                value: function (u, v) { return fmt(v, s.digits, s.unit); } };
+                value: function (u, v, i, idx) {
+                  if (idx != null) return fmt(v, s.digits, s.unit);
+                  var at = last == null ? null : s.values[last];
+                  return at == null ? "" : fmt(at, s.digits, s.unit);
+                } };
       if (s.dash) o.dash = [6, 4];
       if (s.style === "points") {
         o.paths = function () { return null; };
@@ -47,7 +96,10 @@
 
   function axesOptions(spec) {
     var x = { label: spec.x.label, labelSize: 20 };
-    if (spec.x.kind === "log2") {
+    if (spec.x.kind === "time") {
+      x.space = 80;  // px per tick at least: "7 Dec 02:00" never overlaps the next
+      x.values = timeTicks;
+    } else if (spec.x.kind === "log2") {
       x.values = function (u, splits) { return splits.map(function (v) { return v == null ? "" : String(v); }); };
     }
     var axes = [x];
@@ -89,7 +141,8 @@
       while (tip.firstChild) tip.removeChild(tip.firstChild);
       var x = u.data[0][i];
       var head = document.createElement("b");
-      head.textContent = xText(spec, x) + (spec.labels && spec.labels[i] ? " · " + spec.labels[i] : "");
+      // a night's label says its start already ("Night 5 · 7 Dec 02:00")
+      head.textContent = spec.labels && spec.labels[i] ? spec.labels[i] : xText(spec, x);
       tip.appendChild(head);
       spec.series.forEach(function (s, k) {
         var v = u.data[k + 1][i];
@@ -97,6 +150,13 @@
         var line = document.createElement("div");
         line.textContent = s.label + ": " + fmt(v, s.digits, s.unit);
         tip.appendChild(line);
+        var note = s.notes && s.notes[i];
+        if (note) {
+          var more = document.createElement("div");
+          more.className = "chart-tip-note";
+          more.textContent = note;
+          tip.appendChild(more);
+        }
       });
       (spec.events || []).forEach(function (e) {
         if (e.x !== x) return;
@@ -123,16 +183,28 @@
     };
   }
 
+  /* A y scale around its data; never below zero for data that is not (images/s, GiB):
+   * uPlot's padding would otherwise show negative throughput. */
+  function yRange(u, min, max) {
+    if (min == null || max == null) return [0, 1];
+    var r = uPlot.rangeNum(min, max, 0.1, true);
+    if (min >= 0 && r[0] < 0) r[0] = 0;
+    return r;
+  }
+
   function draw(box, spec) {
     var data = [spec.xs].concat(spec.series.map(function (s) { return s.values; }));
     var scales = { x: spec.x.kind === "time" ? { time: true, range: xRange(spec) }
                                              : { time: false, distr: 3, log: 2, range: xRange(spec) } };
+    spec.axes.forEach(function (a) { scales[a.scale] = { range: yRange }; });
     var opts = {
       width: Math.max(box.clientWidth, 320), height: 320,
       series: seriesOptions(spec), axes: axesOptions(spec), scales: scales,
       bands: (spec.bands || []).map(function (b) {
         return { series: [b[0] + 1, b[1] + 1], fill: "rgba(21,101,192,0.10)" };
       }),
+      // ticks at UTC midnights, as the labels and the pages read times
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
       hooks: { draw: [drawEvents(spec)], setCursor: [tooltip(spec, box)] },
