@@ -12,7 +12,7 @@ from segtasks.report.attention import Attention, Kind, NightRef, Problem, needs_
 from segtasks.report.progress import REFRESH_S, NightProgress, nights_progress
 from segtasks.store import browse as queries
 from segtasks.ui import charts
-from segtasks.ui.columns import cell
+from segtasks.ui.columns import cell, metric_view, verdict_words
 from segtasks.ui.links import Links
 from segtasks.ui.pages.common import PageContext, raw, result_tables, run_summary, table, when
 
@@ -119,6 +119,11 @@ def _detail(p: Problem) -> str:
     return p.detail or ""
 
 
+def _metric(name: str | None) -> str:
+    """A metric as the pages name it ('Throughput', not 'images_per_s')."""
+    return metric_view(name).label if name else ""
+
+
 def attention_view(found: Attention, links: Links) -> dict[str, Any]:
     """What needs someone, open until answered (segtasks.report.attention), and what was
     answered lately, with who answered and how."""
@@ -126,15 +131,16 @@ def attention_view(found: Attention, links: Links) -> dict[str, Any]:
     for p in found.open:
         change = "-" if p.relative_change is None else f"{p.relative_change:+.1%}"
         rows.append([
-            _what(p, links), cell(p.metric or ""),
-            cell(str(p.kind), tone=_tone(p), title=p.verdict), cell(change),
+            _what(p, links), cell(_metric(p.metric)),
+            cell(str(p.kind), tone=_tone(p),
+                 title=verdict_words(p.verdict) if p.verdict else None), cell(change),
             _since(p, links), cell(str(p.nights)),
             cell(when(p.last.started_at) or p.last.run_id, href=links.run(p.last.run_pk),
                  title=p.last.run_id),
             cell(_detail(p)),
         ])
     answered_rows = [[
-        _what(p, links), cell(p.metric or ""), cell(str(p.kind), tone="muted"),
+        _what(p, links), cell(_metric(p.metric)), cell(str(p.kind), tone="muted"),
         _since(p, links), cell(p.answered or ""),
     ] for p in found.answered]
     return {
