@@ -156,7 +156,11 @@ def test_a_slowdown_of_the_whole_machine_is_not_a_software_regression(
     _earlier_fast_nights(engine, locks["here"])
     # both sides slowed alike: the treatment differs only by a package that does nothing
     monkeypatch.setenv(FORWARD_DELAY_VARIABLE, MACHINE_DELAY_MS)
-    _, states = _night(dag, {"environments": ["planted-inert"], "control": "here"})
+    # the same software on both sides, yet three pairs beside the other tests' load can
+    # stray far (seen: the treatment 1.19x the control, 95% interval 1.13 to 1.26, while
+    # a browser test ran): this night asks 30%, which the machine's -50% still passes
+    _, states = _night(dag, {"environments": ["planted-inert"], "control": "here",
+                             "min_effect": 0.3})
     assert states["bench_cpu"] == "success"
     run = _last_run(engine)
     assert len(pair_sides(engine, run.id, KEY)) == 6

@@ -159,17 +159,19 @@ def pip_settings() -> IndexSettings:
 _INSTALLING = frozenset({"install", "sync"})
 
 
-def uv_pip(subcommand: str, args: Sequence[str], settings: IndexSettings | None = None
-           ) -> tuple[list[str], dict[str, str]]:
+def uv_pip(subcommand: str, args: Sequence[str], settings: IndexSettings | None = None,
+           *, compile_bytecode: bool = True) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of `uv pip SUBCOMMAND` with the index settings.
 
     Installs compile every module to bytecode, as pip does by default and uv does not:
     where PYTHONDONTWRITEBYTECODE is set (this VM, CI, most container images), Python
     writes no .pyc of its own, so without them every case process compiled torch, timm and
     Airflow from source again (a tiny case's process: 21.5 s of CPU against 13.9 s
-    compiled on this VM, benchmarks/case_startup.py)."""
+    compiled on this VM, benchmarks/case_startup.py). `compile_bytecode=False` leaves it
+    to the caller: a recorded environment keeps the bytecode its processes write instead
+    (segtasks.envs.build), a fraction of the whole environment's."""
     chosen = pip_settings() if settings is None else settings
-    compiled = ["--compile-bytecode"] if subcommand in _INSTALLING else []
+    compiled = ["--compile-bytecode"] if subcommand in _INSTALLING and compile_bytecode else []
     return ([find_uv(), "pip", subcommand, *chosen.args(), *compiled, *args],
             {**os.environ, **chosen.env()})
 

@@ -65,7 +65,7 @@ def run_case_isolated(
         ))
         cmd = [python or sys.executable, "-m", WORKER, str(job), str(out)]
         finished = run_streamed(cmd, label=case.key, timeout_s=timeout_s,
-                                watch_pid=watch_pid, extra_env=harness_path(python))
+                                watch_pid=watch_pid, extra_env=harness_env(python))
         if out.is_file():
             return CaseResult.from_dict(json.loads(out.read_text()))
     hardware_key, env = _hardware_of_this_machine()
@@ -78,13 +78,17 @@ def run_case_isolated(
                       environment=env)
 
 
-def harness_path(python: str | None) -> dict[str, str]:
-    """PYTHONPATH for another environment's interpreter: tonight's segtasks first."""
-    if python is None:
+def harness_env(python: str | None) -> dict[str, str]:
+    """The variables a process of another environment's interpreter runs with: tonight's
+    segtasks first on its path, and its bytecode kept in that environment's folder
+    (segtasks.envs.build.bytecode_env)."""
+    if python is None or Path(python).absolute() == Path(sys.executable).absolute():
         return {}
+    from segtasks.envs.build import bytecode_env
+
     root = str(Path(__file__).resolve().parents[2])
     rest = os.environ.get("PYTHONPATH")
-    return {"PYTHONPATH": root + (os.pathsep + rest if rest else "")}
+    return {"PYTHONPATH": root + (os.pathsep + rest if rest else ""), **bytecode_env(python)}
 
 
 def remove_stale_case_folders() -> None:

@@ -143,3 +143,16 @@ def test_the_interpreter_of_this_environments_lock_is_this_one(index, tmp_path, 
     monkeypatch.setattr(build_module, "pip_settings", lambda: _settings(index))
     other = Lock(PYTHON, (ALPHA,))
     assert interpreter(other) == str(tmp_path / "var" / "envs" / other.short / "bin" / "python")
+
+
+def test_a_recorded_environments_process_keeps_its_bytecode_in_that_environment(tmp_path):
+    from segtasks.envs.build import BYTECODE_FOLDER
+    from segtasks.launch.isolated import harness_env
+
+    assert harness_env(None) == harness_env(sys.executable) == {}  # tonight's own: as is
+    python = tmp_path / "envs" / "0123456789ab" / "bin" / "python"
+    env = harness_env(str(python))
+    # written even where PYTHONDONTWRITEBYTECODE is set outside, into its own folder
+    assert env["PYTHONDONTWRITEBYTECODE"] == ""
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "envs" / "0123456789ab" / BYTECODE_FOLDER)
+    assert env["PYTHONPATH"].split(":")[0] == str(Path(__file__).resolve().parents[2])

@@ -91,3 +91,6 @@ def test_installs_compile_bytecode_as_pip_does(subcommand, compiles):
     cmd, _ = uv.uv_pip(subcommand, ["x"], uv.IndexSettings())
     assert ("--compile-bytecode" in cmd) is compiles
     assert cmd[-1] == "x" and cmd[1:3] == ["pip", subcommand]
+    # a recorded environment is built without: its processes keep what they import
+    cmd, _ = uv.uv_pip(subcommand, ["x"], uv.IndexSettings(), compile_bytecode=False)
+    assert "--compile-bytecode" not in cmd
