@@ -79,7 +79,8 @@ def _paired_lines(run: Run, paired: Sequence[PairedVerdict]) -> list[str]:
     or, for a night in the baseline night's own lock, that it was not paired."""
     if not paired:
         return [unpaired_line(run.lock_sha256)] if run.lock_sha256 else []
-    lines = [f"- {case_label(v)}: {paired_line(v)}" for v in paired if v.verdict == "regression"]
+    lines = [f"- {case_label(v)}: {paired_line(v)}" for v in paired
+             if v.verdict == VerdictKind.REGRESSION]
     lines += [f"- {case_label(v)}: {said} ({paired_line(v)})" for v in paired
               if (said := machine_only(v)) is not None]
     if lines:
@@ -93,7 +94,7 @@ def build(run: Run, verdicts: list[Verdict], report: str,
     """The alert of `run` from its verdicts (the judge's, or the stored ones) and, on a
     paired night, its paired verdicts."""
     regressed = [_regression(v) for v in verdicts if v.is_new_regression]
-    software = [_paired(v) for v in paired if v.verdict == "regression"]
+    software = [_paired(v) for v in paired if v.verdict == VerdictKind.REGRESSION]
     machine = [{**_paired(v), "said": said} for v in paired
                if (said := machine_only(v)) is not None]
     count = len(regressed) + len(software)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from segtasks.domain.metrics import BY_NAME
 from segtasks.domain.paired import PairedVerdict
+from segtasks.domain.verdicts import CHANGES, VerdictKind
 
 SHORT_SHA = 12  # as the report names weights files
 
@@ -62,11 +63,11 @@ def software_part(v: PairedVerdict) -> str:
     """What tonight's software did to the case against the control's, on this machine."""
     verdict = str(v.verdict)
     width = half_width(v)
-    if verdict in ("regression", "improvement") and v.change is not None:
+    if verdict in CHANGES and v.change is not None:
         spread = "" if width is None else f", +-{width:.1%}"
         return (f"software: {moved(v.metric, v.change)} than the control's on this machine "
                 f"tonight ({_pairs(v.pairs)}{spread})")
-    if verdict == "unchanged":
+    if verdict == VerdictKind.UNCHANGED:
         within = reach(v)
         mde = "" if v.mde is None else f", MDE {v.mde:.1%}"
         head = "unchanged" if within is None else f"within +-{within:.1%} of the control"
@@ -86,11 +87,11 @@ def software_part(v: PairedVerdict) -> str:
 def machine_part(v: PairedVerdict) -> str:
     """What the machine did: the control's value tonight against its own earlier nights."""
     verdict = v.machine_verdict
-    if verdict is None or verdict == "new":
+    if verdict is None or verdict == VerdictKind.NEW:
         return "machine: no earlier nights"
-    if verdict == "unchanged":
+    if verdict == VerdictKind.UNCHANGED:
         return "machine: unchanged"
-    if verdict in ("regression", "improvement"):
+    if verdict in CHANGES:
         if v.machine_change is not None:
             return f"machine: {moved(v.metric, v.machine_change)} than its earlier nights"
         worse, better = words(v.metric)
@@ -119,9 +120,8 @@ def machine_only(v: PairedVerdict) -> str | None:
     """"machine slower; software unchanged" where the machine moved and the pairs saw no
     change of the software (unchanged, or too uncertain to say: "software inconclusive");
     None otherwise."""
-    if v.verdict in ("regression", "improvement") \
-            or v.machine_verdict not in ("regression", "improvement"):
+    if v.verdict in CHANGES or v.machine_verdict not in CHANGES:
         return None
     worse, better = words(v.metric)
-    machine = worse if v.machine_verdict == "regression" else better
+    machine = worse if v.machine_verdict == VerdictKind.REGRESSION else better
     return f"machine {machine}; software {str(v.verdict).replace('_', ' ')}"
