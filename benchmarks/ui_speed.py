@@ -10,7 +10,7 @@ route's server time from the app's own Server-Timing header (routing, queries, b
 and rendering the page), median of --repeats after one cold call. Target: < 300 ms each.
 
     .venv/bin/python benchmarks/ui_speed.py [--admin-url postgresql://postgres@127.0.0.1/test]
-        [--repeats 15] [--nights 365] [--keep]
+        [--repeats 15] [--nights 365] [--keep | --reuse]
 """
 
 from __future__ import annotations
@@ -96,19 +96,28 @@ def main() -> None:
     parser.add_argument("--nights", type=int, default=history_scale.NIGHTS,
                         help="simulated nights (365 = a year; fewer for a smoke test)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the pages on the database a --keep run left (building the "
+                             "year takes minutes of CPU and need not be quiet; timing must)")
     args = parser.parse_args()
     history_scale.NIGHTS = args.nights
     banner(f"results pages on {args.nights} simulated nights in PostgreSQL: server time")
     name = "segbench_ui_speed"
     admin = store.database.engine(args.admin_url)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = args.admin_url.rsplit("/", 1)[0] + f"/{name}"
+    if not args.reuse:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        store.upgrade(url)
-        count = history_scale.fill(url)
-        complete(url)
+        if args.reuse:
+            store.upgrade(url)  # a kept database from an earlier revision: to head
+            with store.connect(url).connect() as conn:
+                count = conn.execute(text("SELECT count(*) FROM results")).scalar_one()
+        else:
+            store.upgrade(url)
+            count = history_scale.fill(url)
+            complete(url)
         print(f"# {count} results, {count * history_scale.SAMPLES} samples")
         settings = UiSettings(writer_url=url, reader_url=url, airflow_url="")
         client = TestClient(build_app(lambda: settings, LocalAccess("benchmark")))
@@ -128,7 +137,7 @@ def main() -> None:
     finally:
         engines.dispose(url)
         store.database.dispose(url)
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -118,6 +118,12 @@ def test_a_running_night_shows_its_progress_and_the_overview_follows_it(history)
     page = c.get("/").text
     assert '<meta http-equiv="refresh" content="30">' in page
     assert "1 of 3 cases measured" in page
+    # its own page says so too, and follows it
+    run_data = c.get(f"/api/runs/{running}").json()
+    assert (run_data["progress"], run_data["refresh_s"]) == ("1 of 3 cases measured", 30)
+    run_page = c.get(f"/runs/{running}").text
+    assert '<meta http-equiv="refresh" content="30">' in run_page
+    assert "Running: 1 of 3 cases measured" in run_page
     # closed with a case killed: no refresh any more, the night says what did not finish
     repository.finish_run(engine, running, "incomplete",
                           ["cpu-bs2-fp32: not measured (bench_cpu[1] failed)",
@@ -127,6 +133,8 @@ def test_a_running_night_shows_its_progress_and_the_overview_follows_it(history)
     assert data["runs"][0]["unfinished"][0] == "cpu-bs2-fp32: not measured (bench_cpu[1] failed)"
     night = next(i for i in data["attention"]["items"] if i["kind"] == "night failed")
     assert (night["verdict"], night["since"]["run_id"]) == ("incomplete", "manual__tonight")
+    assert c.get(f"/api/runs/{running}").json()["refresh_s"] is None
+    assert "http-equiv" not in c.get(f"/runs/{running}").text
     page = c.get("/").text
     assert "http-equiv" not in page and "2 not finished" in page
     assert "bench_cuda[0] failed" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from segtasks.domain import run_states
 from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.domain.records import Run
 from segtasks.domain.verdicts import VerdictKind
@@ -12,6 +13,7 @@ from segtasks.judge.series import NOISE_NIGHTS
 from segtasks.report import model, recommend
 from segtasks.report.headline import night_headline
 from segtasks.report.paired_section import paired_section
+from segtasks.report.progress import REFRESH_S, night_progress
 from segtasks.report.tables import (
     NOTES,
     compile_rows,
@@ -60,10 +62,16 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
         or queries.previous_run_pk(ctx.engine, run)
     counts = queries.verdict_counts(ctx.engine, [run.id])[run.id]
     summary = run_summary(run, links, counts)
+    running = run.state == run_states.RUNNING
+    progress = night_progress(ctx.engine, run.id) if running else None
     return {
         "page": "run", "database": ctx.database, "title": summary["label"],
         "api": links.api(f"runs/{run.id}"),
         "run": summary,
+        # a running night: how far it got, and the page follows it (as the overview does)
+        "progress": progress.text if progress else None,
+        "progress_fraction": progress.fraction if progress else None,
+        "refresh_s": REFRESH_S if running else None,
         "headline": night_headline(verdicts),
         "changes": changes.section(changes.from_verdicts(verdicts), links,
                                    calm_badge(changes.quiet_cases(verdicts), "case")),
