@@ -8,8 +8,8 @@ nav entry, the DAG tab and a run tab, and from there a series and a comparison. 
 must draw its tables and its charts' points, and the browser console must stay free of
 errors.
 
-With SEGBENCH_UI_SCREENSHOTS=docs/ui the four pages are saved there (README.md and
-docs/ui.md show them).
+With SEGBENCH_UI_SCREENSHOTS=DIR the four pages are saved there, to look at (the
+screenshots in docs/ui/ come from docs/ui/make_screenshots.py).
 Without Chromium or Playwright it skips, except under CI=true, where it fails:
 `make test` installs Chromium when it is missing.
 """
