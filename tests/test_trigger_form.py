@@ -16,7 +16,7 @@ import pytest
 
 from segtasks.plan import ParamError, validate
 from segtasks.plan.case import USUAL_BATCH_SIZES, Case
-from segtasks.plan.form import QUICK_CHECK, SCHEMAS
+from segtasks.plan.form import NOTE_LINE_CHARS, QUICK_CHECK, SCHEMAS
 from segtasks.plan.params import BY_NAME, PARAMETERS
 from segtasks.plan.sections import SECTIONS, section_of
 
@@ -159,5 +159,8 @@ def test_the_quick_check_is_one_small_cpu_case_shown_in_the_form_and_the_docs(da
     copy.deepcopy(dag.params).update(QUICK_CHECK)  # Airflow takes it as pasted
     assert _quick_check_in_the_docs() == QUICK_CHECK
     first = next(iter(form.values()))
-    assert json.dumps(QUICK_CHECK) in first["schema"]["description_md"]
+    block = re.search(r"```json\n(.*?)```", first["schema"]["description_md"], re.DOTALL)
+    assert block is not None and json.loads(block.group(1)) == QUICK_CHECK
+    # the form does not wrap a code block: a long line would squeeze the field's title
+    assert max(len(line) for line in block.group(1).splitlines()) <= NOTE_LINE_CHARS
     assert SCHEMAS[next(iter(form))]["description_md"] == first["schema"]["description_md"]

@@ -8,14 +8,15 @@ nav entry, the DAG tab and a run tab, and from there a series and a comparison. 
 must draw its tables and its charts' points, and the browser console must stay free of
 errors.
 
-With SEGBENCH_UI_SCREENSHOTS=docs/ui the four pages are saved there (README.md and
-docs/ui.md show them).
+With SEGBENCH_UI_SCREENSHOTS=DIR the four pages are saved there, to look at (the
+screenshots in docs/ui/ come from docs/ui/make_screenshots.py).
 Without Chromium or Playwright it skips, except under CI=true, where it fails:
 `make test` installs Chromium when it is missing.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -343,3 +344,46 @@ def test_from_the_run_tab_a_series_and_a_comparison_open_in_the_frame(signed_in,
     assert charts_drawn(frame) == [2]
     screenshot(page, "compare")
     assert console.errors == []
+
+
+def test_a_time_axis_of_nights_minutes_apart_names_each_minute_once_on_the_minute(browser):
+    """Nights 30 s apart (runs from the command line) get a tick every 30 s at this width;
+    only the ticks on a whole minute are labelled, so no label is said twice or stands
+    under the wrong time."""
+    from segtasks.ui import charts
+
+    static = ROOT / "segtasks" / "ui" / "static"
+    start = 1_796_677_200  # 2026-12-07 21:00 UTC
+    xs = [start + 6.5 + 30 * i for i in range(8)]
+    spec = charts.spec("minutes", "nights minutes apart", "time", "night", xs,
+                       [{"scale": "y", "label": "images/s", "side": "left"}],
+                       [charts.line("images/s", [2.0 + i / 10 for i in range(8)])])
+    page = browser.new_page(viewport={"width": 1032, "height": 600})
+    files = {"/uPlot.iife.min.js": "uPlot.iife.min.js", "/charts.js": "charts.js"}
+
+    def serve(route):  # noqa: ANN001
+        path = "/" + route.request.url.split("/", 3)[3]
+        if path in files:
+            route.fulfill(body=(static / files[path]).read_text(),
+                          content_type="text/javascript")
+        else:
+            route.fulfill(content_type="text/html", body=(
+                '<!doctype html><div class="chart-box" style="width: 1000px"></div>'
+                f'<script type="application/json" class="chart-spec">{json.dumps(spec)}'
+                '</script><script src="/uPlot.iife.min.js"></script>'
+                '<script src="/charts.js"></script>'))
+
+    try:
+        page.route("http://charts.test/**", serve)
+        page.goto("http://charts.test/")
+        page.wait_for_selector(".chart-box[data-drawn]")
+        # uPlot keeps an axis's ticks and their labels as _splits and _values
+        ticks = page.evaluate("""() => { const a = window.segbenchCharts[0].plot.axes[0];
+                                          return [a._splits, a._values]; }""")
+    finally:
+        page.close()
+    splits, labels = ticks
+    assert len(splits) >= 6 and all(b - a == 30 for a, b in itertools.pairwise(splits))
+    named = [(at, label) for at, label in zip(splits, labels, strict=True) if label]
+    assert [label for _, label in named] == ["7 Dec 21:01", "7 Dec 21:02", "7 Dec 21:03"]
+    assert all(at % 60 == 0 for at, _ in named)

@@ -247,3 +247,30 @@ def test_compare_calls_a_big_change_two_noisy_nights_cannot_tell_inconclusive():
         "regression", -0.2, 8.0, 10.0)
     [gone] = case_changes(_record(-0.2, 0.01, True, True), ok, None, [], thresholds)
     assert gone.verdict == "missing"
+
+
+def test_a_disturbed_night_is_marked_on_every_chart_of_its_series():
+    """A disturbed case has one verdict, on its status, and none per metric; its values are
+    still drawn, so each chart marks them rather than drawing a good night."""
+    from segtasks.ui.pages.series import series_charts
+
+    def night(day: int, ips: float, verdicts: dict) -> dict:
+        return {"run": {"started_at": datetime(2026, 12, day, 2, tzinfo=UTC),
+                        "name": f"Night {day}", "excluded": False},
+                "status": "ok", "software_changes": [], "verdicts": verdicts,
+                "values": {"images_per_s": ips, "latency_p90_ms": None,
+                           "cuda_peak_reserved_bytes": None, "host_peak_rss_bytes": 2**30}}
+
+    unchanged = {"verdict": "unchanged", "note": "unchanged", "band": None}
+    records = [night(1, 10.0, {"images_per_s": unchanged, "host_peak_rss_bytes": unchanged}),
+               night(2, 8.0, {"status": {"verdict": "disturbed", "note": "disturbed",
+                                         "band": None}}),
+               night(3, 10.1, {"images_per_s": unchanged, "host_peak_rss_bytes": unchanged})]
+    drawn = series_charts("cpu-bs1-fp32", records, [])
+    assert [c["title"] for c in drawn] == ["cpu-bs1-fp32: Inference throughput",
+                                          "cpu-bs1-fp32: Peak memory"]
+    for chart in drawn:
+        marks = [s for s in chart["series"] if s["label"].endswith("disturbed")]
+        assert len(marks) == 1 and marks[0]["tone"] == "disturbed", chart["title"]
+        assert [v is not None for v in marks[0]["values"]] == [False, True, False]
+        assert chart["series"][0]["notes"] == ["unchanged", "disturbed", "unchanged"]

@@ -42,11 +42,28 @@ QUICK_CHECK: dict[str, Any] = {
     "confirm_repeats": 0, "control": "none", "fail_on_regression": False,
 }
 
+# The form does not wrap a code block: one long line widens the field's text and squeezes
+# its title into a column a letter wide. The conf is written in lines no longer than this.
+NOTE_LINE_CHARS = 44
+
+
+def short_lines(conf: Mapping[str, Any], width: int = NOTE_LINE_CHARS) -> str:
+    """`conf` as JSON, its keys packed into lines of at most `width` characters."""
+    lines, line = [], "{"
+    for key, value in conf.items():
+        item = f"{json.dumps(key)}: {json.dumps(value)}"
+        if line not in ("{", " ") and len(line) + len(item) + 2 > width:
+            lines.append(line + ",")
+            line = " "
+        line += ("" if line in ("{", " ") else ", ") + item
+    return "\n".join([*lines, line + "}"])
+
+
 QUICK_CHECK_NOTE = (
     "**Quick check** (one CPU case at batch size 1, a short protocol, no confirmations or "
     "pairs): open *Advanced Options* at the bottom, replace the *Configuration JSON* with "
     "the conf below and trigger; parameters it leaves out take their defaults.\n\n"
-    "```json\n" + json.dumps(QUICK_CHECK) + "\n```"
+    "```json\n" + short_lines(QUICK_CHECK) + "\n```"
 )
 
 

@@ -188,6 +188,13 @@ def nights_table(records: list[dict[str, Any]], levels: Sequence[BaselineLevel],
                  extra=[*figures[2:], *NIGHT_EXTRA], wrap=("Marks",))
 
 
+def verdict_on(record: dict[str, Any], metric: str) -> dict[str, Any]:
+    """A night's verdict on `metric` as its charts mark it: its own, else the case's
+    (`status`): a disturbed case is not judged metric by metric, yet its values are drawn
+    and must not pass for a good night's."""
+    return record["verdicts"].get(metric) or record["verdicts"].get("status") or {}
+
+
 def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence[BaselineLevel]
                   ) -> list[dict[str, Any]]:
     xs = [charts.epoch(r["run"]["started_at"]) for r in records]
@@ -210,7 +217,8 @@ def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence
             if all(v is None for v in values):
                 continue
             prefix = f"{view.label}: " if len(metrics) > 1 else ""
-            notes = [r["verdicts"].get(metric, {}).get("note") for r in records]
+            judged = [verdict_on(r, metric) for r in records]
+            notes = [v.get("note") for v in judged]
             series.append(charts.line(view.label, values, unit=view.unit, digits=view.digits,
                                       notes=notes if any(notes) else None))
             edges = [r["verdicts"].get(metric, {}).get("band") for r in records]
@@ -222,11 +230,10 @@ def series_charts(case_key: str, records: list[dict[str, Any]], levels: Sequence
                 series.append(charts.line(f"{prefix}band low", low, unit=view.unit,
                                           digits=view.digits, style="band", tone="info"))
                 bands.append([len(series) - 2, len(series) - 1])
-            kinds = sorted({r["verdicts"][metric]["verdict"] for r in records
-                            if metric in r["verdicts"]} - UNMARKED)
+            kinds = sorted({v["verdict"] for v in judged if v} - UNMARKED)
             for kind in kinds:
-                marks = [v if r["verdicts"].get(metric, {}).get("verdict") == kind else None
-                         for v, r in zip(values, records, strict=True)]
+                marks = [v if j.get("verdict") == kind else None
+                         for v, j in zip(values, judged, strict=True)]
                 series.append(charts.line(f"{prefix}{verdict_words(kind)}", marks,
                                           unit=view.unit,
                                           digits=view.digits, style="points", tone=tone(kind)))

@@ -31,12 +31,15 @@
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
   /* A time tick as short as its spacing allows: "7 Dec" for days, "7 Dec 02:00" within a
-   * day, "Dec 2026" for months; a tick's year is shown where it changes. */
+   * day, "Dec 2026" for months; a tick's year is shown where it changes. Ticks less than a
+   * minute apart (nights minutes apart: runs from the command line) are labelled on the
+   * minute only: "02:00" under 02:00:30 would be wrong, and said twice. */
   function timeTicks(u, splits, axisIdx, space, incr) {
     var lastYear = null;
     return splits.map(function (v) {
       if (v == null) return "";
       var d = new Date(v * 1000);
+      if (incr < 60 && d.getUTCSeconds() !== 0) return "";
       var year = d.getUTCFullYear();
       var text;
       if (incr >= 28 * DAY) text = MONTHS[d.getUTCMonth()] + " " + year;
