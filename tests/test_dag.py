@@ -93,6 +93,8 @@ def test_a_bad_conf_fails_in_plan_within_seconds_and_nothing_is_measured(
     elapsed = time.monotonic() - started
     tis = {(ti.task_id, ti.map_index): ti for ti in dag_run.get_task_instances()}
     assert (tis[("plan_cpu", -1)].state, tis[("plan_cpu", -1)].try_number) == ("failed", 1)
+    # the leaf that closes the night fails too, so the DAG run is red, not green
+    assert tis[("compare", -1)].state == "failed" and dag_run.state == "failed"
     assert not any(ti.state == "success" for (task, _), ti in tis.items()
                    if task.startswith("bench"))
     assert message in capfd.readouterr().out
