@@ -4,6 +4,7 @@ pages' five nights (tests/ui_history.py) and nights after them that did not fini
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -125,6 +126,9 @@ def test_the_compare_page_opens_with_what_changed_from_a_to_b(history):
     assert (change["case_key"], change["verdict"], change["tonight"], change["baseline"]) == (
         "cpu-bs1-fp32", "regression", 8.0, 10.0)
     assert data["changes"]["calm"]["text"] == "2 within noise"
+    # "within noise" says how small a change the two nights could have seen
+    assert re.search(r"in images/s they could see changes of \d+\.\d% or more \(the "
+                     r"noisiest case: \d+\.\d% or more\)$", data["changes"]["calm"]["title"])
     table = data["table"]
     assert table["columns"][:5] == ["Case", "Status (A → B)", "img/s A", "img/s B",
                                     "img/s change"]

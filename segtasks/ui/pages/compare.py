@@ -88,7 +88,9 @@ def compare_page(ctx: PageContext, a_pk: int | None, b_pk: int | None) -> dict[s
     columns = [columns[i] for i in order]
     shown = {c for m in SHOWN_METRICS for c in columns if c.startswith(SHORT[m] + " ")}
     found = what_changed(records, of_a, of_b, verdicts, b.id, thresholds)
-    calm = len(records) - len({c.case_key for c in found})
+    changed = {c.case_key for c in found}
+    calm = len(records) - len(changed)
+    sees = calm_reach([r for r in records if r["case_key"] not in changed], thresholds)
     recent = queries.recent_runs(ctx.engine, limit=100)
     return {
         "page": "compare", "database": ctx.database,
@@ -97,7 +99,7 @@ def compare_page(ctx: PageContext, a_pk: int | None, b_pk: int | None) -> dict[s
         "changes": changes.section(
             found, links, {"text": f"{calm} within noise", "tone": "ok",
                            "title": "cases with no change that these two nights can "
-                                    "tell from their noise"} if calm else None,
+                                    "tell from their noise" + sees} if calm else None,
             tonight="B", baseline="A"),
         "rows": records,
         "table": table(None, columns, [[row[i] for i in order] for row in rows],
@@ -110,6 +112,18 @@ def compare_page(ctx: PageContext, a_pk: int | None, b_pk: int | None) -> dict[s
         "choices": [{"id": run.id, "label": f"{run_label(run)} · {run.state}"}
                     for run in {r.id: r for r in (*recent, a, b)}.values()],
     }
+
+
+def calm_reach(records: list[dict[str, Any]], thresholds: NightThresholds) -> str:
+    """What the calm cases' throughput could see, for the badge's title: "within noise"
+    must not read as "unchanged" where two single nights could only see large changes."""
+    reach = [minimum_detectable_effect(m["noise"], thresholds.of(r["case_key"], name))
+             for r in records for name, m in r["metrics"].items()
+             if name == "images_per_s" and m.get("noise") is not None]
+    if not reach:
+        return ""
+    return (f"; in images/s they could see changes of {min(reach):.1%} or more "
+            f"(the noisiest case: {max(reach):.1%} or more)")
 
 
 def what_changed(records: list[dict[str, Any]], of_a: dict[str, Result],
