@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -216,12 +216,16 @@ def bench(case: dict[str, Any], run: RunAddress, *, db_url: str | None,
     run_pk = repository.pk_of(run)
     identity = _identity(engine, run)
     spool.flush(engine, url)  # an earlier attempt measured it and only the write failed
-    if repository.has_result(engine, run_pk, the_case.key):  # do not measure again
-        row = repository.run_result(engine, run_pk, the_case.key)
-        return _summary(row.case_key, row.status, row.reason, row.images_per_s, row.stable)
     entry = (environments or {}).get(the_case.key)
     treatment = (entry["treatment"]["sha256"] if entry
                  else the_case.lock_sha256 or current_sha256())
+    if repository.has_result(engine, run_pk, the_case.key):  # do not measure it again
+        row = repository.run_result(engine, run_pk, the_case.key)
+        if row.status == "ok":  # but finish what the earlier attempt left: processes, pairs
+            with heartbeat(engine, run):
+                _resume(engine, run, the_case, entry, treatment, inputs=inputs,
+                        weights=weights, timeout_s=timeout_s, watch_pid=watch_pid)
+        return _summary(row.case_key, row.status, row.reason, row.images_per_s, row.stable)
 
     def store_first(result: CaseResult, seconds: float, lock: str) -> None:
         result.lock_sha256 = lock  # before it may be spooled: the spool keeps it too
@@ -260,7 +264,6 @@ def _measure_stored(engine: Engine, run: RunAddress, case: Case,
     """The case measured as its plan says: its result row stored (through `store_first`),
     every further process of it, then its pairs when it has a control; its first result."""
     from segtasks.errors import SegbenchError
-    from segtasks.paired_night.bench import measure_paired
 
     if entry and entry["treatment"].get("error"):
         result = _unbuilt(case, entry["treatment"]["error"])
@@ -275,20 +278,46 @@ def _measure_stored(engine: Engine, run: RunAddress, case: Case,
     result, seconds = _measure(case, inputs, weights, timeout_s, watch_pid, python=python)
     store_first(result, seconds, treatment)
     if result.status == "ok":
-        for process in range(1, case.repeats):
-            again, took = _measure(case, inputs, weights, timeout_s, watch_pid, python=python,
-                                   headline_only=True)
-            repository.save_process(engine, run, again, process=process, role="first",
-                                    seconds=took)
-    if entry and entry.get("control"):
-        if result.status == "ok":
-            measure_paired(engine, run, case, entry, inputs=inputs or paths.inputs_dir(),
-                           weights=weights or paths.weights_path(), timeout_s=timeout_s,
-                           watch_pid=watch_pid)
-        else:  # pairs of a case that does not run in its own environment tell nothing
-            repository.add_notes(engine, run, [
-                f"{case.key}: not paired: its own measurement ended {result.status}"])
+        _further(engine, run, case, entry, python, range(1, case.repeats), inputs=inputs,
+                 weights=weights, timeout_s=timeout_s, watch_pid=watch_pid)
+    elif entry and entry.get("control"):  # pairs of a case that does not run in its own
+        repository.add_notes(engine, run, [  # environment tell nothing
+            f"{case.key}: not paired: its own measurement ended {result.status}"])
     return result
+
+
+def _further(engine: Engine, run: RunAddress, case: Case, entry: dict[str, Any] | None,
+             python: str | None, processes: Iterable[int], *, inputs: Path | None,
+             weights: Path | None, timeout_s: float | None, watch_pid: int | None) -> None:
+    """After a measured first process: the case's further processes (`processes`, their
+    indices), then its pairs when it has a control; each stored as it is measured."""
+    from segtasks.paired_night.bench import measure_paired
+
+    for process in processes:
+        again, took = _measure(case, inputs, weights, timeout_s, watch_pid, python=python,
+                               headline_only=True)
+        repository.save_process(engine, run, again, process=process, role="first",
+                                seconds=took)
+    if entry and entry.get("control"):
+        measure_paired(engine, run, case, entry, inputs=inputs or paths.inputs_dir(),
+                       weights=weights or paths.weights_path(), timeout_s=timeout_s,
+                       watch_pid=watch_pid)
+
+
+def _resume(engine: Engine, run: RunAddress, case: Case, entry: dict[str, Any] | None,
+            treatment: str, *, inputs: Path | None, weights: Path | None,
+            timeout_s: float | None, watch_pid: int | None) -> None:
+    """A retried task whose case is stored: an earlier attempt measured its first process
+    and was killed (or lost its worker) before the further processes or pairs were done.
+    Those it stored are kept; the missing ones are measured now."""
+    stored = {p.process for p in
+              repository.processes_of(engine, repository.pk_of(run)).get(case.key, [])}
+    missing = [p for p in range(1, case.repeats) if p not in stored]
+    if missing:
+        log.info("%s: resuming: processes %s were not measured by an earlier attempt",
+                 case.key, missing)
+    _further(engine, run, case, entry, _python_of(engine, treatment), missing,
+             inputs=inputs, weights=weights, timeout_s=timeout_s, watch_pid=watch_pid)
 
 
 def _summary(case_key: str, status: str, reason: str | None,

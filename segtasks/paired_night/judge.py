@@ -39,7 +39,7 @@ def _packages(engine: Engine, control: str, treatment: str) -> tuple[str, ...]:
         return ()
 
 
-def _spent(sides: Sequence[PairSide]) -> float:
+def spent_s(sides: Sequence[PairSide]) -> float:
     """Machine time the pairs took: a duet's two sides ran at once."""
     by_pair: dict[int, list[float]] = {}
     for side in sides:
@@ -88,7 +88,7 @@ def judge_case(engine: Engine, run_pk: int, case_key: str, sides: Sequence[PairS
             min_effect=threshold.min_effect, machine_verdict=machine,
             machine_change=change, machine_detail=machine_detail,
             packages_changed=packages, detail=detail,
-            budget_s=params.pairing.pairs_budget_s, spent_s=_spent(sides)))
+            budget_s=params.pairing.pairs_budget_s, spent_s=spent_s(sides)))
     return verdicts
 
 

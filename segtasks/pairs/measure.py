@@ -179,10 +179,13 @@ def measure_pairs(
     pairs: int, mode: PairMode, seed: int, budget_s: float | None = None,
     timeout_s: float | None = None, watch_pid: int | None = None,
     on_side: Callable[[PairSide, CaseResult], None] | None = None,
+    done: frozenset[int] = frozenset(),
 ) -> PairsOutcome:
     """Measure `case` in `pairs` pairs of (control, treatment), each side a fresh process
     of its environment's interpreter; `seed` fixes the orders (and a duet's halves).
-    `on_side` sees each side as soon as it is measured (to store it as the night goes)."""
+    `on_side` sees each side as soon as it is measured (to store it as the night goes).
+    `done`: the pairs an earlier attempt of the task measured whole (a retried task
+    resumes): skipped, while every other pair keeps the order the seed gives it."""
     mode = PairMode(mode)
     if pairs < 1:
         raise PairsError(f"pairs must be at least 1, not {pairs}")
@@ -209,14 +212,18 @@ def measure_pairs(
         if on_side is not None:
             on_side(row, result)
 
+    measured_here = 0  # pairs measured by this attempt: what the budget's pace is read from
     for pair, order in enumerate(pair_orders(pairs, random.Random(seed))):
+        if pair in done:
+            continue
         elapsed = monotonic() - started
         if budget_s is not None and (budget_s <= 0 or (
-                pair > 0 and elapsed + elapsed / pair > budget_s)):
+                measured_here > 0 and elapsed + elapsed / measured_here > budget_s)):
             outcome.budget_exhausted = True
             log.warning("%s: %d of %d pairs measured; another would pass the budget of "
                         "%.0f s", case.key, pair, pairs, budget_s)
             break
+        measured_here += 1
         if halves is None:
             for position, side in enumerate(order):
                 result, seconds = run_side(case, specs[side])
