@@ -107,6 +107,26 @@ def test_cuda_without_a_gpu_is_skipped_with_the_reason_never_run_on_cpu(tiny_inp
     assert result.throughput is None and result.latencies_ms == []
 
 
+def test_cuda_on_a_machine_without_an_nvidia_driver_is_skipped_without_a_process(
+        tmp_path, monkeypatch):
+    from segtasks.launch import isolated
+    from segtasks.measure import failures
+
+    def no_process(*_args, **_kwargs):
+        raise AssertionError("a case this machine cannot run needs no process")
+
+    monkeypatch.setattr(isolated, "run_streamed", no_process)
+    monkeypatch.setattr(failures, "NVIDIA_DRIVER_FILES", (str(tmp_path / "no-driver"),))
+    monkeypatch.setattr(isolated, "no_nvidia_driver", failures.no_nvidia_driver)
+    result = run_case_isolated(_case(device="cuda"), tmp_path, tmp_path)
+    assert result.status == "skipped" and result.throughput is None
+    assert result.reason.startswith("CUDA requested, but this machine has no NVIDIA driver")
+    assert result.hardware_key and result.environment["software"]["torch"]  # joins its series
+    # where a driver's file is there, torch decides in the case's process
+    (tmp_path / "no-driver").write_text("NVRM version: 580")
+    assert failures.no_nvidia_driver() is None
+
+
 @pytest.mark.parametrize(
     "error",
     [

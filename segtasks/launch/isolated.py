@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from segtasks.launch.process import run_streamed
+from segtasks.measure.failures import no_nvidia_driver
 from segtasks.plan.case import Case
 from segtasks.result import CaseResult
 
@@ -56,6 +57,8 @@ def run_case_isolated(
     harness stays tonight's segtasks (put first on its path), so that only the packages
     under test differ between the two sides of a pair. `headline_only`: measure the timed
     loop only (segtasks.measure.case_runner.run_case)."""
+    if case.device == "cuda" and python is None and (why := no_nvidia_driver()) is not None:
+        return _skipped_here(case, why)
     remove_stale_case_folders()
     with tempfile.TemporaryDirectory(prefix=f"{CASE_FOLDER_PREFIX}{os.getpid()}-") as tmp:
         job, out = Path(tmp) / "case.json", Path(tmp) / "result.json"
@@ -76,6 +79,17 @@ def run_case_isolated(
     )
     return CaseResult(case=case, status="error", reason=reason, hardware_key=hardware_key,
                       environment=env)
+
+
+def _skipped_here(case: Case, reason: str) -> CaseResult:
+    """A case this machine cannot run at all, recorded without a process of its own: with
+    this process's fingerprint, which a skipped case's row keeps to join its series."""
+    from segtasks.measure.environment import fingerprint
+
+    env = fingerprint()
+    log.info("%s: skipped without a process: %s", case.key, reason)
+    return CaseResult(case=case, status="skipped", reason=reason,
+                      hardware_key=env["hardware_key"], environment=env)
 
 
 def harness_env(python: str | None) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from segtasks.measure import placement
 from segtasks.plan.case import Case
@@ -26,6 +27,9 @@ OOM_TEXTS = (
     "not enough memory",
 )
 NATIVE_BF16_TF32 = (8, 0)  # Ampere: bf16 and TF32 tensor cores
+# What a machine that can run CUDA has, whatever torch: the Linux NVIDIA driver's own files
+# (a GPU container gets them mounted), or WSL2's GPU device. None of them: no CUDA device.
+NVIDIA_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg")
 
 
 def no_cuda_reason() -> str:
@@ -39,6 +43,19 @@ def no_cuda_reason() -> str:
         f"CUDA requested, but torch {torch.__version__} (CUDA {torch.version.cuda}) sees no "
         f"CUDA device{hint}: no GPU or no driver on this worker"
     )
+
+
+def no_nvidia_driver() -> str | None:
+    """Why no CUDA device can be here, told without torch: a case process costs seconds
+    of CPU to find out what a look at the driver's files says (a CPU-only machine skips
+    its CUDA cases every night). None where a driver may be (torch decides, in the case's
+    process), and on systems other than Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if any(os.path.exists(path) for path in NVIDIA_DRIVER_FILES):
+        return None
+    return (f"CUDA requested, but this machine has no NVIDIA driver (none of "
+            f"{', '.join(NVIDIA_DRIVER_FILES)}): no GPU or no driver on this worker")
 
 
 def unsupported(case: Case) -> str | None:
