@@ -35,6 +35,7 @@ os.environ.update({
 os.environ.pop("SEGBENCH_DB_URL", None)
 os.environ.pop("AIRFLOW_CONN_SEGBENCH_DB", None)
 
+pytest_plugins = ["timeline"]  # SEGBENCH_TEST_TIMELINE=<file>: where the time goes
 __all__ = ["PG_ADMIN_URL", "_pg_admin"]  # imported by tests that make their own databases
 _pg_admin = pg_admin
 
