@@ -30,8 +30,11 @@ class ImageSet:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def load_images(folder: Path) -> ImageSet:
-    """Decode every image file in `folder` (not recursive) as 8-bit grayscale.
+def load_images(folder: Path, channels: int = 1) -> ImageSet:
+    """Decode every image file in `folder` (not recursive) as 8-bit grayscale, or as RGB
+    (H, W, 3) for a model of 3 input channels: such a model was trained on colour images,
+    and OpenCV decodes a grayscale file as three equal channels, so both kinds of folder
+    work. (Any other channel count gets grayscale, repeated by model.preprocess.)
 
     Unreadable files are left out and reported by name; a folder without a single
     usable image is an error, never an empty benchmark.
@@ -51,7 +54,11 @@ def load_images(folder: Path) -> ImageSet:
         if not raw:
             skipped.append((path.name, "empty file"))
             continue
-        image = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+        colour = channels == 3
+        image = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8),
+                             cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE)
+        if colour and image is not None and image.size:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         if image is None or image.size == 0:
             skipped.append((path.name, "cannot be decoded (corrupt or unsupported format)"))
             continue
