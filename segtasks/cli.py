@@ -32,14 +32,36 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_weights(args: argparse.Namespace) -> int:
     from segtasks.measure.model import make_weights
 
-    dest = _weights_file(Path(args.dest or paths.weights_path()))
+    spec = _model_of(args.model)
+    default = (paths.home() / spec.weights if spec is not None and spec.weights
+               else paths.weights_path())
+    dest = _weights_file(Path(args.dest or default))
     if dest.exists() and not args.force:
         print(f"weights already present at {dest} ({_origin_text(dest)}; use --force to "
               "rewrite)")
         return 0
-    make_weights(dest, seed=args.seed)
-    print(f"wrote seeded (untrained) weights to {dest}")
+    make_weights(dest, seed=args.seed, spec=spec)
+    what = spec.describe() if spec is not None else "the default model"
+    print(f"wrote seeded (untrained) weights of {what} to {dest}")
     return 0
+
+
+def _model_of(text: str | None):  # type: ignore[no-untyped-def]
+    """The spec of a --model JSON, checked as the plan checks a run conf's `model`."""
+    import json
+
+    from segtasks.domain.model_spec import ModelSpecError
+    from segtasks.errors import UsageError
+    from segtasks.plan.model_check import checked_spec
+
+    if text is None:
+        return None
+    try:
+        return checked_spec(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--model: expected a JSON object ({exc})") from None
+    except ModelSpecError as exc:
+        raise UsageError(f"--model: {exc}") from None
 
 
 def _weights_file(dest: Path) -> Path:
@@ -311,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("weights", help="write seeded weights to weights/weights_001.pt")
     p.add_argument("--dest", help="file (default: weights/weights_001.pt)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", metavar="JSON",
+                   help="a run conf's model spec: seeded weights for it (default file: its "
+                        "\"weights\")")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_weights)
 
