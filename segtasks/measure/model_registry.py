@@ -55,10 +55,11 @@ def check_smp(spec: ModelSpec) -> None:
         if channels is inspect.Parameter.empty:
             raise ModelSpecError(f"{spec.architecture} takes no decoder_channels")
         if isinstance(channels, Sequence) != isinstance(spec.decoder_channels, tuple):
+            listed = isinstance(channels, Sequence)
             raise ModelSpecError(
                 f"{spec.architecture}'s decoder_channels is "
-                f"{'a list' if isinstance(channels, Sequence) else 'one integer'} "
-                f"(smp's default: {list(channels) if isinstance(channels, Sequence) else channels})")
+                f"{'a list' if listed else 'one integer'} "
+                f"(smp's default: {list(channels) if listed else channels})")
         channels = spec.decoder_channels
     if isinstance(channels, Sequence) and isinstance(depth, int):
         # U-shaped decoders: one stage per encoder stage, and the input halved `depth` times
