@@ -190,3 +190,28 @@ def is_default(spec: ModelSpec | None) -> bool:
     """Whether the spec measures the mission's model as a series: same structure, no
     pinned weights (the weights' path may differ, as SEGBENCH_WEIGHTS may today)."""
     return spec is None or spec.identity() == DEFAULT.identity()
+
+
+KEY_SUFFIX = re.compile(rf"-m([0-9a-f]{{{IDENTITY_CHARS}}})$")  # a case key's model part
+
+
+def stored_spec(value: Any) -> ModelSpec | None:
+    """The spec a result or a run conf stored (None: the default, or one that no longer
+    reads as a spec: a reader shows what it can rather than fail on an old row)."""
+    if value is None:
+        return None
+    try:
+        return value if isinstance(value, ModelSpec) else ModelSpec.from_dict(value)
+    except ModelSpecError:
+        return None
+
+
+def model_line(spec: ModelSpec | None, description: str | None = None) -> str | None:
+    """The model in one line for a reader, e.g. "Unet(resnet18, depth=5, ..., in=3,
+    classes=2) at 256x256 · 3f2a9c1e0b4d": its description and the identity its case keys
+    end with (-m<identity>); None for the mission's default model, which pages and reports
+    leave unnamed as they always did. `description`, when given, is the one recorded."""
+    if is_default(spec):
+        return None
+    assert spec is not None
+    return f"{description or spec.describe()} · {spec.identity()}"
