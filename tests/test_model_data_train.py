@@ -143,6 +143,19 @@ def test_train_demo_needs_a_mask_of_each_class(tmp_path):
                    spec=ModelSpec.from_dict(SMALL))
 
 
+def test_a_factory_that_gives_other_classes_than_its_spec_fails_on_one_line(tmp_path):
+    from segtasks.measure.model import ModelError
+
+    # model_factories:tiny gives 2 classes; this spec says 3
+    spec = ModelSpec.from_dict({"factory": "model_factories:tiny", "in_channels": 3,
+                                "classes": 3, "input_size": [32, 48]})
+    make_synthetic(tmp_path, count=4, size=spec.input_size, channels=3, classes=3)
+    with pytest.raises(ModelError, match=r"outputs of shape \(2, 32, 48\) for the spec's "
+                                         r"\(3, 32, 48\)"):
+        train_demo(tmp_path, tmp_path / "w.pt", TrainSettings(max_steps=1, holdout=2),
+                   spec=spec)
+
+
 @pytest.mark.slow
 def test_train_demo_command_writes_the_specs_weights_and_keeps_another_models(
         small_inputs, tmp_path, monkeypatch, capsys):

@@ -182,7 +182,8 @@ def make_synthetic(dest: Path, count: int = 64, size: int | tuple[int, int] = 51
     height, width = (size, size) if isinstance(size, int) else size
     if count < 1 or not all(MIN_SIZE <= side <= MAX_SIZE for side in (height, width)) \
             or classes < 1:
-        raise DataError(f"need count >= 1, classes >= 1 and each side from {MIN_SIZE} to "
+        # the size bounds each side of a (height, width) alike
+        raise DataError(f"need count >= 1, classes >= 1 and size from {MIN_SIZE} to "
                         f"{MAX_SIZE}, got count={count}, size={size}, classes={classes}")
     dest = Path(dest)
     folders = [dest / MASKS_FOLDER] if classes == 1 else [

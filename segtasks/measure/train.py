@@ -25,6 +25,7 @@ from segtasks.domain.model_spec import DEFAULT, ModelSpec, spec_or_default
 from segtasks.measure.data import DataError, ImageSet, load_class_masks, load_images
 from segtasks.measure.model import (
     THRESHOLD,
+    ModelError,
     build_model,
     file_sha256,
     postprocess,
@@ -150,7 +151,11 @@ def train_demo(inputs: Path, dest: Path, settings: TrainSettings | None = None,
         if torch.rand(1, generator=generator).item() < 0.5:
             x, y = x.flip(-2), y.flip(-2)
         optimizer.zero_grad(set_to_none=True)
-        loss = _loss(model(x), y, settings.dice_weight)
+        logits = model(x)
+        if logits.shape != y.shape:  # a factory's model may not give what its spec says
+            raise ModelError(f"the model gives outputs of shape {tuple(logits.shape[1:])} "
+                             f"for the spec's {tuple(y.shape[1:])} (classes, height, width)")
+        loss = _loss(logits, y, settings.dice_weight)
         loss.backward()
         optimizer.step()
         step += 1
