@@ -179,8 +179,9 @@ def train_demo(inputs: Path, dest: Path, settings: TrainSettings | None = None,
     tmp = dest.with_suffix(".tmp")
     torch.save(model.eval().state_dict(), tmp)
     tmp.replace(dest)  # a reader never sees half a file
-    record = {
-        "origin": TRAINED, "sha256": file_sha256(dest), "weights": dest.name,
+    sha256 = file_sha256(dest)
+    record: dict[str, Any] = {
+        "origin": TRAINED, "sha256": sha256, "weights": dest.name,
         "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - started, 1),
         "steps": step, "stopped_because": stop, "final_loss": loss_value,
@@ -194,7 +195,7 @@ def train_demo(inputs: Path, dest: Path, settings: TrainSettings | None = None,
     }
     if spec is not None:  # the weights of a named model say which (the default's as always)
         record["model"] = spec.to_dict()
-        record["model_identity"] = spec.identity(record["sha256"])
+        record["model_identity"] = spec.identity(sha256)
     write_record(dest, record)
     log.info("trained %s in %d steps (%s): held-out IoU %.4f", dest, step, stop, held_iou)
     return record
