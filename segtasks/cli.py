@@ -15,8 +15,15 @@ from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    from segtasks.domain.model_spec import is_default
     from segtasks.measure.data import DataError, make_synthetic
 
+    spec = _model_of(args.model)
+    named = spec is not None and not is_default(spec)
+    # the default model's set as always (512x512, resized to its 256x256); a named model's
+    # images at its own input size, unless --size says otherwise
+    size = args.size if args.size is not None else (spec.input_size if named else 512)
+    channels, classes = (spec.in_channels, spec.classes) if named else (1, 1)
     dest = Path(args.dest or paths.inputs_dir())
     blocked = paths.not_a_folder(dest, is_folder=True)
     if blocked:
@@ -24,22 +31,48 @@ def cmd_data(args: argparse.Namespace) -> int:
     if not args.force and dest.is_dir() and any(dest.glob("*.png")):
         print(f"inputs already present in {dest} (use --force to rewrite)")
         return 0
-    written = make_synthetic(dest, count=args.count, size=args.size, seed=args.seed)
-    print(f"wrote {len(written)} images ({args.size}x{args.size}) and their masks to {dest}")
+    written = make_synthetic(dest, count=args.count, size=size, seed=args.seed,
+                             channels=channels, classes=classes)
+    height, width = (size, size) if isinstance(size, int) else size
+    kind = "" if not named else (f", {'RGB' if channels == 3 else 'grayscale'}, "
+                                 f"{classes} class{'es' if classes != 1 else ''}")
+    print(f"wrote {len(written)} images ({height}x{width}{kind}) and their masks to {dest}")
     return 0
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
     from segtasks.measure.model import make_weights
 
-    dest = _weights_file(Path(args.dest or paths.weights_path()))
+    spec = _model_of(args.model)
+    default = (paths.home() / spec.weights if spec is not None and spec.weights
+               else paths.weights_path())
+    dest = _weights_file(Path(args.dest or default))
     if dest.exists() and not args.force:
         print(f"weights already present at {dest} ({_origin_text(dest)}; use --force to "
               "rewrite)")
         return 0
-    make_weights(dest, seed=args.seed)
-    print(f"wrote seeded (untrained) weights to {dest}")
+    make_weights(dest, seed=args.seed, spec=spec)
+    what = spec.describe() if spec is not None else "the default model"
+    print(f"wrote seeded (untrained) weights of {what} to {dest}")
     return 0
+
+
+def _model_of(text: str | None):  # type: ignore[no-untyped-def]
+    """The spec of a --model JSON, checked as the plan checks a run conf's `model`."""
+    import json
+
+    from segtasks.domain.model_spec import ModelSpecError
+    from segtasks.errors import UsageError
+    from segtasks.plan.model_check import checked_spec
+
+    if text is None:
+        return None
+    try:
+        return checked_spec(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--model: expected a JSON object ({exc})") from None
+    except ModelSpecError as exc:
+        raise UsageError(f"--model: {exc}") from None
 
 
 def _weights_file(dest: Path) -> Path:
@@ -71,16 +104,26 @@ def _origin_text(weights: Path) -> str:
 
 def cmd_train_demo(args: argparse.Namespace) -> int:
     from segtasks.measure import provenance
-    from segtasks.measure.model import file_sha256
+    from segtasks.measure.model import file_sha256, weights_of
     from segtasks.measure.train import train_demo
     from segtasks.measure.train_progress import TrainingProgress
     from segtasks.measure.train_settings import TrainSettings
 
-    dest = _weights_file(Path(args.dest or paths.weights_path()))  # before minutes of training
+    spec = _model_of(args.model)
+    # before minutes of training: the spec's weights file, else the default one
+    dest = _weights_file(Path(args.dest or weights_of(spec, paths.weights_path())))
     if dest.exists() and not args.force:
         made = provenance.origin(dest, file_sha256(dest))
         if made == provenance.TRAINED:
-            print(f"reusing {dest} ({_origin_text(dest)}; --force trains again)")
+            trained_for = _trained_model(dest)
+            if _structure(trained_for) == _structure(spec):
+                print(f"reusing {dest} ({_origin_text(dest)}; --force trains again)")
+                return 0
+            # another model's trained weights (e.g. the default's, for a spec without its
+            # own "weights" file): never reused for this one, nor trained over unasked
+            other = "the default model" if trained_for is None else trained_for.describe()
+            print(f"keeping {dest}: trained weights of another model ({other}), not trained "
+                  "over (--force trains anyway, --dest writes elsewhere)")
             return 0
         if made == provenance.UNRECORDED:
             # someone's own weights (weights/README.md): `make run` measures them as they are
@@ -92,12 +135,13 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
                              holdout=args.holdout, eval_every=args.eval_every,
                              threads=args.threads)
     inputs = Path(args.inputs or paths.inputs_dir())
-    print(f"training the demo model on {inputs} (CPU; stops at held-out IoU >= "
+    what = "the demo model" if spec is None else spec.describe()
+    print(f"training {what} on {inputs} (CPU; stops at held-out IoU >= "
           f"{settings.target_iou}, {settings.max_steps} steps or {settings.max_seconds:g} s)",
           flush=True)
     # a line at least every 15 s, and a bar on a terminal: a first training takes minutes
     with TrainingProgress(settings.max_steps) as progress:
-        record = train_demo(inputs, dest, settings, progress=progress)
+        record = train_demo(inputs, dest, settings, progress=progress, spec=spec)
     print(f"wrote {dest} and {provenance.record_path(dest).name}: {record['steps']} steps "
           f"({record['stopped_because']}), held-out IoU {record['held_out_iou']:.4f} "
           f"({record['held_out_iou_full_size']:.4f} at full size) on "
@@ -105,7 +149,29 @@ def cmd_train_demo(args: argparse.Namespace) -> int:
     if record["held_out_iou"] < settings.target_iou:
         print(f"segbench: warning: the held-out IoU stayed below {settings.target_iou}",
               file=sys.stderr)
+    if spec is not None and spec.weights_sha256 not in (None, record["sha256"]):
+        # a night would end each case `error` on the mismatch: say it now
+        print(f"segbench: warning: the model spec pins weights_sha256 "
+              f"{spec.weights_sha256}; the trained file's is {record['sha256']}: update "
+              "the spec", file=sys.stderr)
     return 0
+
+
+def _structure(spec):  # type: ignore[no-untyped-def]
+    """A spec's structure (None: the default model), to tell whose weights a file holds."""
+    from segtasks.domain.model_spec import is_default
+
+    return None if spec is None or is_default(spec) else spec.structure()
+
+
+def _trained_model(weights: Path):  # type: ignore[no-untyped-def]
+    """The spec of the model trained weights were made for (None: the default, as every
+    record written before a spec could be given)."""
+    from segtasks.domain.model_spec import stored_spec
+    from segtasks.measure import provenance
+
+    record = provenance.read_record(weights) or {}
+    return stored_spec(record.get("model"))
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -303,23 +369,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="write the deterministic synthetic input set")
     p.add_argument("--dest", help="folder (default: inputs/)")
     p.add_argument("--count", type=int, default=64)
-    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--size", type=int,
+                   help="side of the square images (default: 512; with --model, its "
+                        "input_size)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", metavar="JSON",
+                   help="a run conf's model spec: images of its input channels (RGB for 3) "
+                        "and a mask per class (masks/class_<k>/)")
     p.add_argument("--force", action="store_true", help="rewrite even if images are present")
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("weights", help="write seeded weights to weights/weights_001.pt")
     p.add_argument("--dest", help="file (default: weights/weights_001.pt)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", metavar="JSON",
+                   help="a run conf's model spec: seeded weights for it (default file: its "
+                        "\"weights\")")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_weights)
 
     defaults = _train_defaults()
     p = sub.add_parser("train-demo", help="train the demo model on the synthetic set (CPU)",
-                       description="Trains UNet++ on inputs/ with its masks (segbench data), "
-                                   "holding the last images out, and writes the weights with "
-                                   "a record of how they were made (weights_001.json). "
-                                   "Reuses trained weights already there.")
+                       description="Trains UNet++ (or the --model spec's model, with a "
+                                   "sigmoid BCE + dice loss per class) on inputs/ with its "
+                                   "masks (segbench data [--model]), holding the last images "
+                                   "out, and writes the weights (to the spec's \"weights\" "
+                                   "file) with a record of how they were made "
+                                   "(weights_001.json). Reuses trained weights already there.")
     p.add_argument("--inputs", help="images with a masks/ folder (default: inputs/)")
     p.add_argument("--dest", help="file (default: weights/weights_001.pt)")
     p.add_argument("--seed", type=int, default=defaults.seed)
@@ -331,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=defaults.eval_every,
                    help="steps between held-out evaluations")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    p.add_argument("--model", metavar="JSON",
+                   help="a run conf's model spec: train it (default file: its \"weights\")")
     p.add_argument("--force", action="store_true", help="train again, overwriting the file")
     p.set_defaults(func=cmd_train_demo)
 

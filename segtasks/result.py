@@ -176,7 +176,7 @@ PARTS: dict[str, type] = {"latency": Latency, "phases": Phases, "throughput": Th
                           "memory": Memory, "telemetry": Telemetry, "validity": Validity,
                           "compilation": Compilation, "outputs": OutputCheck}
 _FACTS = ("hardware_key", "weights_sha256", "weights_origin", "dataset_fingerprint",
-          "inputs_skipped")
+          "inputs_skipped", "model_identity", "model_description")
 
 
 def _part_columns(part: type) -> list[tuple[str, str]]:
@@ -201,6 +201,10 @@ class CaseResult:
     weights_origin: str | None = None  # trained-demo, seeded-random, unrecorded (provenance)
     dataset_fingerprint: str | None = None
     inputs_skipped: int | None = None
+    # the model measured: its spec's identity with the weights read (ModelSpec.identity),
+    # and its spec in words (the case carries the spec itself)
+    model_identity: str | None = None
+    model_description: str | None = None
     latency: Latency | None = None
     phases: Phases | None = None
     throughput: Throughput | None = None

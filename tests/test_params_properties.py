@@ -119,12 +119,27 @@ def invalid(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     return st.one_of(*options)
 
 
+# A model spec the schema accepts may still name no model (an architecture smp lacks):
+# good confs take theirs from these (segtasks.domain.model_spec; tests/test_model_spec.py)
+GOOD_MODELS = [
+    None,
+    {"architecture": "UnetPlusPlus", "encoder": "resnet34", "encoder_depth": 4,
+     "decoder_channels": [256, 128, 64, 32], "in_channels": 1, "classes": 1,
+     "input_size": [256, 256]},
+    {"architecture": "Unet", "encoder": "resnet18", "in_channels": 3, "classes": 2,
+     "input_size": [64, 64], "weights": "weights/unet18.pt", "weights_sha256": "c" * 64},
+]
+
+
 @st.composite
 def good_confs(draw: st.DrawFn) -> dict[str, Any]:
     """A conf with any subset of parameters, each valid, consistent with one another."""
     conf: dict[str, Any] = {}
     for p in PARAMETERS:
-        if p.name != "series_thresholds" and draw(st.booleans()):
+        if p.name == "model":
+            if draw(st.booleans()):
+                conf["model"] = draw(st.sampled_from(GOOD_MODELS))
+        elif p.name != "series_thresholds" and draw(st.booleans()):
             conf[p.name] = draw(valid(p.schema, []))
     full = {**DEFAULTS, **conf}
     # the rules between parameters: keep the pairs in order where the user gave one

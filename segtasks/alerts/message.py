@@ -108,8 +108,11 @@ def build(run: Run, verdicts: list[Verdict], report: str,
     others = [f"- {v.case_key}: {v.described}" for v in verdicts
               if v.metric == "images_per_s" and v.verdict != VerdictKind.REGRESSION]
     headline = night_headline(verdicts)
+    # the night's model where it is not the default: its case keys end with its identity
+    model = run.model_line
     text = "\n".join([
-        subject, "", *([f"Verdicts: {headline}", ""] if headline else []),
+        subject, "", *([f"Model: {model}", ""] if model else []),
+        *([f"Verdicts: {headline}", ""] if headline else []),
         *paired_lines, *([""] if paired_lines and regressed else []),
         *(_line(r) for r in regressed),
         *(["", "Throughput of the other cases:", *others] if others else []),
@@ -119,6 +122,7 @@ def build(run: Run, verdicts: list[Verdict], report: str,
     payload = {"text": text, "subject": subject, "run_pk": run.id, "run_id": run.run_id,
                "dag_id": run.dag_id, "state": run.state, "report": report,
                "regressions": regressed, "notes": notes, "headline": headline,
+               "model": model,
                "paired_regressions": software, "machine_only": machine}
     return Alert(subject, text, payload)
 

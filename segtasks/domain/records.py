@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from segtasks.domain.model_spec import KEY_SUFFIX, model_line, stored_spec
+
 Series = tuple[str, str | None]  # (case key, hardware key)
 
 
@@ -41,6 +43,12 @@ class Run:
     # the confirming processes screening asked for: {"case_key", "device", "process"}
     confirm_jobs: list[dict[str, Any]] | None = None
     unfinished: list[str] | None = None  # what did not finish, once closed
+
+    @property
+    def model_line(self) -> str | None:
+        """The night's model in one line where its run conf names one other than the
+        default (segtasks.domain.model_spec.model_line)."""
+        return model_line(stored_spec((self.params or {}).get("model")))
 
 
 @dataclass(frozen=True)
@@ -189,9 +197,26 @@ class Result:
     updated_at: datetime
     lock_sha256: str | None = None  # the lock the case was measured in
     attempt_sha256: str | None = None  # which measurement was stored (idempotent writes)
+    # the model measured (segtasks.domain.model_spec): its spec (None: the default), its
+    # identity with the weights read, and the model in words
+    model: dict[str, Any] | None = None
+    model_identity: str | None = None
+    model_description: str | None = None
     environment: Environment | None = None
     run: Run | None = None
     samples: tuple[Sample, ...] = ()  # its timed batches, in the order timed
+
+    @property
+    def model_line(self) -> str | None:
+        """The model in one line where it is not the default (model_spec.model_line); an
+        unreadable stored spec still names what the case key says."""
+        spec = stored_spec(self.model)
+        if spec is not None:
+            return model_line(spec, self.model_description)
+        found = KEY_SUFFIX.search(self.case_key)
+        if found is None:
+            return None
+        return f"{self.model_description or 'model'} · {found.group(1)}"
 
     @property
     def loaded_run(self) -> Run:

@@ -32,7 +32,13 @@ from segtasks.measure import (
 )
 from segtasks.measure.data import DataError, ImageSet, load_images
 from segtasks.measure.flops import flops_per_image
-from segtasks.measure.model import WeightsError, file_sha256, load_model
+from segtasks.measure.model import (
+    ModelError,
+    WeightsError,
+    file_sha256,
+    load_model,
+    weights_of,
+)
 from segtasks.measure.outputs import check_outputs
 from segtasks.measure.parity_set import parity_set
 from segtasks.measure.protocol import Measurement, Workload, measure_case
@@ -89,7 +95,8 @@ def run_case(case: Case, inputs: Path, weights: Path, *, headline_only: bool = F
     precision.apply(case.precision)
     env = environment.fingerprint()
     base: dict[str, Any] = {"case": case, "hardware_key": env["hardware_key"],
-                            "environment": env}
+                            "environment": env,
+                            "model_description": case.model_spec.describe()}
     why_not = failures.unsupported(case)
     if why_not:
         return CaseResult(status="skipped", reason=why_not, **base)
@@ -98,7 +105,7 @@ def run_case(case: Case, inputs: Path, weights: Path, *, headline_only: bool = F
     try:
         result = _measure(case, Path(inputs), Path(weights), base, gpu_before,
                           headline_only=headline_only)
-    except (DataError, WeightsError) as exc:
+    except (DataError, WeightsError, ModelError) as exc:
         result = CaseResult(status="error", reason=str(exc), **base)
     except Exception as exc:  # noqa: BLE001 - any failure of a case is recorded, not raised
         if failures.is_out_of_memory(exc):
@@ -157,15 +164,18 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
              gpu_before: set[int] | None, *, headline_only: bool = False) -> CaseResult:
     import torch
 
-    image_set = load_images(inputs)
-    gflop = 0.0 if headline_only else flops_per_image() / 1e9  # 0: not counted (no GFLOP/s)
+    spec = case.model_spec
+    weights = weights_of(case.model, weights)  # the spec's file, else the night's
+    image_set = load_images(inputs, spec.in_channels)
     t0 = time.perf_counter()
-    model = load_model(weights, case.device)
+    model = load_model(weights, case.device, case.model)
     if case.channels_last:
         model = model.to(memory_format=torch.channels_last)
     if case.device == "cuda":
         torch.cuda.synchronize()
     load_s = time.perf_counter() - t0
+    # counted after loading: a factory that cannot be built is its error, not the count's
+    gflop = 0.0 if headline_only else flops_per_image(case.model) / 1e9  # 0: not counted
     eager = model  # the reference of the output check runs the plain module
     if case.compile != "none":
         model = compilation.compiled(model, case.compile)  # lazy: the first call compiles
@@ -187,7 +197,8 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
         cuda_model_bytes=model_bytes,
     )
     sha256 = file_sha256(weights)
-    result = assemble(measurement, readings, image_set, weights_sha256=sha256, **base)
+    result = assemble(measurement, readings, image_set, weights_sha256=sha256,
+                      model_identity=spec.identity(sha256), **base)
     result.weights_origin = provenance.origin(weights, sha256)
     # the speed figures are the timed loop's: parity's few passes must not move the peak
     assert result.memory is not None
@@ -227,7 +238,8 @@ def _finite(value: float) -> float | None:
 
 
 def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case: Case,
-             weights_sha256: str, **base: Any) -> CaseResult:
+             weights_sha256: str, model_identity: str | None = None, **base: Any
+             ) -> CaseResult:
     """The result of a measured case, from its raw data and readings (no I/O)."""
     stats = LatencyStats.from_samples(run.latencies_ms)
     bs = case.batch_size
@@ -254,6 +266,7 @@ def assemble(run: Measurement, readings: Readings, image_set: ImageSet, *, case:
     allocated, reserved = run.steady_peaks or (None, None)
     return CaseResult(
         status="ok", warnings=warnings, weights_sha256=weights_sha256,
+        model_identity=model_identity,
         dataset_fingerprint=image_set.fingerprint, inputs_skipped=len(image_set.skipped),
         latency=Latency(
             n_batches=len(run.latencies_ms), n_images=len(run.latencies_ms) * bs,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from segtasks.measure.model import INPUT_SIZE
+from segtasks.domain.model_spec import ModelSpec, spec_or_default
 
 
-def flops_per_image(input_size: tuple[int, int] = INPUT_SIZE) -> float:
-    """FLOPs of one forward pass at batch size 1 (FMA = 2), counted on the meta device."""
+def flops_per_image(spec: ModelSpec | None = None) -> float:
+    """FLOPs of one forward pass of the spec's model at batch size 1 and its input size
+    (FMA = 2), counted on the meta device."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from segtasks.measure.model import build_model
 
+    spec = spec_or_default(spec)
     with torch.device("meta"):
-        model = build_model().eval()
-        x = torch.empty(1, 1, *input_size)
+        model = build_model(spec).eval()
+        x = torch.empty(1, spec.in_channels, *spec.input_size)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
         model(x)
     return float(counter.get_total_flops())

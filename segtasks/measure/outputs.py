@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from segtasks.domain.model_spec import ModelSpec, spec_or_default
 from segtasks.measure import planted, precision
 from segtasks.measure.model import autocast_dtype, postprocess, preprocess
 from segtasks.measure.parity_set import ParitySet
@@ -21,8 +22,10 @@ from segtasks.result import OutputCheck
 
 
 def model_outputs(model: Any, images: ParitySet, *, device: str, precision_name: str,
-                  channels_last: bool, logit_shift: float = 0.0) -> Outputs:
-    """Probabilities and masks of each parity image, one forward pass each."""
+                  channels_last: bool, logit_shift: float = 0.0,
+                  spec: ModelSpec | None = None) -> Outputs:
+    """Probabilities and masks of each parity image, one forward pass each: (H, W) per
+    image for one class, (classes, H, W) for several."""
     import torch
 
     dtype = autocast_dtype(precision_name)
@@ -30,7 +33,7 @@ def model_outputs(model: Any, images: ParitySet, *, device: str, precision_name:
     masks: list[np.ndarray] = []
     with torch.inference_mode():
         for image in images.images:
-            x = preprocess([image])
+            x = preprocess([image], spec)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             x = x.to(device)
@@ -39,8 +42,10 @@ def model_outputs(model: Any, images: ParitySet, *, device: str, precision_name:
             with autocast:
                 logits = model(x)
             logits = logits.float() + logit_shift
-            probs.append(torch.sigmoid(logits)[0, 0].cpu().numpy())
-            masks.append(postprocess(logits, [image.shape[:2]])[0])
+            found = torch.sigmoid(logits)[0]
+            probs.append((found[0] if found.shape[0] == 1 else found).cpu().numpy())
+            masks.append(postprocess(logits, [image.shape[:2]],
+                                     spec_or_default(spec).classes)[0])
     return Outputs(images.names, np.stack(probs).astype(np.float32), tuple(masks))
 
 
@@ -53,7 +58,8 @@ def reference_outputs(model: Any, images: ParitySet, case: Case) -> Outputs:
     try:
         model.to(memory_format=torch.contiguous_format)
         return model_outputs(model, images, device=case.device, precision_name="fp32",
-                             channels_last=False, logit_shift=planted.output_shift())
+                             channels_last=False, logit_shift=planted.output_shift(),
+                             spec=case.model)
     finally:
         precision.apply(case.precision)
 
@@ -78,13 +84,17 @@ def check_outputs(model: Any, images: ParitySet, case: Case, device_kind: str,
     """
     own = model_outputs(model, images, device=case.device, precision_name=case.precision,
                         channels_last=case.channels_last,
-                        logit_shift=planted.output_shift() + planted.case_output_shift())
+                        logit_shift=planted.output_shift() + planted.case_output_shift(),
+                        spec=case.model)
     if is_the_reference(case, model, eager):
         reference = own  # the same module, math and layout: the same passes again
     else:
         reference = reference_outputs(eager if eager is not None else model, images, case)
     found = metrics.parity(own.probs, own.masks, reference.probs, reference.masks)
-    truth_iou = metrics.iou(own.masks, images.truth) if images.truth is not None else None
+    # the truth is one foreground mask per image: a model of several classes is not
+    # compared with it
+    truth_iou = (metrics.iou(own.masks, images.truth)
+                 if images.truth is not None and case.model_spec.classes == 1 else None)
     check = OutputCheck(
         parity_images=len(images.names), parity_max_abs_diff=found.max_abs_diff,
         parity_mask_mismatch=found.mask_mismatch, parity_iou=found.iou, truth_iou=truth_iou,

@@ -49,7 +49,7 @@ class Workload:
 
         device, dtype = self.case.device, autocast_dtype(self.case.precision)
         t0 = time.perf_counter()
-        x = preprocess(images)
+        x = preprocess(images, self.case.model)
         if self.case.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         pre_ms = (time.perf_counter() - t0) * 1e3
@@ -64,7 +64,8 @@ class Workload:
         if self._delay_s:
             time.sleep(self._delay_s)
         timer.mark()
-        postprocess(logits.float(), sizes)  # ends with the masks on the host: a sync
+        # ends with the masks on the host: a sync
+        postprocess(logits.float(), sizes, self.case.model_spec.classes)
         timer.mark()
         h2d, forward, post = timer.intervals_ms()
         return pre_ms, h2d, forward, post

@@ -21,7 +21,8 @@ MAX_ARRAY_BYTES = 8 * 2**20
 @dataclass(frozen=True)
 class Outputs:
     """The model's outputs on the parity images: probabilities at the model's input size
-    (images, H, W) as float32, and boolean masks at each image's own size."""
+    (images, H, W) as float32, and boolean masks at each image's own size; a model of
+    several classes has one of each per class: (images, classes, H, W), (classes, H, W)."""
 
     names: tuple[str, ...]
     probs: np.ndarray
@@ -46,7 +47,9 @@ class Outputs:
         buffer = io.BytesIO()
         arrays: dict[str, np.ndarray] = {
             f"mask_{i}": np.packbits(m.astype(bool)) for i, m in enumerate(self.masks)}
-        arrays["shapes"] = np.array([m.shape for m in self.masks], dtype=np.int64).reshape(-1, 2)
+        # (H, W) per mask, or (classes, H, W): one row per mask, as many columns as dims
+        arrays["shapes"] = np.array([m.shape for m in self.masks], dtype=np.int64).reshape(
+            len(self.masks), -1)
         arrays["probs"] = np.asarray(self.probs, dtype=np.float32)
         arrays["names"] = np.array(self.names)
         np.savez_compressed(buffer, allow_pickle=False, **arrays)
@@ -57,8 +60,8 @@ class Outputs:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             shapes = [tuple(int(v) for v in s) for s in npz["shapes"]]
             masks = tuple(
-                np.unpackbits(npz[f"mask_{i}"], count=h * w).astype(bool).reshape(h, w)
-                for i, (h, w) in enumerate(shapes))
+                np.unpackbits(npz[f"mask_{i}"], count=int(np.prod(shape))).astype(bool)
+                .reshape(shape) for i, shape in enumerate(shapes))
             return cls(tuple(str(n) for n in npz["names"]), npz["probs"], masks)
 
 

@@ -14,6 +14,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from segtasks.domain.model_spec import (
+    IDENTITY_CHARS,
+    MAX_CHANNELS,
+    MAX_CLASSES,
+    MAX_DEPTH,
+    MAX_SIZE,
+    MIN_SIZE,
+    ModelSpec,
+    is_default,
+    spec_or_default,
+)
 from segtasks.plan.declare import parameter
 
 DEVICES = ("cpu", "cuda")
@@ -31,6 +42,28 @@ MAX_CORE = 4095
 # How much of a lock's sha256 a case key shows (segtasks.envs; 48 bits: no clash in practice)
 LOCK_KEY_CHARS = 12
 CURRENT_ENVIRONMENT = "current"
+
+
+_MODEL_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"], "additionalProperties": False,
+    "properties": {
+        "architecture": {"type": "string", "minLength": 1, "maxLength": 100},
+        "encoder": {"type": "string", "minLength": 1, "maxLength": 200},
+        "encoder_depth": {"type": "integer", "minimum": 1, "maximum": MAX_DEPTH},
+        "decoder_channels": {
+            "type": ["integer", "array"], "minimum": 1, "maximum": 4096, "minItems": 1,
+            "maxItems": MAX_DEPTH,
+            "items": {"type": "integer", "minimum": 1, "maximum": 4096}},
+        "factory": {"type": "string", "minLength": 3, "maxLength": 250},
+        "in_channels": {"type": "integer", "minimum": 1, "maximum": MAX_CHANNELS},
+        "classes": {"type": "integer", "minimum": 1, "maximum": MAX_CLASSES},
+        "input_size": {"type": "array", "minItems": 2, "maxItems": 2,
+                       "items": {"type": "integer", "minimum": MIN_SIZE,
+                                 "maximum": MAX_SIZE}},
+        "weights": {"type": "string", "minLength": 1, "maxLength": 1000},
+        "weights_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    },
+}
 
 
 def _list_of(items: dict[str, Any], *, non_empty: bool = True, **extra: Any) -> dict[str, Any]:
@@ -100,6 +133,19 @@ class Case:
         schema=_list_of({"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE},
                         examples=list(USUAL_BATCH_SIZES))))
     # --- how each case is measured (the same for every case of a night) ---
+    model: ModelSpec | None = field(default=None, metadata=parameter(
+        title="Model", metavar="JSON",
+        description="The model to measure; null is the mission's UNet++/ResNet-34 (1 "
+                    "channel, 1 class, 256x256, weights from SEGBENCH_WEIGHTS). Either a "
+                    "segmentation_models_pytorch model, e.g. {\"architecture\": \"Unet\", "
+                    "\"encoder\": \"resnet18\", \"encoder_depth\": 5, \"decoder_channels\": "
+                    "[256, 128, 64, 32, 16], \"in_channels\": 3, \"classes\": 2, "
+                    "\"input_size\": [256, 256], \"weights\": \"weights/unet18.pt\"}, or "
+                    "your own: {\"factory\": \"package.module:function\" (called without "
+                    "arguments, returning an nn.Module), \"in_channels\", \"classes\", "
+                    "\"input_size\", \"weights\"}; \"weights_sha256\" pins the file. A model "
+                    "other than the default is part of the case key (-m<identity>).",
+        schema=_MODEL_SCHEMA))
     cpu_affinity: tuple[int, ...] = field(default=(), metadata=parameter(
         title="CPU affinity", metavar="CORE,...",
         description="Cores (logical CPU ids) to pin each case's process to, e.g. [2, 3]; "
@@ -176,6 +222,14 @@ class Case:
         # a run conf (JSON) gives a list; the case keeps a sorted tuple, so it stays hashable
         # and [3, 2] and [2, 3] are the same case
         object.__setattr__(self, "cpu_affinity", tuple(sorted(set(self.cpu_affinity))))
+        # a run conf (JSON) gives the model as an object; the case keeps the frozen spec
+        if isinstance(self.model, dict):
+            object.__setattr__(self, "model", ModelSpec.from_dict(self.model))
+
+    @property
+    def model_spec(self) -> ModelSpec:
+        """The model this case measures: its spec, or the mission's default."""
+        return spec_or_default(self.model)
 
     @property
     def effective_threads(self) -> int | None:
@@ -198,6 +252,9 @@ class Case:
             key += f"-t{self.threads}"
         if self.cpu_affinity:
             key += f"-pin{cores_text(self.cpu_affinity)}"
+        if not is_default(self.model):  # the mission's model keeps the keys it always had
+            assert self.model is not None
+            key += f"-m{self.model.identity()}"
         return key
 
     @property
@@ -207,7 +264,8 @@ class Case:
 
     def to_dict(self) -> dict[str, Any]:
         """The case as JSON has it (XCom, the worker's job file, the stored column)."""
-        return {**asdict(self), "cpu_affinity": list(self.cpu_affinity)}
+        return {**asdict(self), "cpu_affinity": list(self.cpu_affinity),
+                "model": None if self.model is None else self.model.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Case:
@@ -233,4 +291,5 @@ def cores_text(cores: tuple[int, ...]) -> str:
 CASE_KEY_PATTERN = (rf"^({'|'.join(DEVICES)})-bs[0-9]+-({'|'.join(PRECISIONS)})"
                     rf"(-env[0-9a-f]{{{LOCK_KEY_CHARS}}})?"
                     r"(-cl)?(-compile(-max-autotune|-reduce-overhead)?)?(-t[0-9]+)?"
-                    r"(-pin[0-9][0-9.,]*)?$")
+                    r"(-pin[0-9][0-9.,]*)?"
+                    rf"(-m[0-9a-f]{{{IDENTITY_CHARS}}})?$")

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from segtasks.domain.metrics import METRIC_NAMES
+from segtasks.domain.model_spec import ModelSpecError
 from segtasks.errors import SegbenchError
 from segtasks.plan.case import CURRENT_ENVIRONMENT, Case
 from segtasks.plan.form import typed
 from segtasks.plan.grid import plan_grid
+from segtasks.plan.model_check import checked_spec
 from segtasks.plan.params import (
     BY_NAME,
     CONTROL_BASELINE,
@@ -195,6 +197,10 @@ def validate(conf: Mapping[str, Any] | None, *, resolve_lock: LockResolver | Non
     for name, value in full.items():
         _schema_errors(name, value)
         full[name] = _as_declared(value, BY_NAME[name].schema)
+    try:
+        checked_spec(full["model"])
+    except ModelSpecError as exc:
+        raise ParamError(f"bad parameter model: {exc}") from None
     if full["max_seconds"] < full["min_seconds"]:
         raise ParamError(f"bad parameter max_seconds: {full['max_seconds']} must be >= "
                          f"min_seconds ({full['min_seconds']})")

@@ -86,6 +86,7 @@ def render_html(report: RunReport) -> str:
     title = html.escape(report.title)
     parts = [f"<h1>{title}</h1>",
              f"<p>Results database: {html.escape(report.database)}</p>"]
+    parts += [f'<p class="model">Model: {html.escape(line)}</p>' for line in report.models]
     if line := night_headline(report.verdicts):  # the night in one line, before any table
         parts.append(f'<p class="headline">Verdicts: {html.escape(line)}</p>')
     parts += _paired(report)

@@ -54,6 +54,7 @@ def render_csv(report: RunReport) -> str:
 
 def render_markdown(report: RunReport) -> str:
     parts = [f"# {report.title}", f"Results database: {report.database}"]
+    parts += [f"**Model**: {line}" for line in report.models]  # only where not the default
     if line := night_headline(report.verdicts):  # the night in one line, before any table
         parts.append(f"**Verdicts**: {line}")
     paired = report.paired

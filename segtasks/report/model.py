@@ -38,6 +38,8 @@ class RunReport:
     notes: list[str] = field(default_factory=list)  # the run's notes
     # a paired night's software-vs-machine verdicts (None: not read, e.g. an older caller)
     paired: PairedSection | None = None
+    # the night's model in one line each, where not the default (model_spec.model_line)
+    models: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Verdict]:
@@ -70,4 +72,13 @@ def build(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict],
                             run.started_at, v.baseline))
     return RunReport(run.id, title_of(run), database, results, verdicts, trends,
                      recommend(results, Constraints.from_conf(run.params)), list(problems),
-                     list(run.notes or []), paired)
+                     list(run.notes or []), paired, models_of(run, results))
+
+
+def models_of(run: Run, results: Sequence[Result]) -> list[str]:
+    """The models a night measured, in one line each, where not the default: as its
+    results recorded them, else as its run conf names it (a night without results yet)."""
+    found = list(dict.fromkeys(line for r in results if (line := r.model_line)))
+    if not found and (line := run.model_line):
+        found.append(line)
+    return found

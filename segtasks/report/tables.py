@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from segtasks.domain.model_spec import KEY_SUFFIX
 from segtasks.domain.records import Result
 from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.plan.case import COMPILE_MODES, DEVICES, PRECISIONS
@@ -57,6 +58,10 @@ def variant(r: Result) -> str:
         parts.append(f"compile {mode}")
     if r.threads is not None:
         parts.append(f"{r.threads} threads")
+    # a model other than the default: its identity (the case key's), so that a table of
+    # it never reads as the mission's model; the report's header names it in full
+    if found := KEY_SUFFIX.search(getattr(r, "case_key", "")):
+        parts.append(f"· model {found.group(1)}")
     return " ".join(parts)
 
 

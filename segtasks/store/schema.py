@@ -126,6 +126,11 @@ class Result(Base):
     environment_id: Mapped[int | None] = mapped_column(ForeignKey("environments.id"))
     warnings: Mapped[list[str]] = mapped_column(JsonType, default=list)
     weights_sha256: Mapped[str | None] = mapped_column(String(64))
+    # the model measured: its spec (NULL: the mission's default), its identity with the
+    # weights read (segtasks.domain.model_spec), and the model in words
+    model: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    model_identity: Mapped[str | None] = mapped_column(String(16))
+    model_description: Mapped[str | None] = mapped_column(Text)
     dataset_fingerprint: Mapped[str | None] = mapped_column(String(64))
     inputs_skipped: Mapped[int | None] = mapped_column(Integer)
     seed_images: Mapped[int | None] = mapped_column(Integer)  # asked for; see end_to_end_images

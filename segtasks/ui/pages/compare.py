@@ -15,6 +15,7 @@ from segtasks.judge.thresholds import NightThresholds, night_thresholds
 from segtasks.judge.two_runs import difference_beyond_noise
 from segtasks.plan import ParamError, validate
 from segtasks.plan.params import JudgeSettings
+from segtasks.report.model import models_of
 from segtasks.report.tables import by_variant, variant
 from segtasks.store import browse as queries
 from segtasks.store import default_pair, repository
@@ -96,6 +97,9 @@ def compare_page(ctx: PageContext, a_pk: int | None, b_pk: int | None) -> dict[s
         "page": "compare", "database": ctx.database,
         "api": links.api(f"compare?a={a.id}&b={b.id}"),
         "a": run_summary(a, links), "b": run_summary(b, links),
+        # each night's model where it is not the default: two models are two series
+        "models": {"a": models_of(a, list(of_a.values())),
+                   "b": models_of(b, list(of_b.values()))},
         "changes": changes.section(
             found, links, {"text": f"{calm} within noise", "tone": "ok",
                            "title": "cases with no change that these two nights can "

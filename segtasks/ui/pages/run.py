@@ -68,6 +68,7 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
         "page": "run", "database": ctx.database, "title": summary["label"],
         "api": links.api(f"runs/{run.id}"),
         "run": summary,
+        "models": report.models,  # the night's model where it is not the default
         # a running night: how far it got, and the page follows it (as the overview does)
         "progress": progress.text if progress else None,
         "progress_fraction": progress.fraction if progress else None,

@@ -100,6 +100,9 @@ def series_page(ctx: PageContext, case_key: str, hardware_key: str | None, *,
         "api": links.api(f"series/{quote(case_key, safe='')}?"
                          + urlencode({"hardware": hardware_key})),
         "hardware_key": hardware_key,
+        # the series' model where it is not the default, as its latest night recorded it
+        "model": next((line for night in reversed(nights) if (line := night.model_line)),
+                      None),
         "other_hardware": [{"hardware_key": h, "last": when(last),
                             "href": links.series(case_key, h)}
                            for h, last in hardware if h != hardware_key],
