@@ -189,6 +189,15 @@ class Result:
     updated_at: datetime
     lock_sha256: str | None = None  # the lock the case was measured in
     attempt_sha256: str | None = None  # which measurement was stored (idempotent writes)
+    # where the model ran (torch, onnxruntime, openvino) and the export a runtime other than
+    # torch ran (segtasks.result.Export); NULL export for torch
+    runtime: str = "torch"
+    export_status: str | None = None
+    export_seconds: float | None = None
+    export_opset: int | None = None
+    export_bytes: int | None = None
+    export_cached: bool | None = None
+    runtime_provider: str | None = None
     environment: Environment | None = None
     run: Run | None = None
     samples: tuple[Sample, ...] = ()  # its timed batches, in the order timed
