@@ -11,7 +11,13 @@ from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.domain.records import Night, Result, Run, Series
 from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.report.paired_section import PairedSection
-from segtasks.report.recommend import Constraints, Recommendation, recommend
+from segtasks.report.recommend import (
+    Constraints,
+    Recommendation,
+    RuntimeGain,
+    recommend,
+    runtime_gains,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,8 @@ class RunReport:
     notes: list[str] = field(default_factory=list)  # the run's notes
     # a paired night's software-vs-machine verdicts (None: not read, e.g. an older caller)
     paired: PairedSection | None = None
+    # what each runtime other than torch gains over PyTorch eager, per batch size
+    runtime_gains: list[RuntimeGain] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Verdict]:
@@ -70,4 +78,4 @@ def build(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict],
                             run.started_at, v.baseline))
     return RunReport(run.id, title_of(run), database, results, verdicts, trends,
                      recommend(results, Constraints.from_conf(run.params)), list(problems),
-                     list(run.notes or []), paired)
+                     list(run.notes or []), paired, runtime_gains(results))
