@@ -300,7 +300,8 @@ def runtime_gains(results: Sequence[Result]) -> list[RuntimeGain]:
         if runtime_of(r) == "torch":
             continue
         sizes = best.setdefault((r.hardware_key, r.device, runtime_of(r)), {})
-        if r.batch_size not in sizes or r.images_per_s > sizes[r.batch_size].images_per_s:
+        if r.batch_size not in sizes or (r.images_per_s or 0) > (
+                sizes[r.batch_size].images_per_s or 0):
             sizes[r.batch_size] = r
     gains = []
     for (hardware, device, runtime), sizes in sorted(
@@ -308,7 +309,7 @@ def runtime_gains(results: Sequence[Result]) -> list[RuntimeGain]:
         ratios, outside = [], []
         for bs, r in sorted(sizes.items()):
             base = eager.get((hardware, device, bs, r.threads))
-            if base:
+            if base and r.images_per_s is not None:
                 ratios.append((bs, r.images_per_s / base))
             if getattr(r, "parity_ok", None) is False:
                 outside.append(bs)

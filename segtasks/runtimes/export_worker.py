@@ -19,7 +19,7 @@ from segtasks.runtimes.onnx_export import ExportFailed, export_onnx
 def _versions(form: str) -> dict[str, str]:
     import torch
 
-    found = {"torch": torch.__version__}
+    found: dict[str, str] = {"torch": str(torch.__version__)}
     for name in ("onnx", "onnxscript", "openvino") if form == "openvino" else ("onnx",
                                                                                 "onnxscript"):
         module = __import__(name)
