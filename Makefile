@@ -28,13 +28,15 @@ FOLLOW := $(PYTHON) -m segtasks.follow
 # serves them all, so another environment with the same torch costs seconds and no download.
 # uv reads none of pip's configuration: `python -m segtasks.envs.uv` (standard library only,
 # so it runs before the dependencies exist) hands it the indexes, find-links and constraints
-# pip is configured with. The import check fails the install where torch cannot load.
+# pip is configured with. The import check fails the install where torch cannot load. The
+# optional runtimes (extras onnx, openvino: docs/runtimes.md) are installed too, so that
+# `make test` covers their cases.
 $(VENV)/.installed: pyproject.toml
 	@mkdir -p var
 	@$(FOLLOW) --what "installing segbench and its dependencies into $(VENV) with uv (torch is large)" \
 		--log var/install.log --show '^(Installed|Successfully installed|error|ERROR)' -- sh -c \
 		'$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --progress-bar off uv \
-		&& $(BIN)/python -m segtasks.envs.uv pip install --python $(BIN)/python -e ".[dev]" \
+		&& $(BIN)/python -m segtasks.envs.uv pip install --python $(BIN)/python -e ".[dev,onnx,openvino]" \
 		&& $(BIN)/python -c "import torch, torchvision, segmentation_models_pytorch"'
 	@touch $@
 

@@ -13,10 +13,12 @@ from typing import Any
 
 from segtasks.plan.case import Case
 
-STATUSES = ("ok", "oom", "skipped", "error", "compile_failed")
+STATUSES = ("ok", "oom", "skipped", "error", "compile_failed", "export_failed")
 # The case itself failed (its task fails; the night goes on). `oom` is a finding, not a
-# failure: the batch does not fit.
-FAILED_STATUSES = ("error", "compile_failed")
+# failure: the batch does not fit. `export_failed` (the model could not be exported to, or
+# loaded by, an inference runtime: an operator it lacks) is a failure like compile_failed:
+# the configuration asked for cannot be measured.
+FAILED_STATUSES = ("error", "compile_failed", "export_failed")
 PHASES = ("preprocess_ms", "h2d_ms", "forward_ms", "postprocess_ms")
 
 
@@ -154,6 +156,24 @@ class Compilation:
 
 
 @dataclass
+class Export:
+    """The export a runtime other than torch runs (segtasks.runtimes; None: torch).
+
+    export_status: ok or failed (the case is then `export_failed`, with the reason);
+    export_seconds: how long the export took when it was made (ONNX, plus the conversion for
+    OpenVINO), even when tonight reused it from the cache (export_cached); export_opset: the
+    ONNX opset; export_bytes: the size of the files the runtime loads; runtime_provider: what
+    ran it (onnxruntime's execution provider, OpenVINO's device)."""
+
+    export_status: str
+    export_seconds: float | None = None
+    export_opset: int | None = None
+    export_bytes: int | None = None
+    export_cached: bool | None = None
+    runtime_provider: str | None = None
+
+
+@dataclass
 class OutputCheck:
     """The case's outputs on the parity images against the fp32 eager reference computed on
     the same device in the same process (segtasks.measure.outputs), and the reference
@@ -174,7 +194,8 @@ class OutputCheck:
 
 PARTS: dict[str, type] = {"latency": Latency, "phases": Phases, "throughput": Throughput,
                           "memory": Memory, "telemetry": Telemetry, "validity": Validity,
-                          "compilation": Compilation, "outputs": OutputCheck}
+                          "compilation": Compilation, "outputs": OutputCheck,
+                          "export": Export}
 _FACTS = ("hardware_key", "weights_sha256", "weights_origin", "dataset_fingerprint",
           "inputs_skipped", "model_identity", "model_description")
 
@@ -213,6 +234,7 @@ class CaseResult:
     validity: Validity | None = None
     compilation: Compilation | None = None
     outputs: OutputCheck | None = None
+    export: Export | None = None
     # the fp32 eager reference outputs on their way to the store (segtasks.parity.outputs.
     # encode: checksum, summary, npz); not a column, the golden outputs keep them
     reference_outputs: dict[str, Any] | None = None

@@ -154,13 +154,13 @@ def test_disturbed_cases_of_the_last_week(history):
 
 def test_the_configurations_worth_shipping(history):
     columns, rows = _query(history, COOKBOOK[7])
-    assert columns == ["device", "hardware_name", "precision", "channels_last", "compile",
-                       "batch_size", "images_per_s", "speedup_vs_fp32_eager",
+    assert columns == ["device", "hardware_name", "runtime", "precision", "channels_last",
+                       "compile", "batch_size", "images_per_s", "speedup_vs_fp32_eager",
                        "latency_p90_ms", "memory_gib", "energy_j_per_image", "masks_identical"]
     # tonight's CPU cases are all fp32 eager (the CUDA ones were skipped): the front is one
     # or both batch sizes, each its own reference
-    assert rows and {(r["device"], r["precision"], r["compile"]) for r in rows} == {
-        ("cpu", "fp32", "none")}
+    assert rows and {(r["device"], r["runtime"], r["precision"], r["compile"])
+                     for r in rows} == {("cpu", "torch", "fp32", "none")}
     assert {r["batch_size"] for r in rows} <= {1, 4}
     assert all(r["speedup_vs_fp32_eager"] == pytest.approx(1) for r in rows)
     assert [r["images_per_s"] for r in rows] == sorted((r["images_per_s"] for r in rows),

@@ -24,6 +24,7 @@ from segtasks.judge.decide import decide, effect_gate
 from segtasks.judge.metrics import BY_NAME as METRICS
 from segtasks.judge.thresholds import night_thresholds
 from segtasks.plan import ParamError, validate
+from segtasks.plan.grid import AXES
 from segtasks.plan.params import BY_NAME, DEFAULTS, PARAMETERS
 
 IMAGES_PER_S = METRICS["images_per_s"]
@@ -146,6 +147,12 @@ def good_confs(draw: st.DrawFn) -> dict[str, Any]:
     for low, high in (("min_seconds", "max_seconds"), ("min_history", "baseline_runs")):
         if low in conf or high in conf:
             conf[low], conf[high] = sorted((full[low], full[high]))
+    # PyTorch's own axes (precision, memory format, compile) beyond their default need the
+    # torch runtime in the night
+    torch_only = [a for a in AXES if a.runtimes and
+                  any(v != a.field_default for v in conf.get(a.name, []))]
+    if torch_only and "torch" not in full["runtimes"]:
+        conf["runtimes"] = [*full["runtimes"], "torch"]
     if draw(st.booleans()):
         keys = [case.key for case in validate(conf).cases]  # locks resolved, as planned
         conf["series_thresholds"] = draw(valid(BY_NAME["series_thresholds"].schema, keys))

@@ -21,7 +21,7 @@ from segtasks.plan.params import BY_NAME, PARAMETERS
 from segtasks.plan.sections import SECTIONS, section_of
 
 ROOT = Path(__file__).resolve().parents[1]
-MULTI_SELECTS = ("devices", "precisions", "channels_last", "compile", "batch_sizes")
+MULTI_SELECTS = ("devices", "precisions", "channels_last", "compile", "runtimes", "batch_sizes")
 
 
 @pytest.fixture(scope="module")

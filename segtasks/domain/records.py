@@ -202,6 +202,15 @@ class Result:
     model: dict[str, Any] | None = None
     model_identity: str | None = None
     model_description: str | None = None
+    # where the model ran (torch, onnxruntime, openvino) and the export a runtime other than
+    # torch ran (segtasks.result.Export); NULL export for torch
+    runtime: str = "torch"
+    export_status: str | None = None
+    export_seconds: float | None = None
+    export_opset: int | None = None
+    export_bytes: int | None = None
+    export_cached: bool | None = None
+    runtime_provider: str | None = None
     environment: Environment | None = None
     run: Run | None = None
     samples: tuple[Sample, ...] = ()  # its timed batches, in the order timed

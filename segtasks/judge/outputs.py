@@ -78,9 +78,10 @@ def parity_verdicts(results: Iterable[Result], settings: JudgeSettings
 
 def _carrier_order(result: Result) -> tuple[int, int, str]:
     # an fp32 eager case's own outputs are the reference; a compile axis, where it exists,
-    # counts as eager only at "none"
+    # counts as eager only at "none", and a runtime only at torch
     eager = (result.precision == "fp32" and not result.channels_last
-             and getattr(result, "compile", None) in (None, "none"))
+             and getattr(result, "compile", None) in (None, "none")
+             and getattr(result, "runtime", None) in (None, "torch"))
     return (0 if eager else 1, result.batch_size, result.case_key)
 
 

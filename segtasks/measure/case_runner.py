@@ -47,7 +47,7 @@ from segtasks.measure.stopping import StoppingRule
 from segtasks.measure.telemetry import Watch
 from segtasks.parity.outputs import device_kind
 from segtasks.paths import compile_cache_dir
-from segtasks.plan.case import Case
+from segtasks.plan.case import TORCH, Case
 from segtasks.result import (
     CaseResult,
     Compilation,
@@ -163,6 +163,12 @@ def watch_for(case: Case, gpus: list[dict[str, Any]], gpu_before: set[int] | Non
 def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
              gpu_before: set[int] | None, *, headline_only: bool = False) -> CaseResult:
     import torch
+
+    if case.runtime != TORCH:  # another runtime: an export in its session, same protocol
+        from segtasks.runtimes.case import measure_in_runtime
+
+        return measure_in_runtime(case, inputs, weights, base, gpu_before,
+                                  headline_only=headline_only)
 
     spec = case.model_spec
     weights = weights_of(case.model, weights)  # the spec's file, else the night's

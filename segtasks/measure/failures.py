@@ -7,6 +7,7 @@ import sys
 
 from segtasks.measure import placement
 from segtasks.plan.case import Case
+from segtasks.runtimes.available import unsupported as runtime_unsupported
 
 # Texts of allocation failures that reach us as a plain RuntimeError rather than
 # torch.OutOfMemoryError: the CUDA runtime's own ("CUDA error: out of memory", e.g. at
@@ -63,6 +64,8 @@ def unsupported(case: Case) -> str | None:
     import torch
 
     if why := placement.unavailable(case.cpu_affinity):
+        return why
+    if why := runtime_unsupported(case):  # before CUDA: openvino has no CUDA device at all
         return why
     if case.device == "cuda" and not torch.cuda.is_available():
         return no_cuda_reason()

@@ -90,6 +90,13 @@ def check_outputs(model: Any, images: ParitySet, case: Case, device_kind: str,
         reference = own  # the same module, math and layout: the same passes again
     else:
         reference = reference_outputs(eager if eager is not None else model, images, case)
+    return compare(own, reference, images, device_kind)
+
+
+def compare(own: Outputs, reference: Outputs, images: ParitySet, device_kind: str
+            ) -> tuple[OutputCheck, dict[str, Any]]:
+    """How far a case's outputs lie from the reference's, and the reference in its
+    travelling form (also for a runtime other than torch: segtasks.runtimes.outputs)."""
     found = metrics.parity(own.probs, own.masks, reference.probs, reference.masks)
     # the truth is one foreground mask per image: a model of several classes is not
     # compared with it

@@ -18,6 +18,8 @@ FORWARD_DELAY_VARIABLE = "SEGBENCH_TEST_FORWARD_DELAY_MS"
 # A torch.compile backend that fails, so that a compile failure can be tested on any machine.
 COMPILE_FAILURE_VARIABLE = "SEGBENCH_TEST_COMPILE_FAILURE"
 ONE_OFF_DELAY_VARIABLE = "SEGBENCH_TEST_ONE_OFF_DELAY_FILE"
+# An export to an inference runtime that fails (segtasks.runtimes), on any machine.
+EXPORT_FAILURE_VARIABLE = "SEGBENCH_TEST_EXPORT_FAILURE"
 
 _claimed_ms: float = 0.0  # the one-off delay this process claimed, if any
 
@@ -45,6 +47,7 @@ OUTPUT_SHIFT_VARIABLE = "SEGBENCH_TEST_PLANTED_OUTPUT_SHIFT"
 CASE_OUTPUT_SHIFT_VARIABLE = "SEGBENCH_TEST_PLANTED_CASE_OUTPUT_SHIFT"
 _TAGS = {
     COMPILE_FAILURE_VARIABLE: "a planted compile failure",
+    EXPORT_FAILURE_VARIABLE: "a planted export failure",
     FORWARD_DELAY_VARIABLE: "a planted test slowdown",
     OUTPUT_SHIFT_VARIABLE: "a planted test output change (every output)",
     CASE_OUTPUT_SHIFT_VARIABLE: "a planted test output change (the case's own outputs)",
@@ -57,6 +60,10 @@ def forward_delay_s() -> float:
 
 def compile_failure() -> bool:
     return bool(os.environ.get(COMPILE_FAILURE_VARIABLE))
+
+
+def export_failure() -> bool:
+    return bool(os.environ.get(EXPORT_FAILURE_VARIABLE))
 
 
 def output_shift() -> float:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -34,6 +34,9 @@ class Workload:
     model: Any
     case: Case
     images: Sequence[np.ndarray]
+    # PyTorch runs the model on the case's device, so its allocator's peaks and a
+    # torch.cuda.synchronize mean something; another runtime (segtasks.runtimes) sets False
+    torch_device: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self._delay_s = planted.forward_delay_s()
@@ -154,7 +157,7 @@ def timed_loop(work: Workload, rule: StoppingRule, first_index: int = 0
 
 
 def _sync(work: Workload) -> None:
-    if work.case.device == "cuda":
+    if work.case.device == "cuda" and work.torch_device:
         import torch
 
         torch.cuda.synchronize()
@@ -198,7 +201,7 @@ def measure_case(work: Workload, watch: Watch | None = None) -> Measurement:
     import torch
 
     case = work.case
-    cuda = case.device == "cuda"
+    cuda = case.device == "cuda" and work.torch_device
     with torch.inference_mode():
         if cuda:
             memory.fresh_peaks()

@@ -34,6 +34,10 @@ PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 # torch.compile modes; "none" runs the model eagerly. reduce-overhead captures CUDA graphs,
 # so a CPU case asking for it is recorded as skipped with the reason (as fp16 on the CPU).
 COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
+# Where the model runs: PyTorch itself (eager or compiled), or an inference runtime fed an
+# ONNX export of it (segtasks.runtimes; the extras onnx and openvino install them).
+RUNTIMES = ("torch", "onnxruntime", "openvino")
+TORCH = "torch"
 MAX_BATCH_SIZE = 1024
 # what the trigger form offers to pick from (any size up to MAX_BATCH_SIZE is allowed)
 USUAL_BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
@@ -96,7 +100,7 @@ class Case:
         schema=_list_of({"type": "string", "minLength": 1, "maxLength": 250},
                         non_empty=False)))
     precision: str = field(default="fp32", metadata=parameter(
-        name="precisions", axis=True, default=["fp32"], title="Precisions",
+        name="precisions", axis=True, default=["fp32"], title="Precisions", runtimes=(TORCH,),
         description="fp32 (strict IEEE: TF32 off), tf32 (TF32 tensor cores for "
                     "convolutions and matmuls; CUDA, compute capability 8.0+), or autocast to "
                     "bf16 / fp16 (fp16 and tf32 on CUDA only; bf16 on CUDA needs native "
@@ -104,7 +108,7 @@ class Case:
         schema=_list_of({"type": "string", "enum": list(PRECISIONS)},
                         examples=list(PRECISIONS))))
     channels_last: bool = field(default=False, metadata=parameter(
-        axis=True, default=[False], title="Memory formats (channels_last)",
+        axis=True, default=[False], title="Memory formats (channels_last)", runtimes=(TORCH,),
         description="Memory formats to try: false (contiguous, NCHW), true (channels_last, "
                     "NHWC) or both.",
         schema=_list_of({"type": "boolean"}, examples=[False, True],
@@ -112,13 +116,31 @@ class Case:
                         values_display={"false": "contiguous (NCHW)",
                                         "true": "channels_last (NHWC)"})))
     compile: str = field(default="none", metadata=parameter(
-        axis=True, default=["none"], title="torch.compile modes",
+        axis=True, default=["none"], title="torch.compile modes", runtimes=(TORCH,),
         description="torch.compile modes to try after loading, precision and memory format: "
                     "none (eager), default, max-autotune, reduce-overhead (CUDA graphs: CUDA "
                     "only; a CPU case is recorded as skipped). The first call (compilation) "
                     "and the first compiled call are stored apart from the steady state.",
         schema=_list_of({"type": "string", "enum": list(COMPILE_MODES)},
                         examples=list(COMPILE_MODES))))
+    # Precision, memory format and compile mode are PyTorch's options: for another runtime
+    # the grid plans fp32, contiguous, eager only (segtasks.plan.grid), rather than a
+    # skipped row for every combination. A user who asks for runtimes x compile modes wants
+    # each runtime at what it can do, not a table of "onnxruntime cannot torch.compile".
+    runtime: str = field(default=TORCH, metadata=parameter(
+        name="runtimes", axis=True, default=[TORCH], title="Runtimes",
+        description="Where the model runs: torch (PyTorch, eager or compiled as compile "
+                    "says), onnxruntime (an ONNX export; CPU execution provider, CUDA and "
+                    "TensorRT providers where installed) or openvino (the same export "
+                    "converted; CPU only, a CUDA case is skipped). Other runtimes than torch "
+                    "run fp32, contiguous, uncompiled: the precision, memory format and "
+                    "compile axes apply to torch only. The export is cached and timed on its "
+                    "own; outputs are checked against PyTorch fp32 eager. A runtime not "
+                    "installed makes its cases skipped (pip install -e .[onnx] / "
+                    ".[openvino]). Part of the case key (-onnxruntime, -openvino) except for "
+                    "torch.",
+        schema=_list_of({"type": "string", "enum": list(RUNTIMES)},
+                        examples=list(RUNTIMES))))
     threads: int | None = field(default=None, metadata=parameter(
         name="cpu_threads", axis=True, devices=("cpu",), default=[], title="CPU threads",
         description="torch intra-op thread counts for CPU cases; [] keeps torch's default.",
@@ -248,6 +270,8 @@ class Case:
             key += "-cl"
         if self.compile != "none":  # eager keeps the key it had before compilation existed
             key += "-compile" if self.compile == "default" else f"-compile-{self.compile}"
+        if self.runtime != TORCH:  # torch keeps the key it had before runtimes existed
+            key += f"-{self.runtime}"
         if self.threads is not None:
             key += f"-t{self.threads}"
         if self.cpu_affinity:
@@ -290,6 +314,7 @@ def cores_text(cores: tuple[int, ...]) -> str:
 # A case key as `Case.key` writes it; series_thresholds are checked against it.
 CASE_KEY_PATTERN = (rf"^({'|'.join(DEVICES)})-bs[0-9]+-({'|'.join(PRECISIONS)})"
                     rf"(-env[0-9a-f]{{{LOCK_KEY_CHARS}}})?"
-                    r"(-cl)?(-compile(-max-autotune|-reduce-overhead)?)?(-t[0-9]+)?"
+                    r"(-cl)?(-compile(-max-autotune|-reduce-overhead)?)?"
+                    rf"(-({'|'.join(RUNTIMES[1:])}))?(-t[0-9]+)?"
                     r"(-pin[0-9][0-9.,]*)?"
                     rf"(-m[0-9a-f]{{{IDENTITY_CHARS}}})?$")

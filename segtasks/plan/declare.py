@@ -36,6 +36,7 @@ class _Spec:
     devices: tuple[str, ...] | None
     cli: tuple[str, ...]
     metavar: str | None
+    runtimes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Parameter:
     cli: tuple[str, ...]  # extra flag spellings, kept for users of older versions
     field_default: Any  # the owner's own default for the field, or MISSING
     declared_metavar: str | None = None
+    runtimes: tuple[str, ...] | None = None  # an axis that applies to these runtimes only
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -106,16 +108,18 @@ def _metavar_of(attribute: str, schema: Mapping[str, Any]) -> str:
 def parameter(*, title: str, description: str, schema: Mapping[str, Any],
               default: Any = _FROM_FIELD, name: str | None = None, axis: bool = False,
               devices: tuple[str, ...] | None = None, cli: tuple[str, ...] = (),
-              metavar: str | None = None) -> dict[str, Any]:
+              metavar: str | None = None, runtimes: tuple[str, ...] | None = None
+              ) -> dict[str, Any]:
     """Field metadata that makes the field a run parameter (see the module docstring).
 
     `name` is the conf key when it differs from the field (an axis is plural: `batch_sizes`
     fills `batch_size`); `devices` limits an axis to some devices (CPU threads); `default`
     is an axis's list of values (any other parameter's default is its field's); `metavar`
-    names a value in the CLI's help when the schema cannot (e.g. MS, GIB).
+    names a value in the CLI's help when the schema cannot (e.g. MS, GIB); `runtimes` limits
+    an axis to some runtimes (torch.compile modes: PyTorch's only).
     """
     return {_KEY: _Spec(title, description, default, schema, name, axis, devices, cli,
-                        metavar)}
+                        metavar, runtimes)}
 
 
 def _field_default(f: Field[Any]) -> Any:
@@ -184,5 +188,6 @@ def declared(owner: type) -> list[Parameter]:
             name=spec.name or f.name, attribute=f.name, owner=owner, title=spec.title,
             description=spec.description, default=_default(owner, f, spec),
             schema=spec.schema, axis=spec.axis, devices=spec.devices, cli=spec.cli,
-            field_default=_field_default(f), declared_metavar=spec.metavar))
+            field_default=_field_default(f), declared_metavar=spec.metavar,
+            runtimes=spec.runtimes))
     return found

@@ -25,16 +25,25 @@ def _values(axis: Parameter, device: str, conf: dict[str, Any]) -> list[Any]:
     return sorted(values) if axis.schema["items"]["type"] == "integer" else values
 
 
+def _for_runtime(values: dict[str, Any]) -> dict[str, Any]:
+    """The values with every axis that does not apply to their runtime at its default: a
+    runtime other than torch runs fp32, contiguous, uncompiled (see Case.runtime)."""
+    runtime = values["runtime"]
+    return {**values, **{a.attribute: a.field_default for a in AXES
+                         if a.runtimes is not None and runtime not in a.runtimes}}
+
+
 def plan_grid(conf: dict[str, Any]) -> list[Case]:
-    """Every case of the grid, axes in declaration order (batch size innermost).
+    """Every case of the grid, axes in declaration order (batch size innermost); an axis
+    that does not apply to a case's runtime is not spread for it (no repeated cases).
 
     `conf` holds every parameter, already validated (segtasks.plan.validate).
     """
     settings = {p.attribute: conf[p.name] for p in SETTINGS}
     device_axis, *others = AXES
-    cases = []
+    cases: dict[Case, None] = {}
     for device in dict.fromkeys(conf[device_axis.name]):
         for combo in product(*(_values(axis, device, conf) for axis in others)):
-            values = dict(zip((a.attribute for a in others), combo, strict=True))
-            cases.append(Case(device=device, **values, **settings))
-    return cases
+            values = _for_runtime(dict(zip((a.attribute for a in others), combo, strict=True)))
+            cases.setdefault(Case(device=device, **values, **settings))
+    return list(cases)

@@ -180,6 +180,26 @@ def _control(ref: str, resolve: LockResolver) -> str:
     return _resolved("control", ref, resolve) or CURRENT_ENVIRONMENT
 
 
+def _torch_axes_need_torch(full: Mapping[str, Any]) -> None:
+    """PyTorch's own axes (precision, memory format, compile) asked beyond their default on a
+    night without the torch runtime would be silently dropped (segtasks.plan.grid): refused,
+    so that e.g. runtimes ["onnxruntime"] with compile ["max-autotune"] says why."""
+    from segtasks.plan.grid import AXES
+
+    if any(runtime in (a.runtimes or ()) for a in AXES for runtime in full["runtimes"]):
+        return
+    for axis in AXES:
+        if axis.runtimes is None:
+            continue
+        beyond = [v for v in full[axis.name] if v != axis.field_default]
+        if beyond:
+            raise ParamError(
+                f"bad parameter {axis.name}: {json.dumps(beyond)} applies to the "
+                f"{' and '.join(axis.runtimes)} runtime only, and runtimes "
+                f"{json.dumps(full['runtimes'])} has none (other runtimes run "
+                f"{json.dumps(axis.field_default)})")
+
+
 def validate(conf: Mapping[str, Any] | None, *, resolve_lock: LockResolver | None = None
              ) -> NightParams:
     """The run conf, complete and checked, or a ParamError naming the bad key.
@@ -207,6 +227,7 @@ def validate(conf: Mapping[str, Any] | None, *, resolve_lock: LockResolver | Non
     if full["min_history"] > full["baseline_runs"]:
         raise ParamError(f"bad parameter min_history: {full['min_history']} must be <= "
                          f"baseline_runs ({full['baseline_runs']})")
+    _torch_axes_need_torch(full)
     resolve = resolve_lock or resolve_without_database
     environments = _environments(full["environments"], resolve)
     full["environments"] = [CURRENT_ENVIRONMENT if sha is None else sha

@@ -122,6 +122,9 @@ def render_html(report: RunReport) -> str:
         parts.append("<h2>Recommendation</h2>")
         for rec in report.recommendations:
             parts += [f"<p>{html.escape(rec.text)}</p>", _table(recommend.front_rows(rec))]
+    if report.runtime_gains:
+        parts += [f"<h2>{html.escape(recommend.GAINS_TITLE)}</h2>", "<ul>" + "".join(
+            f"<li>{html.escape(gain.text)}</li>" for gain in report.runtime_gains) + "</ul>"]
     if shown := figures(report):
         parts.append("<h2>Plots</h2>")
         parts += [f'<img alt="{html.escape(alt)}" title="{html.escape(alt)}" '

@@ -97,6 +97,9 @@ def render_markdown(report: RunReport) -> str:
         parts.append("## Recommendation")
         for rec in report.recommendations:
             parts += [rec.text, markdown_table(recommend.front_rows(rec))]
+    if report.runtime_gains:
+        parts += [f"## {recommend.GAINS_TITLE}",
+                  "\n".join(f"- {gain.text}" for gain in report.runtime_gains)]
     if warnings := warning_lines(report.results):
         parts += ["## Warnings", "\n".join(f"- {w}" for w in warnings)]
     parts.append("\n".join(f"- {note}" for note in (*NOTES, recommend.NOTE)))

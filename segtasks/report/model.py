@@ -11,7 +11,13 @@ from segtasks.domain.metrics import METRIC_NAMES
 from segtasks.domain.records import Night, Result, Run, Series
 from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.report.paired_section import PairedSection
-from segtasks.report.recommend import Constraints, Recommendation, recommend
+from segtasks.report.recommend import (
+    Constraints,
+    Recommendation,
+    RuntimeGain,
+    recommend,
+    runtime_gains,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class RunReport:
     paired: PairedSection | None = None
     # the night's model in one line each, where not the default (model_spec.model_line)
     models: list[str] = field(default_factory=list)
+    # what each runtime other than torch gains over PyTorch eager, per batch size
+    runtime_gains: list[RuntimeGain] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Verdict]:
@@ -72,7 +80,8 @@ def build(run: Run, results: Sequence[Result], verdicts: Sequence[Verdict],
                             run.started_at, v.baseline))
     return RunReport(run.id, title_of(run), database, results, verdicts, trends,
                      recommend(results, Constraints.from_conf(run.params)), list(problems),
-                     list(run.notes or []), paired, models_of(run, results))
+                     list(run.notes or []), paired, models_of(run, results),
+                     runtime_gains(results))
 
 
 def models_of(run: Run, results: Sequence[Result]) -> list[str]:

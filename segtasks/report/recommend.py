@@ -1,7 +1,9 @@
 """Which configuration to ship: per device and hardware, the Pareto front of a run's cases
 and the best one under a memory budget and a p90 latency target.
 
-The candidates are the cases that were measured (status ok), that the machine left alone
+The front spans runtimes (PyTorch, ONNX Runtime, OpenVINO: segtasks.runtimes): a case in
+any of them competes with every other of its device. The candidates are the cases that were
+measured (status ok), that the machine left alone
 (valid is not false) and, where output parity is stored, whose outputs are within
 tolerance (parity_ok is not false). Each is scored on four objectives:
 
@@ -18,8 +20,10 @@ The view v_recommendations (migration 0011) computes the same front in SQL.
 
 The best configuration under constraints is the candidate with the most images/s whose
 memory fits the budget and whose p90 meets the target (a case without a p90 cannot show that
-it does); ties go to the lower p90, then the lower memory. Its speed-up is against the fp32
-eager case of the same run, hardware, device, batch size and threads.
+it does); ties go to the lower p90, then the lower memory. Its speed-up is against the
+PyTorch fp32 eager case of the same run, hardware, device, batch size and threads.
+`runtime_gains` says, per runtime other than torch, that speed-up at each batch size (its
+fastest valid case there), whatever its parity: a runtime outside tolerance is named so.
 
 Pure Python over stored rows (any object with the results table's attributes); no torch.
 """
@@ -87,9 +91,14 @@ def eligible(r: Result) -> bool:
             and getattr(r, "parity_ok", None) is not False)
 
 
+def runtime_of(r: Result) -> str:
+    return getattr(r, "runtime", None) or "torch"  # rows from before runtimes: torch
+
+
 def _is_reference(r: Result) -> bool:
+    """PyTorch fp32 eager: what every configuration, in any runtime, is measured against."""
     return (r.precision == "fp32" and not r.channels_last
-            and getattr(r, "compile", "none") == "none")
+            and getattr(r, "compile", "none") == "none" and runtime_of(r) == "torch")
 
 
 def candidates(results: Sequence[Result]) -> list[Candidate]:
@@ -150,10 +159,15 @@ def best_under(found: Sequence[Candidate], limits: Constraints) -> Candidate | N
 
 
 def configuration(r: Result) -> str:
-    """precision + layout + compile, and CPU threads where set: how to reproduce the case."""
-    mode = getattr(r, "compile", "none")
-    parts = [r.precision, "channels_last" if r.channels_last else "contiguous",
-             "eager" if mode == "none" else f"compile {mode}"]
+    """precision + layout + compile (or the runtime and what ran it), and CPU threads where
+    set: how to reproduce the case."""
+    mode, runtime = getattr(r, "compile", "none"), runtime_of(r)
+    if runtime != "torch":
+        provider = getattr(r, "runtime_provider", None)
+        parts = [runtime + (f" ({provider})" if provider else ""), r.precision]
+    else:
+        parts = [r.precision, "channels_last" if r.channels_last else "contiguous",
+                 "eager" if mode == "none" else f"compile {mode}"]
     text = " + ".join(parts)
     return text + (f" with {r.threads} threads" if r.threads is not None else "")
 
@@ -234,7 +248,9 @@ def front_rows(rec: Recommendation) -> list[dict[str, str]]:
         "Peak Memory (GiB)": _fmt(c.memory_bytes, ".3f", GIB),
         "J/img": _fmt(c.energy_j, ".3g"),
         "Masks identical": _fmt(c.masks_identical, ".2%"),
+        "Runtime": runtime_of(c.result),
         "Compile (s)": _fmt(getattr(c.result, "compile_seconds", None), ".1f"),
+        "Export (s)": _fmt(getattr(c.result, "export_seconds", None), ".1f"),
         "Best": "yes" if rec.best is not None and c.result is rec.best.result else "",
     } for c in rec.front]
 
@@ -242,6 +258,60 @@ def front_rows(rec: Recommendation) -> list[dict[str, str]]:
 NOTE = ("Recommendation: among cases measured ok, not disturbed and (where output parity is "
         "stored) within tolerance, the Pareto front over images/s, p90 latency, peak memory "
         "(CUDA: steady-state reserved; CPU: process RSS) and energy per image (where read); "
-        "an objective a case lacks is not compared. '× fp32 eager' is against the fp32 eager "
-        "case of the same batch size. The budget and target are the run parameters "
+        "an objective a case lacks is not compared; it spans runtimes (torch, onnxruntime, "
+        "openvino). '× fp32 eager' is against the PyTorch fp32 eager case of the same batch "
+        "size. The budget and target are the run parameters "
         "memory_budget_gib and latency_target_ms.")
+
+
+GAINS_TITLE = "Runtimes against PyTorch eager"
+
+
+@dataclass(frozen=True)
+class RuntimeGain:
+    """What one runtime gains over PyTorch eager on one device and machine, per batch size:
+    images/s over the fp32 eager case's, and whether its outputs were within tolerance."""
+
+    hardware_key: str | None
+    device: str
+    runtime: str
+    ratios: tuple[tuple[int, float], ...]  # (batch size, x eager), by batch size
+    outside_tolerance: tuple[int, ...] = ()  # batch sizes whose outputs differ
+
+    @property
+    def text(self) -> str:
+        ratios = ", ".join(f"{ratio:.2f}x eager at bs{bs}" for bs, ratio in self.ratios)
+        text = f"{self.runtime} ({self.device}): {ratios or 'no PyTorch eager case to compare'}"
+        if self.outside_tolerance:
+            sizes = ", ".join(f"bs{bs}" for bs in self.outside_tolerance)
+            text += f"; outputs outside tolerance at {sizes} (not recommended)"
+        return text
+
+
+def runtime_gains(results: Sequence[Result]) -> list[RuntimeGain]:
+    """Per (hardware, device, runtime other than torch): its fastest measured, undisturbed
+    case at each batch size over PyTorch fp32 eager's at that batch size (and threads)."""
+    measured = [r for r in results
+                if r.status == "ok" and r.images_per_s is not None and r.valid is not False]
+    eager = {(r.hardware_key, r.device, r.batch_size, r.threads): r.images_per_s
+             for r in measured if _is_reference(r)}
+    best: dict[tuple[str | None, str, str], dict[int, Result]] = {}
+    for r in measured:
+        if runtime_of(r) == "torch":
+            continue
+        sizes = best.setdefault((r.hardware_key, r.device, runtime_of(r)), {})
+        if r.batch_size not in sizes or (r.images_per_s or 0) > (
+                sizes[r.batch_size].images_per_s or 0):
+            sizes[r.batch_size] = r
+    gains = []
+    for (hardware, device, runtime), sizes in sorted(
+            best.items(), key=lambda g: (g[0][1], g[0][0] or "", g[0][2])):
+        ratios, outside = [], []
+        for bs, r in sorted(sizes.items()):
+            base = eager.get((hardware, device, bs, r.threads))
+            if base and r.images_per_s is not None:
+                ratios.append((bs, r.images_per_s / base))
+            if getattr(r, "parity_ok", None) is False:
+                outside.append(bs)
+        gains.append(RuntimeGain(hardware, device, runtime, tuple(ratios), tuple(outside)))
+    return gains

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from segtasks.domain.model_spec import KEY_SUFFIX
 from segtasks.domain.records import Result
 from segtasks.domain.verdicts import Verdict, VerdictKind
-from segtasks.plan.case import COMPILE_MODES, DEVICES, PRECISIONS
+from segtasks.plan.case import COMPILE_MODES, DEVICES, PRECISIONS, RUNTIMES
 
 GIB = 2**30
 
@@ -56,6 +56,8 @@ def variant(r: Result) -> str:
         parts.append("channels_last")
     if (mode := getattr(r, "compile", "none")) != "none":
         parts.append(f"compile {mode}")
+    if (runtime := getattr(r, "runtime", None) or "torch") != "torch":
+        parts.append(runtime)
     if r.threads is not None:
         parts.append(f"{r.threads} threads")
     # a model other than the default: its identity (the case key's), so that a table of
@@ -138,7 +140,9 @@ def _order(r: Result) -> tuple:
     precision = PRECISIONS.index(r.precision) if r.precision in PRECISIONS else len(PRECISIONS)
     mode = getattr(r, "compile", "none")
     compiled = COMPILE_MODES.index(mode) if mode in COMPILE_MODES else len(COMPILE_MODES)
-    return (DEVICES.index(r.device), precision, r.channels_last, compiled, r.threads or 0,
+    runtime = getattr(r, "runtime", None) or "torch"
+    ran = RUNTIMES.index(runtime) if runtime in RUNTIMES else len(RUNTIMES)
+    return (DEVICES.index(r.device), ran, precision, r.channels_last, compiled, r.threads or 0,
             r.batch_size)
 
 

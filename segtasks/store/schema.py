@@ -234,6 +234,15 @@ class Result(Base):
     golden_mask_mismatch: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lock_sha256: Mapped[str | None] = mapped_column(String(64))  # the lock it was measured in
+    # where the model ran, and the export a runtime other than torch ran (NULL for torch):
+    # segtasks.result.Export
+    runtime: Mapped[str] = mapped_column(String(16), server_default="torch")
+    export_status: Mapped[str | None] = mapped_column(String(16))
+    export_seconds: Mapped[float | None] = mapped_column(Float)
+    export_opset: Mapped[int | None] = mapped_column(Integer)
+    export_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    export_cached: Mapped[bool | None] = mapped_column(Boolean)
+    runtime_provider: Mapped[str | None] = mapped_column(String(64))
 
     run: Mapped[Run] = relationship(back_populates="results")
     environment: Mapped[Environment | None] = relationship()

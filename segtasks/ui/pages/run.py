@@ -91,6 +91,7 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
                              "best_case": rec.best.result.case_key if rec.best else None,
                              "front": report_table(None, recommend.front_rows(rec))}
                             for rec in report.recommendations],
+        "runtime_gains": [gain.text for gain in report.runtime_gains],
         "verdicts": report_table("Verdicts", verdict_rows(verdicts), extra=VERDICT_EXTRA,
                                  wrap=("Detail",)),
         "warnings": warning_lines(results),
