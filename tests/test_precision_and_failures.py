@@ -120,6 +120,8 @@ def test_other_failures_are_not(error):
 class _FakeCudaWork:
     """A CUDA case's workload without a GPU: fixed phases, and a log of what happened."""
 
+    torch_device = True  # a PyTorch workload (segtasks.measure.protocol.Workload)
+
     def __init__(self, log):
         self.case = Case(device="cuda", batch_size=2, seed_images=2, warmup_batches=2,
                          warmup_seconds=0, min_seconds=0.001, max_seconds=0.01,

@@ -90,18 +90,19 @@ def check_outputs(model: Any, images: ParitySet, case: Case, device_kind: str,
         reference = own  # the same module, math and layout: the same passes again
     else:
         reference = reference_outputs(eager if eager is not None else model, images, case)
-    return compare(own, reference, images, device_kind)
+    return compare(own, reference, images, device_kind, case.model_spec.classes)
 
 
-def compare(own: Outputs, reference: Outputs, images: ParitySet, device_kind: str
-            ) -> tuple[OutputCheck, dict[str, Any]]:
+def compare(own: Outputs, reference: Outputs, images: ParitySet, device_kind: str,
+            classes: int = 1) -> tuple[OutputCheck, dict[str, Any]]:
     """How far a case's outputs lie from the reference's, and the reference in its
-    travelling form (also for a runtime other than torch: segtasks.runtimes.outputs)."""
+    travelling form (also for a runtime other than torch: segtasks.runtimes.outputs).
+    `classes`: the model's; the truth is compared with a one-class model's masks only."""
     found = metrics.parity(own.probs, own.masks, reference.probs, reference.masks)
     # the truth is one foreground mask per image: a model of several classes is not
     # compared with it
     truth_iou = (metrics.iou(own.masks, images.truth)
-                 if images.truth is not None and case.model_spec.classes == 1 else None)
+                 if images.truth is not None and classes == 1 else None)
     check = OutputCheck(
         parity_images=len(images.names), parity_max_abs_diff=found.max_abs_diff,
         parity_mask_mismatch=found.mask_mismatch, parity_iou=found.iou, truth_iou=truth_iou,

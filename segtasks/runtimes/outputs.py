@@ -43,4 +43,4 @@ def check_runtime_outputs(session: Session, eager: Any, images: ParitySet, case:
     own = session_outputs(session, images,
                           planted.output_shift() + planted.case_output_shift(), case.model)
     reference = reference_outputs(eager, images, case)
-    return compare(own, reference, images, device_kind)
+    return compare(own, reference, images, device_kind, case.model_spec.classes)
