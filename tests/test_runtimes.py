@@ -258,3 +258,38 @@ def test_the_view_recommends_across_runtimes_against_pytorch_eager(db_url):
         ("cpu-bs1-fp32", "torch", "ok", None, None, None, None),
         ("cpu-bs1-fp32-onnxruntime", "onnxruntime", "ok", "ok", 18, 123, True),
         ("cpu-bs1-fp32-openvino", "openvino", "export_failed", "failed", None, None, None)]
+
+
+def _published(where, payload=b"0123456789"):
+    from segtasks.runtimes import cache
+
+    stage = cache.staging(where)
+    (stage / "model.onnx").write_bytes(payload)
+    return cache.publish(stage, where, "model.onnx", 1.5, 18, {"torch": "x"})
+
+
+def test_a_truncated_export_in_the_cache_is_made_again_not_reused(tmp_path):
+    from segtasks.runtimes import cache
+
+    where = cache.folder("abc", "onnx", 18, tmp_path)
+    stored = _published(where)
+    assert cache.read(where) == stored and stored.bytes == 10
+    (where / "model.onnx").write_bytes(b"01234")  # a full disk, a hand's rm
+    assert cache.read(where) is None  # so ensure() makes it again
+    remade = _published(where, b"abcdefghij")
+    assert cache.read(where) == remade and (where / "model.onnx").read_bytes() == b"abcdefghij"
+    # nothing left beside it: no staging, no broken copy
+    assert [p.name for p in where.parent.iterdir()] == [where.name]
+
+
+def test_a_model_that_cannot_be_counted_on_meta_keeps_its_timing_with_a_warning(monkeypatch):
+    from segtasks.measure import flops
+
+    def refuses(spec=None):
+        raise RuntimeError("Tensor on device meta is not on the expected device cpu!\nmore")
+
+    monkeypatch.setattr(flops, "flops_per_image", refuses)
+    warnings: list[str] = []
+    assert flops.gflop_or_zero(None, warnings) == 0.0
+    assert warnings == ["FLOPs not counted: RuntimeError: Tensor on device meta is not on "
+                        "the expected device cpu!"]

@@ -31,7 +31,7 @@ from segtasks.measure import (
     validity,
 )
 from segtasks.measure.data import DataError, ImageSet, load_images
-from segtasks.measure.flops import flops_per_image
+from segtasks.measure.flops import gflop_or_zero
 from segtasks.measure.model import (
     ModelError,
     WeightsError,
@@ -181,7 +181,8 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
         torch.cuda.synchronize()
     load_s = time.perf_counter() - t0
     # counted after loading: a factory that cannot be built is its error, not the count's
-    gflop = 0.0 if headline_only else flops_per_image(case.model) / 1e9  # 0: not counted
+    counted: list[str] = []  # the count's own warning, if it could not be made
+    gflop = 0.0 if headline_only else gflop_or_zero(case.model, counted)  # 0: not counted
     eager = model  # the reference of the output check runs the plain module
     if case.compile != "none":
         model = compilation.compiled(model, case.compile)  # lazy: the first call compiles
@@ -206,6 +207,7 @@ def _measure(case: Case, inputs: Path, weights: Path, base: dict[str, Any],
     result = assemble(measurement, readings, image_set, weights_sha256=sha256,
                       model_identity=spec.identity(sha256), **base)
     result.weights_origin = provenance.origin(weights, sha256)
+    result.warnings.extend(counted)
     # the speed figures are the timed loop's: parity's few passes must not move the peak
     assert result.memory is not None
     result.memory.host_peak_rss_bytes = memory.peak_rss_bytes()

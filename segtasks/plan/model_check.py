@@ -36,7 +36,7 @@ def _check_factory_module(factory: str) -> None:
     module = factory.split(":", 1)[0]
     try:
         found = importlib.util.find_spec(module)
-    except (ImportError, ValueError) as exc:  # a parent package that fails to import
+    except Exception as exc:  # noqa: BLE001 - the user's parent package failed to import
         raise ModelSpecError(f"factory {factory!r}: module {module} cannot be found "
                              f"({exc})") from None
     if found is None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from segtasks.paths import var_dir
+from segtasks.runtimes.onnx_export import ExportFailed
 
 RECORD = "export.json"
 
@@ -52,30 +54,44 @@ def read(where: Path) -> Stored | None:
                         int(record["opset"]), int(record["bytes"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return stored if stored.path.is_file() else None
+    # every file as big as when it was made: a truncated or half-deleted export (a full
+    # disk, a hand's rm) is made again rather than failing every night
+    return stored if stored.path.is_file() and _bytes(where) == stored.bytes else None
+
+
+def _bytes(where: Path) -> int:
+    return sum(f.stat().st_size for f in where.iterdir() if f.is_file() and f.name != RECORD)
 
 
 def staging(where: Path) -> Path:
-    """An empty folder beside `where` to make its export in (this process's own)."""
-    stage = where.with_name(f".{where.name}.{os.getpid()}.partial")
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
-    return stage
+    """An empty folder beside `where` to make its export in, this process's own (a unique
+    name: several hosts may share the exports folder)."""
+    where.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{where.name}.", suffix=".partial",
+                                 dir=where.parent))
 
 
 def publish(stage: Path, where: Path, model_file: str, seconds: float, opset: int,
             versions: dict[str, str]) -> Stored:
     """Record the export made in `stage` and rename it into place. Another process that
     published the same export first wins; this one's copy is dropped and theirs is used."""
-    size = sum(f.stat().st_size for f in stage.iterdir() if f.is_file())
+    size = _bytes(stage)
     record = {"model_file": model_file, "seconds": seconds, "opset": opset, "bytes": size,
               "versions": versions}
     (stage / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    if where.exists() and read(where) is None:  # a broken export: set aside, made anew
+        broken = Path(tempfile.mkdtemp(prefix=f".{where.name}.", suffix=".broken",
+                                       dir=where.parent))
+        try:
+            where.rename(broken / where.name)
+        except OSError:  # another process set it aside or replaced it first
+            pass
+        shutil.rmtree(broken, ignore_errors=True)
     try:
         stage.rename(where)
     except OSError:  # there already (a racing process): theirs is as good
         shutil.rmtree(stage, ignore_errors=True)
     found = read(where)
     if found is None:
-        raise OSError(f"export folder {where} is there but not complete")
+        raise ExportFailed(f"export folder {where} is there but not complete: remove it")
     return found

@@ -9,6 +9,7 @@ output check. An export or a session that fails is `export_failed` with its reas
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from segtasks.measure import memory, provenance
 from segtasks.measure.case_runner import Readings, _cuda_index, assemble, watch_for
 from segtasks.measure.data import load_images
-from segtasks.measure.flops import flops_per_image
+from segtasks.measure.flops import gflop_or_zero
 from segtasks.measure.model import file_sha256, load_model, preprocess, weights_of
 from segtasks.measure.parity_set import parity_set
 from segtasks.measure.protocol import measure_case
@@ -39,8 +40,14 @@ def measure_in_runtime(case: Case, inputs: Path, weights: Path, base: dict[str, 
     spec = case.model_spec
     weights = weights_of(case.model, weights)  # the spec's file, else the night's
     image_set = load_images(inputs, spec.in_channels)
-    eager = load_model(weights, case.device, case.model)
+    # Loaded first, so that a bad weights file is an `error` as for any case, then let go:
+    # the PyTorch module would otherwise sit in memory through the timed loop and count in
+    # the runtime's peak RSS. It is loaded again for the output check, after the peak is
+    # read.
+    load_model(weights, case.device, case.model)
+    gc.collect()
     sha256 = file_sha256(weights)
+    base = {**base, "model_identity": spec.identity(sha256)}
     input_shape = tuple(preprocess(image_set.images[:1], case.model).shape)
     try:
         ready = export.ensure(case.runtime, weights, sha256, input_shape, model=case.model)
@@ -65,17 +72,19 @@ def measure_in_runtime(case: Case, inputs: Path, weights: Path, base: dict[str, 
     env = base["environment"]
     watch, _ = watch_for(case, env["hardware"]["gpus"], gpu_before)
     measurement = measure_case(RuntimeWorkload(session, case, image_set.images), watch)
+    counted: list[str] = []
     readings = Readings(load_s=load_s,
                         gflop_per_image=0.0 if headline_only
-                        else flops_per_image(case.model) / 1e9,
+                        else gflop_or_zero(case.model, counted),
                         peak_tflops=None)  # the peaks table is PyTorch's precisions'
     result = assemble(measurement, readings, image_set, weights_sha256=sha256, **base)
     result.export = step
     result.weights_origin = provenance.origin(weights, sha256)
+    result.warnings.extend(counted)
     assert result.memory is not None
     result.memory.host_peak_rss_bytes = memory.peak_rss_bytes()
     if not headline_only:
-        _check(result, session, eager, image_set)
+        _check(result, session, load_model(weights, case.device, case.model), image_set)
     return result
 
 
