@@ -94,3 +94,21 @@ def test_a_spec_given_another_way_is_checked_the_same():
 def test_a_good_factory_is_accepted():
     case = validate({**CPU_BS1, "model": FACTORY}).cases[0]
     assert case.model == ModelSpec.from_dict(FACTORY)
+
+
+def test_a_stored_nights_conf_is_read_without_the_installed_code(tmp_path, monkeypatch):
+    """The pages read a night's conf with installed=False: a factory whose package this
+    process lacks (a web server, not the night's worker), or that fails to import, still
+    plans its cases and thresholds; the plan itself refuses both in one line."""
+    broken = tmp_path / "broken_models"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise RuntimeError('needs a GPU to import')\n")
+    (broken / "nets.py").write_text("def build(): pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for factory, says in (("elsewhere_only.models:build", "cannot be found"),
+                          ("broken_models.nets:build", "needs a GPU to import")):
+        conf = {**CPU_BS1, "model": {**FACTORY, "factory": factory}}
+        with pytest.raises(ParamError, match=says):
+            validate(conf)
+        (case,) = validate(conf, installed=False).cases
+        assert case.model.factory == factory

@@ -16,12 +16,14 @@ from typing import Any
 from segtasks.domain.model_spec import ModelSpec, ModelSpecError, is_default
 
 
-def checked_spec(value: dict[str, Any] | None) -> ModelSpec | None:
-    """The spec of `value` (None: the default model), or a ModelSpecError saying why not."""
+def checked_spec(value: dict[str, Any] | None, *, installed: bool = True
+                 ) -> ModelSpec | None:
+    """The spec of `value` (None: the default model), or a ModelSpecError saying why not;
+    `installed`: with what the installed smp and the factory's module say (the plan does)."""
     if value is None:
         return None
     spec = ModelSpec.from_dict(value)
-    if is_default(spec):
+    if is_default(spec) or not installed:
         return spec  # the mission's model: smp is not loaded for it
     if spec.factory is not None:
         _check_factory_module(spec.factory)

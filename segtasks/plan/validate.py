@@ -200,12 +200,15 @@ def _torch_axes_need_torch(full: Mapping[str, Any]) -> None:
                 f"{json.dumps(axis.field_default)})")
 
 
-def validate(conf: Mapping[str, Any] | None, *, resolve_lock: LockResolver | None = None
-             ) -> NightParams:
+def validate(conf: Mapping[str, Any] | None, *, resolve_lock: LockResolver | None = None,
+             installed: bool = True) -> NightParams:
     """The run conf, complete and checked, or a ParamError naming the bad key.
 
     `resolve_lock` finds the locks that `environments` and `control` name (see
-    LockResolver); without it only "current" and whole sha256s are known."""
+    LockResolver); without it only "current" and whole sha256s are known. `installed`:
+    also check what only the installed code can say (a model's smp architecture and
+    encoder, its factory's module); a reader of a stored night's conf (the pages) passes
+    False, so that a web process never imports torch, smp or a user's package for it."""
     given = dict(conf or {})
     unknown = sorted(set(given) - set(BY_NAME))
     if unknown:
@@ -218,7 +221,7 @@ def validate(conf: Mapping[str, Any] | None, *, resolve_lock: LockResolver | Non
         _schema_errors(name, value)
         full[name] = _as_declared(value, BY_NAME[name].schema)
     try:
-        checked_spec(full["model"])
+        checked_spec(full["model"], installed=installed)
     except ModelSpecError as exc:
         raise ParamError(f"bad parameter model: {exc}") from None
     if full["max_seconds"] < full["min_seconds"]:

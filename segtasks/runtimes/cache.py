@@ -1,4 +1,5 @@
-"""Exports on disk: one folder per model identity, format and opset under var/exports, made
+"""Exports on disk: one folder per model identity, format and opset under var/runtime-exports
+(apart from var/exports, where `segbench export` writes result files), made
 in a staging folder beside it and renamed into place once complete (as segtasks.envs builds
 environments), so that a reader never sees half an export and two processes racing to make
 the same one both end with a whole one.
@@ -23,7 +24,7 @@ RECORD = "export.json"
 
 
 def exports_root() -> Path:
-    return Path(os.environ.get("SEGBENCH_EXPORTS") or var_dir() / "exports")
+    return Path(os.environ.get("SEGBENCH_EXPORTS") or var_dir() / "runtime-exports")
 
 
 def folder(identity: str, form: str, opset: int, root: Path | None = None) -> Path:

@@ -146,7 +146,7 @@ def _map_indexes(run: Run) -> dict[str, int]:
     """Each case's map index in the run's bench task, as the DAG expanded it: the cases of
     its device in the order the validated run conf lists them."""
     try:
-        cases = validate(run.params or {}).cases
+        cases = validate(run.params or {}, installed=False).cases
     except ParamError:
         return {}
     indexes: dict[str, int] = {}

@@ -37,7 +37,7 @@ OF_B = {VerdictKind.DISTURBED, VerdictKind.OUTPUTS_CHANGED, VerdictKind.OUTPUTS_
 def _thresholds(run: Run) -> NightThresholds:
     """The thresholds run b was judged with (its stored conf), else today's defaults."""
     try:
-        return night_thresholds(validate(run.params or {}).judging)
+        return night_thresholds(validate(run.params or {}, installed=False).judging)
     except ParamError:
         return night_thresholds(JudgeSettings())
 
