@@ -236,7 +236,10 @@ def screened_nights(baseline_nights, pg_databases, tiny_inputs, weights_file,
 def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thresholds(
     screened_nights
 ):
-    from factories import judge
+    from segtasks.judge.evidence import load
+    from segtasks.judge.night import judge_night
+    from segtasks.plan import validate
+    from segtasks.store import repository
 
     slow = screened_nights.slow
     assert slow.state == "failed"
@@ -257,10 +260,13 @@ def test_nights_in_sequence_catch_a_planted_slowdown_and_honour_per_series_thres
     # three ordinary nights, the one-off's (unconfirmed: not a regression), the slow one
     assert [state for _, state in runs] == ["success"] * 4 + ["regressed"]
     # this series' own thresholds, far beyond what this night's noise allows (a 99% minimum
-    # effect at 20 noise units), change the verdict on the same stored night
+    # effect at 20 noise units), change the verdict on the same stored night (judged here
+    # without storing: the other test reads the night's stored verdicts)
     tolerant = {SCREENED_KEY: {"images_per_s": {"min_effect": 0.99, "z_threshold": 20}}}
-    rejudged = {v.metric: v for v in judge(engine, runs[-1].id, **SCREENED,
-                                           series_thresholds=tolerant)}
+    settings = validate({**SCREENED, "series_thresholds": tolerant}).judging
+    evidence = load(engine, runs[-1].id, baseline_runs=settings.baseline_runs)
+    rejudged = {v.metric: v for v in judge_night(
+        evidence, settings, samples_of=lambda pk: repository.samples_of(engine, pk))}
     speed = rejudged["images_per_s"]
     # not flagged: unchanged, or inconclusive where busy nights cannot see 99%
     assert speed.verdict in ("unchanged", "inconclusive"), speed
