@@ -41,12 +41,22 @@ def model_outputs(model: Any, images: ParitySet, *, device: str, precision_name:
                         else nullcontext())
             with autocast:
                 logits = model(x)
-            logits = logits.float() + logit_shift
-            found = torch.sigmoid(logits)[0]
-            probs.append((found[0] if found.shape[0] == 1 else found).cpu().numpy())
-            masks.append(postprocess(logits, [image.shape[:2]],
-                                     spec_or_default(spec).classes)[0])
+            prob, mask = probs_and_mask(logits.float() + logit_shift, image, spec)
+            probs.append(prob)
+            masks.append(mask)
     return Outputs(images.names, np.stack(probs).astype(np.float32), tuple(masks))
+
+
+def probs_and_mask(logits: Any, image: np.ndarray, spec: ModelSpec | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """One image's probabilities ((H, W) for one class, (classes, H, W) for several, at the
+    model's size) and its mask at the image's own size, from its logits (batch of one);
+    shared by PyTorch's cases and the other runtimes' (segtasks.runtimes.outputs)."""
+    import torch
+
+    found = torch.sigmoid(logits)[0]
+    prob = (found[0] if found.shape[0] == 1 else found).cpu().numpy()
+    return prob, postprocess(logits, [image.shape[:2]], spec_or_default(spec).classes)[0]
 
 
 def reference_outputs(model: Any, images: ParitySet, case: Case) -> Outputs:

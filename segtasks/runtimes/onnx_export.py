@@ -3,6 +3,7 @@ dynamic batch dimension so that one file serves every batch size."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ class ExportFailed(SegbenchError, RuntimeError):
 
 
 def one_line(exc: BaseException) -> str:
-    """The exception's type and its first line that says something."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    """The exception's type and its first line that says something, without the terminal
+    colours torch.onnx's messages carry."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [line.strip() for line in plain.splitlines() if line.strip()]
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 

@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from segtasks.domain.model_spec import ModelSpec, spec_or_default
+from segtasks.domain.model_spec import ModelSpec
 from segtasks.measure import planted
-from segtasks.measure.model import postprocess
-from segtasks.measure.outputs import compare, reference_outputs
+from segtasks.measure.outputs import compare, probs_and_mask, reference_outputs
 from segtasks.measure.parity_set import ParitySet
 from segtasks.parity.outputs import Outputs
 from segtasks.plan.case import Case
@@ -30,9 +29,9 @@ def session_outputs(session: Session, images: ParitySet, logit_shift: float = 0.
     masks: list[np.ndarray] = []
     for image in images.images:
         logits = torch.from_numpy(session.run(as_batch([image], spec))).float() + logit_shift
-        found = torch.sigmoid(logits)[0]
-        probs.append((found[0] if found.shape[0] == 1 else found).numpy())
-        masks.append(postprocess(logits, [image.shape[:2]], spec_or_default(spec).classes)[0])
+        prob, mask = probs_and_mask(logits, image, spec)
+        probs.append(prob)
+        masks.append(mask)
     return Outputs(images.names, np.stack(probs).astype(np.float32), tuple(masks))
 
 

@@ -131,7 +131,8 @@ V_ACTIVATION_MEMORY = """
 V_OUTPUT_PARITY = """
     SELECT r.id AS run_pk, r.run_id, r.started_at, r.code_version,
            x.id AS result_id, x.case_key, x.model_description, x.hardware_key, x.device,
-           x.batch_size, x.precision, x.channels_last,{runtime} x.threads, x.status, x.weights_sha256, x.weights_origin,
+           x.batch_size, x.precision, x.channels_last,{runtime} x.threads, x.status,
+           x.weights_sha256, x.weights_origin,
            x.dataset_fingerprint, x.device_kind, x.parity_images, x.parity_max_abs_diff,
            x.parity_mask_mismatch, x.parity_iou, x.truth_iou, x.parity_ok,
            x.reference_checksum, x.golden_id, x.golden_max_abs_diff, x.golden_mask_mismatch,
