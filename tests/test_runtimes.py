@@ -149,7 +149,9 @@ def test_an_export_that_fails_raises_export_failed_with_one_line(tmp_path):
     with pytest.raises(ExportFailed) as err:
         export_onnx(_NoOnnxOperator.make(), tmp_path / "m.onnx", (1, 1, 8, 8))
     message = str(err.value)
-    assert message.startswith("torch.onnx.export (opset 18) failed: ConversionError: ")
+    # which of the exporter's steps refuses it depends on torch's state in this process
+    # (its capture strategies): the message names that step's error, on one line
+    assert message.startswith("torch.onnx.export (opset 18) failed: ")
     assert len(message.splitlines()) == 1 and "\x1b" not in message  # no terminal colours
 
 
