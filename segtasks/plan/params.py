@@ -202,6 +202,22 @@ class PairSettings:
         description="Machine time each case's pairs may take; the pairs measured when it "
                     "runs out make the verdict (fewer than planned: the report says so).",
         schema={"type": "number", "minimum": 0, "maximum": 86400}))
+    # off by default: a bisection measures several intermediate environments in pairs, each
+    # as long as a paired case, which a night's schedule may not have room for
+    bisect: bool = field(default=False, metadata=parameter(
+        title="Bisect new software regressions",
+        description="After the night is judged, find which change between the control's "
+                    "lock and tonight's explains each new paired regression: intermediate "
+                    "environments (the control with some packages moved, or a package at "
+                    "an intermediate git commit) measured in pairs against the control, "
+                    "with the same rule (docs/bisection.md).",
+        schema={"type": "boolean"}))
+    bisect_budget_s: float = field(default=1800.0, metadata=parameter(
+        title="Bisection budget (s)",
+        description="Machine time the night's bisections may take together; a bisection "
+                    "that runs out ends inconclusive with what it measured (`segbench "
+                    "bisect` resumes it).",
+        schema={"type": "number", "minimum": 0, "maximum": 86400}))
 
 
 PARAMETERS: tuple[Parameter, ...] = (
