@@ -268,6 +268,32 @@ def segbench_nightly() -> None:
             raise AirflowFailException(outcome.failure_message)
         return {"run_pk": run.pk, "verdicts": {v.case_key: v.verdict for v in outcome.verdicts}}
 
+    @task(trigger_rule="all_done", execution_timeout=timedelta(hours=4))
+    def bisect(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """After compare: which change explains each new software regression (with the
+        `bisect` parameter on; segtasks.paired_night.bisection), then the alert again with
+        the culprits. The run's leaf: it fails whenever compare did not succeed, so that
+        the night's state stays compare's."""
+        from segtasks.paired_night.bisection import bisect_night
+
+        context = get_current_context()
+        # a task that failed pushed no return value: compare's is there iff it succeeded
+        compared = context["ti"].xcom_pull(task_ids="compare")
+        environments = context["ti"].xcom_pull(task_ids="build_environments")
+        night = _validated(params, "planning failed, nothing was measured: ")
+        run = _night_run(context)
+        found = []
+        if night.pairing.bisect and run is not None and environments:
+            with _not_retried():
+                found = bisect_night(run, night.cases, environments, db_url=results_db_url(),
+                                     budget_s=night.pairing.bisect_budget_s)
+            if found:
+                SegbenchAlert().notify(context)  # the first went out before any bisection
+        if compared is None:
+            raise AirflowFailException("compare did not succeed: the night's verdict and "
+                                       "problems are in its log")
+        return {"bisected": [b.case_key for b in found]}
+
     cpu_cases = plan.override(task_id="plan_cpu")("cpu")
     cuda_cases = plan.override(task_id="plan_cuda")("cuda")
     night_run = open_run()
@@ -293,7 +319,7 @@ def segbench_nightly() -> None:
     [
         confirm_cpu.partial(run=night_run).expand(job=screen_cpu),
         confirm_cuda.partial(run=night_run).expand(job=screen_cuda),
-    ] >> compare()
+    ] >> compare() >> bisect()
 
 
 segbench_nightly()

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from segtasks import nightly, paths, store
+from segtasks.cli_bisect import add_bisect_command
 from segtasks.cli_env import add_env_commands
 from segtasks.errors import SegbenchError
 from segtasks.plan.cli_flags import add_parameter_flags, conf_from_args
@@ -532,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     add_env_commands(sub, url_help)
+    add_bisect_command(sub, url_help)
     return parser
 
 

@@ -23,6 +23,8 @@ from segtasks.plan.case import Case
 # a task in these states did its work (a skipped case is stored as skipped: not unfinished;
 # a removed one is no longer part of the DAG)
 DONE = frozenset({"success", "skipped", "removed"})
+# the tasks that run after the one asking (compare): not started yet when it asks
+LATER_TASKS = frozenset({"bisect"})
 
 
 def _mapped_key(key: str) -> bool:
@@ -75,5 +77,6 @@ def unfinished_work(*, cases: Sequence[Case], stored: Collection[str],
             other.append(f"{key}: confirming process {process} not measured "
                          f"(confirm_{device}[{index}] {state or 'did not run'})")
         other += [f"{key}: {state or 'did not run'}" for key, state in sorted(states.items())
-                  if key != own_task and not _mapped_key(key) and state not in DONE]
+                  if key != own_task and key not in LATER_TASKS and not _mapped_key(key)
+                  and state not in DONE]
     return Unfinished(tuple(unmeasured), tuple(other))
