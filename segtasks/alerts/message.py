@@ -7,7 +7,8 @@ night the change began when the step test found it, and the software changes sin
 series' last baseline night. A paired night (tonight's lock against the baseline night's,
 measured in pairs) says first what the software did and what the machine did, apart: a
 software regression by its sentence (segtasks.report.paired), a change of the machine
-alone as such ("machine slower; software unchanged").
+alone as such ("machine slower; software unchanged"). Where a regressed case was
+bisected, the alert names the change that explains it (segtasks.report.bisection).
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from segtasks.domain.bisection import Bisection
 from segtasks.domain.paired import PairedVerdict
 from segtasks.domain.records import Run
 from segtasks.domain.verdicts import Verdict, VerdictKind
 from segtasks.report import files
+from segtasks.report.bisection_section import bisection_text
 from segtasks.report.headline import night_headline
 from segtasks.report.paired import machine_only, paired_line, unpaired_line
 from segtasks.report.paired_section import case_label
 from segtasks.store import repository
+from segtasks.store.bisections import bisections_of_run
 from segtasks.store.paired_reads import paired_verdicts_of_run
 
 
@@ -89,10 +93,18 @@ def _paired_lines(run: Run, paired: Sequence[PairedVerdict]) -> list[str]:
     return []
 
 
+def _bisection(b: Bisection) -> dict[str, Any]:
+    return {"case": b.case_key, "hardware": b.hardware_key, "metric": b.metric,
+            "outcome": str(b.outcome), "culprit": [list(b.group(i).changes) for i in b.culprit],
+            "effect_ratio": b.effect_ratio, "steps": len(b.steps), "running": b.running,
+            "text": bisection_text(b)}
+
+
 def build(run: Run, verdicts: list[Verdict], report: str,
-          paired: Sequence[PairedVerdict] = ()) -> Alert:
+          paired: Sequence[PairedVerdict] = (), bisections: Sequence[Bisection] = ()
+          ) -> Alert:
     """The alert of `run` from its verdicts (the judge's, or the stored ones) and, on a
-    paired night, its paired verdicts."""
+    paired night, its paired verdicts and the bisections of its regressed cases."""
     regressed = [_regression(v) for v in verdicts if v.is_new_regression]
     software = [_paired(v) for v in paired if v.verdict == VerdictKind.REGRESSION]
     machine = [{**_paired(v), "said": said} for v in paired
@@ -102,6 +114,11 @@ def build(run: Run, verdicts: list[Verdict], report: str,
     subject = (f"segbench: {count} regression{'s' if count != 1 else ''} "
                f"in run {run.id} ({run.run_id}): {cases}")
     paired_lines = _paired_lines(run, paired)
+    # only the cases this alert is about: a new regression, of the series or of the software
+    bisected = [b for b in bisections
+                if b.case_key in {r["case"] for r in (*regressed, *software)}]
+    bisection_lines = (["", "Bisection (which change explains it):",
+                        *(f"- {bisection_text(b)}" for b in bisected)] if bisected else [])
     notes = list(run.notes or [])
     # the other series, so that a quiet night's reader knows what "unchanged" could see
     # (an inconclusive one says what it could not: never an alert by itself)
@@ -114,7 +131,7 @@ def build(run: Run, verdicts: list[Verdict], report: str,
         subject, "", *([f"Model: {model}", ""] if model else []),
         *([f"Verdicts: {headline}", ""] if headline else []),
         *paired_lines, *([""] if paired_lines and regressed else []),
-        *(_line(r) for r in regressed),
+        *(_line(r) for r in regressed), *bisection_lines,
         *(["", "Throughput of the other cases:", *others] if others else []),
         *(["", "Notes:", *(f"- {n}" for n in notes)] if notes else []),
         "", f"Run state: {run.state}; code {run.code_version}", f"Report: {report}",
@@ -123,7 +140,8 @@ def build(run: Run, verdicts: list[Verdict], report: str,
                "dag_id": run.dag_id, "state": run.state, "report": report,
                "regressions": regressed, "notes": notes, "headline": headline,
                "model": model,
-               "paired_regressions": software, "machine_only": machine}
+               "paired_regressions": software, "machine_only": machine,
+               "bisections": [_bisection(b) for b in bisected]}
     return Alert(subject, text, payload)
 
 
@@ -134,4 +152,4 @@ def from_store(engine: Engine, run_pk: int) -> Alert:
     masked = engine.url.render_as_string(hide_password=True)
     report = str(files.default_folder(run_pk, masked) / "report.html")
     return build(run, repository.run_comparisons(engine, run_pk), report,
-                 paired_verdicts_of_run(engine, run_pk))
+                 paired_verdicts_of_run(engine, run_pk), bisections_of_run(engine, run_pk))

@@ -92,6 +92,9 @@ class Bisection:
     spent_s: float | None = None
     run_pk: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # set on values read back from the store: its row has no finished_at yet (still going,
+    # or stopped before finishing and waiting to be resumed)
+    running: bool = False
 
     def group(self, index: int) -> ChangeGroup:
         return next(g for g in self.groups if g.index == index)

@@ -7,6 +7,8 @@ import html
 from collections.abc import Sequence
 
 from segtasks.report import plots, recommend
+from segtasks.report.bisection_section import TITLE as BISECTION_TITLE
+from segtasks.report.bisection_section import bisection_text, step_rows
 from segtasks.report.headline import night_headline
 from segtasks.report.model import RunReport
 from segtasks.report.outputs import output_rows, weights_lines
@@ -76,6 +78,12 @@ def _paired(report: RunReport) -> list[str]:
         f"<li>{html.escape(line)}</li>" for line in paired.lines) + "</ul>"]
     if paired.verdicts:
         parts.append(_table(paired_rows(paired.verdicts)))
+    if paired.bisections:  # which change explains a case's verdict
+        parts.append(f"<h3>{BISECTION_TITLE}</h3>")
+        for b in paired.bisections:
+            parts.append(f'<p class="bisection">{html.escape(bisection_text(b))}</p>')
+            if rows := step_rows(b):
+                parts.append(_table(rows))
     if pairs := pair_rows(paired.pairs):
         parts.append(f"<details><summary>{html.escape(PAIRS_TITLE)}: {len(pairs)}</summary>"
                      f"{_table(pairs)}</details>")

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from segtasks.errors import UsageError
 from segtasks.report import recommend
+from segtasks.report.bisection_section import TITLE as BISECTION_TITLE
+from segtasks.report.bisection_section import all_step_rows, bisection_text, step_rows
 from segtasks.report.headline import night_headline
 from segtasks.report.model import RunReport
 from segtasks.report.outputs import output_rows, weights_lines
@@ -49,6 +51,7 @@ def render_csv(report: RunReport) -> str:
     if report.paired is not None:  # after the seed's tables, so that those stay first
         tables[SECTION_TITLE] = paired_rows(report.paired.verdicts)
         tables[PAIRS_TITLE] = pair_rows(report.paired.pairs)
+        tables[f"{BISECTION_TITLE} steps"] = all_step_rows(report.paired.bisections)
     return "".join(csv_table(rows, name) for name, rows in tables.items())
 
 
@@ -62,6 +65,12 @@ def render_markdown(report: RunReport) -> str:
         parts += [f"## {SECTION_TITLE}", "\n".join(f"- {line}" for line in paired.lines)]
         if paired.verdicts:
             parts.append(markdown_table(paired_rows(paired.verdicts)))
+        if paired.bisections:  # which change explains a case's verdict
+            parts.append(f"### {BISECTION_TITLE}")
+            for b in paired.bisections:
+                parts.append(f"- {bisection_text(b)}")
+                if rows := step_rows(b):
+                    parts.append(markdown_table(rows))
     if report.problems:
         parts += ["## Problems", "\n".join(f"- {p}" for p in report.problems)]
     if report.notes:

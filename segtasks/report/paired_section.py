@@ -15,9 +15,12 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from segtasks.domain.bisection import Bisection
 from segtasks.domain.paired import SAME_AS_BASELINE, PairedVerdict, PairSide, Side
+from segtasks.report.bisection_section import bisection_text
 from segtasks.report.paired import half_width, machine_part, paired_line, unpaired_line
 from segtasks.store import paired_reads
+from segtasks.store.bisections import bisections_of_run
 
 SECTION_TITLE = "Software vs machine"
 PAIRS_TITLE = "Pairs (each side's images/s, in the order they ran)"
@@ -28,6 +31,8 @@ class PairedSection:
     verdicts: Sequence[PairedVerdict]
     pairs: Mapping[str, Sequence[PairSide]] = field(default_factory=dict)  # by case key
     run_lock: str | None = None  # the lock the night ran in (None: not recorded)
+    # which change explains a case's paired verdict, where the night bisected it
+    bisections: Sequence[Bisection] = ()
 
     @property
     def lines(self) -> list[str]:
@@ -37,8 +42,13 @@ class PairedSection:
         return [unpaired_line(self.run_lock)] if self.run_lock else []
 
     @property
+    def bisection_lines(self) -> list[str]:
+        """Each bisected case's sentence (segtasks.report.bisection)."""
+        return [bisection_text(b) for b in self.bisections]
+
+    @property
     def shown(self) -> bool:
-        return bool(self.lines)
+        return bool(self.lines or self.bisections)
 
 
 def paired_section(source: Engine | Session, run_pk: int,
@@ -50,7 +60,8 @@ def paired_section(source: Engine | Session, run_pk: int,
     recorded its lock, or when the control could not be built, and its notes say which)."""
     section = PairedSection(paired_reads.paired_verdicts_of_run(source, run_pk),
                             paired_reads.pairs_by_case(source, run_pk),
-                            paired_reads.run_lock(source, run_pk))
+                            paired_reads.run_lock(source, run_pk),
+                            bisections_of_run(source, run_pk))
     if notes is not None and not section.verdicts \
             and not any(note.endswith(SAME_AS_BASELINE) for note in notes):
         section = replace(section, run_lock=None)

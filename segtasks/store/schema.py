@@ -489,3 +489,67 @@ class PairedVerdict(Base):
     budget_s: Mapped[float | None] = mapped_column(Float)  # pairs_budget_s asked for
     spent_s: Mapped[float | None] = mapped_column(Float)  # what the pairs took
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Bisection(Base):
+    """Which change between a paired night's control and treatment locks explains its
+    verdict: the change groups, the outcome, the culprit and the effect it set out to
+    explain (segtasks.domain.bisection). `finished_at` is NULL while it runs; a resumed
+    bisection finds its row by the unique key."""
+
+    __tablename__ = "bisections"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "case_key", "metric", "control_lock", "treatment_lock",
+                         name="uq_bisections_run_case_metric_locks"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    case_key: Mapped[str] = mapped_column(String(64))
+    hardware_key: Mapped[str | None] = mapped_column(String(250))
+    metric: Mapped[str] = mapped_column(String(64))
+    control_lock: Mapped[str] = mapped_column(String(64))
+    treatment_lock: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "packages" or "commits"
+    outcome: Mapped[str] = mapped_column(String(16))  # a BisectionOutcome value
+    culprit: Mapped[list[int]] = mapped_column(JsonType)  # group indexes
+    # the culprit's changes as text, written at finish: views read it without JSON functions
+    culprit_changes: Mapped[str | None] = mapped_column(Text)
+    effect_ratio: Mapped[float | None] = mapped_column(Float)  # treatment / control
+    effect_ci_low: Mapped[float | None] = mapped_column(Float)
+    effect_ci_high: Mapped[float | None] = mapped_column(Float)
+    min_effect: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str | None] = mapped_column(Text)
+    budget_s: Mapped[float | None] = mapped_column(Float)
+    spent_s: Mapped[float | None] = mapped_column(Float)
+    # [{index, changes, packages, commit}, ...]
+    groups: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BisectionStep(Base):
+    """One intermediate environment of a bisection (the control with some groups moved to
+    the treatment's versions), measured in pairs against the control."""
+
+    __tablename__ = "bisection_steps"
+    __table_args__ = (
+        UniqueConstraint("bisection_pk", "step", name="uq_bisection_steps_bisection_step"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bisection_pk: Mapped[int] = mapped_column(ForeignKey("bisections.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column(Integer)  # 0, 1, ... in the order measured
+    moved: Mapped[list[int]] = mapped_column(JsonType)  # group indexes at the treatment's
+    lock_sha256: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(32))  # a VerdictKind value
+    pairs: Mapped[int] = mapped_column(Integer)
+    ratio: Mapped[float | None] = mapped_column(Float)  # this environment / control
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    mde: Mapped[float | None] = mapped_column(Float)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -25,7 +25,7 @@ from segtasks.store import browse as queries
 from segtasks.store import default_pair, repository
 from segtasks.ui import charts
 from segtasks.ui.columns import calm_badge
-from segtasks.ui.pages import changes
+from segtasks.ui.pages import bisection, changes
 from segtasks.ui.pages.common import (
     PageContext,
     environments,
@@ -77,6 +77,7 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
         "changes": changes.section(changes.from_verdicts(verdicts), links,
                                    calm_badge(changes.quiet_cases(verdicts), "case")),
         "paired": run_section(paired, links),
+        "bisection": bisection.run_section(paired.bisections, links),
         "compare_previous": links.compare(previous, run.id) if previous else None,
         "regressions": [{"case_key": v.case_key, "metric": v.metric,
                          "relative_change": v.relative_change,
@@ -101,4 +102,5 @@ def run_page(ctx: PageContext, run: Run) -> dict[str, Any]:
         "results": [raw(r) for r in results],
         "verdicts_stored": [raw(v) for v in verdicts],
         "paired_verdicts_stored": [raw(v) for v in paired.verdicts],
+        "bisections_stored": [raw(b) for b in paired.bisections],
     }
