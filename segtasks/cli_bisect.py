@@ -4,8 +4,10 @@ on an earlier night (segtasks.paired_night.bisection); resumes a bisection that 
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
+from segtasks.errors import UsageError
 from segtasks.plan.params import DEFAULTS
 
 
@@ -13,6 +15,9 @@ def cmd_bisect(args: argparse.Namespace) -> int:
     from segtasks.paired_night.bisection import bisect_stored
     from segtasks.report.bisection import bisection_line
 
+    if not math.isfinite(args.budget_s) or args.budget_s < 0:
+        raise UsageError(f"--budget-s must be a number of seconds of at least 0, not "
+                         f"{args.budget_s:g}")
     found = bisect_stored(args.run, args.case, db_url=args.url, budget_s=args.budget_s)
     print(f"run {args.run}, {args.case}: {bisection_line(found)}")
     for step in found.steps:

@@ -103,7 +103,10 @@ def bisect_target(engine: Engine, run: RunAddress, target: Target, *, budget_s: 
                        kind=BisectionKind.PACKAGES, outcome=BisectionOutcome.INCONCLUSIVE,
                        effect_ratio=v.ratio, effect_ci_low=v.ci_low, effect_ci_high=v.ci_high,
                        min_effect=v.min_effect, budget_s=budget_s, run_pk=run_pk)
-    pk = bisections.start_bisection(engine, run_pk, header)
+    pk = bisections.start_bisection(engine, run, header)
+    stored = bisections.bisection_of(engine, pk)
+    if not stored.running:  # finished by an earlier attempt of the task: nothing to measure
+        return stored
     done = bisections.steps_of(engine, pk)
     if done:
         log.info("%s: resuming its bisection: %d step(s) measured by an earlier attempt",
@@ -151,7 +154,24 @@ def bisect_night(run: RunAddress, cases: Sequence[Case], environments: dict, *,
             continue
         repository.add_notes(engine, run, [f"{v.case_key}: {bisection_line(b)}"])
         found.append(b)
+    if found:
+        rewrite_report(engine, run_pk, db_url)
     return found
+
+
+def rewrite_report(engine: Engine, run_pk: int, db_url: str | None) -> None:
+    """The night's report again, with its bisections (compare wrote it before they ran)."""
+    from segtasks import store
+    from segtasks.nightly import stored_report
+    from segtasks.report import files
+
+    url = store.masked(store.resolve_url(db_url))
+    folder = files.default_folder(run_pk, url)
+    try:
+        files.write(stored_report(run_pk, db_url=db_url), folder)
+    except OSError as exc:  # the bisections are stored and in the run's notes all the same
+        log.warning("the report of run %d could not be rewritten in %s: %s", run_pk,
+                    folder, paths.write_error(exc, folder, is_folder=True))
 
 
 def bisect_stored(run_pk: int, case_key: str, *, db_url: str | None,
@@ -160,9 +180,16 @@ def bisect_stored(run_pk: int, case_key: str, *, db_url: str | None,
     (resuming its stored steps, if a bisection of it began), with the run's own parameters."""
     from segtasks import store
     from segtasks.nightly import plan as validated
+    from segtasks.paired_night.environments import pair_seed
+    from segtasks.report.bisection import bisection_line
 
     engine = store.connect(db_url)
     run = repository.get_run(engine, run_pk)  # NotFound names a run that is not there
     params = validated(dict(run.params or {}), db_url=db_url)
     [target] = targets(engine, run_pk, params.cases, {}, case_key=case_key)
-    return bisect_target(engine, run_pk, target, budget_s=budget_s)
+    if not target.seed:  # the night's seed is in its task's plan, not stored: one per case
+        target = replace(target, seed=pair_seed(run.run_id, case_key))
+    found = bisect_target(engine, run_pk, target, budget_s=budget_s)
+    repository.add_notes(engine, run_pk, [f"{case_key}: {bisection_line(found)}"])
+    rewrite_report(engine, run_pk, db_url)
+    return found

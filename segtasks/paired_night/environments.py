@@ -89,7 +89,7 @@ def interpreter_of(engine: Engine, sha256: str) -> str:
     return interpreter(get_lock(engine, sha256))
 
 
-def _seed(run_id: str, case_key: str) -> int:
+def pair_seed(run_id: str, case_key: str) -> int:
     """The pairs' orders: fixed per night and case (a retried task measures them alike)."""
     return int(hashlib.sha256(f"{run_id}/{case_key}".encode()).hexdigest()[:8], 16)
 
@@ -194,7 +194,7 @@ def prepare(engine: Engine, run: RunAddress, params: NightParams, *, run_id: str
             entry.update(pairs=pairs_for(engine, case, params, run_pk),
                          mode=mode_for(case, params.pairing.pair_mode),
                          budget_s=params.pairing.pairs_budget_s,
-                         seed=_seed(run_id, case.key))
+                         seed=pair_seed(run_id, case.key))
         plan[case.key] = entry
     if notes := _grouped(unpaired, len(params.cases)):
         repository.add_notes(engine, run, notes)

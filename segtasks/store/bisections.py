@@ -188,3 +188,21 @@ def latest_bisection(engine: Engine, run_pk: int, case_key: str,
             Bisection.run_pk == run_pk, Bisection.case_key == case_key,
             Bisection.metric == metric).order_by(Bisection.id.desc()).limit(1))
         return None if row is None else _bisection(session, row)
+
+
+def earlier_bisection(engine: Engine, case_key: str, control_lock: str, treatment_lock: str,
+                      *, before_run: int, metric: str = "images_per_s"
+                      ) -> values.Bisection | None:
+    """The newest finished bisection of the same case and the same two locks on a run
+    before `before_run` (an ongoing regression between the same environments has the same
+    culprit: the night quotes it instead of bisecting again), or None. An inconclusive or
+    failed one does not count: tonight may have the budget to tell."""
+    with _session(engine) as session:
+        row = session.scalar(select(Bisection).where(
+            Bisection.case_key == case_key, Bisection.metric == metric,
+            Bisection.control_lock == control_lock,
+            Bisection.treatment_lock == treatment_lock, Bisection.run_pk < before_run,
+            Bisection.finished_at.is_not(None),
+            Bisection.outcome.in_(("culprit", "together", "several")),
+        ).order_by(Bisection.run_pk.desc(), Bisection.id.desc()).limit(1))
+        return None if row is None else _bisection(session, row)
