@@ -129,9 +129,10 @@ def _locked_night(params: NightParams, db_url: str | None) -> int:
         f"{store.masked(store.resolve_url(db_url))}")
     try:
         with nightly.heartbeat(store.connect(db_url), run):
-            _measure_grid(params, run, db_url)
+            environments = _measure_grid(params, run, db_url)
             _confirm_screened(params, run, db_url)
             outcome = _judged(params, run, db_url)
+            bisected = _bisected(params, run, db_url, environments)
     except RunReplaced as exc:
         # not this night's run any more: neither closed nor judged, it is another night's
         print(f"segbench: error: {exc}", file=sys.stderr)
@@ -143,6 +144,8 @@ def _locked_night(params: NightParams, db_url: str | None) -> int:
         _close_anyway(run, db_url, "failed")
         raise
     print(outcome.text)
+    for line in bisected:
+        say(line)
     if outcome.html_path is not None:
         say(f"report: {outcome.html_path}")
     say(f"stored as run {run.pk} in {store.masked(store.resolve_url(db_url))}")
@@ -152,7 +155,21 @@ def _locked_night(params: NightParams, db_url: str | None) -> int:
     return EXIT_PROBLEMS
 
 
-def _measure_grid(params: NightParams, run: RunRef, db_url: str | None) -> None:
+def _bisected(params: NightParams, run: RunRef, db_url: str | None,
+              environments: dict[str, Any]) -> list[str]:
+    """With `bisect` on, the night's paired regressions bisected (after judging, as the
+    DAG's bisect task does after compare), one line each; the report is written again."""
+    if not params.pairing.bisect:
+        return []
+    from segtasks.paired_night.bisection import bisect_night
+    from segtasks.report.bisection import bisection_line
+
+    found = bisect_night(run, params.cases, environments, db_url=db_url,
+                         budget_s=params.pairing.bisect_budget_s)
+    return [f"bisection of {b.case_key}: {bisection_line(b)}" for b in found]
+
+
+def _measure_grid(params: NightParams, run: RunRef, db_url: str | None) -> dict[str, Any]:
     environments = nightly.prepare_environments(run, params, db_url=db_url)
     if paired := [key for key, entry in environments.items() if entry.get("control")]:
         say(f"{len(paired)} case(s) measured in pairs against their control")
@@ -167,6 +184,7 @@ def _measure_grid(params: NightParams, run: RunRef, db_url: str | None) -> None:
             say(f"segbench: warning: {exc}")
             summary = {"case_key": case.key, "status": "not stored", "reason": None}
         say(progress_line(done, total, summary, started))
+    return environments
 
 
 def _confirm_screened(params: NightParams, run: RunRef, db_url: str | None) -> None:
