@@ -132,7 +132,6 @@ def _locked_night(params: NightParams, db_url: str | None) -> int:
             environments = _measure_grid(params, run, db_url)
             _confirm_screened(params, run, db_url)
             outcome = _judged(params, run, db_url)
-            bisected = _bisected(params, run, db_url, environments)
     except RunReplaced as exc:
         # not this night's run any more: neither closed nor judged, it is another night's
         print(f"segbench: error: {exc}", file=sys.stderr)
@@ -144,7 +143,9 @@ def _locked_night(params: NightParams, db_url: str | None) -> int:
         _close_anyway(run, db_url, "failed")
         raise
     print(outcome.text)
-    for line in bisected:
+    # after the run is closed: a bisection stopped here (Ctrl-C) leaves the night's state
+    # as judged, and its stored steps for `segbench bisect` to resume from
+    for line in _bisected(params, run, db_url, environments):
         say(line)
     if outcome.html_path is not None:
         say(f"report: {outcome.html_path}")
