@@ -243,6 +243,29 @@ def celery(_celery_cluster, pg_url_at_head: str):  # type: ignore[no-untyped-def
 
 
 @pytest.fixture(scope="session")
+def celery_night(_celery_cluster, pg_databases: PostgresDatabases, pg_template: str
+                 ):  # type: ignore[no-untyped-def]
+    """One night on the session's Celery cluster, made once for the two tests that judge
+    it (tests/celery_night.py): the grid, with the worker of the first CPU case killed
+    mid-case. Its results go to a database of its own, at head."""
+    import celery_night as night
+
+    from segtasks.store import database
+
+    cluster = _celery_cluster
+    name = pg_databases.create(template=pg_template)
+    url = pg_url_of(name)
+    cluster.one_off_delay_file.unlink(missing_ok=True)
+    cluster.begin_test(("default", "gpu"), url)
+    try:
+        yield night.run(cluster, url)
+    finally:
+        cluster.one_off_delay_file.unlink(missing_ok=True)
+        database.dispose(url)
+        pg_databases.drop_later(name)
+
+
+@pytest.fixture(scope="session")
 def baseline_nights(airflow_db: Path, pg_databases: PostgresDatabases, pg_template: str,
                     tiny_inputs: Path, weights_file: Path,
                     tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]

@@ -39,7 +39,10 @@ pytestmark = pytest.mark.slow
 CONF = {**TINY_GRID, "devices": ["cpu"], "batch_sizes": [1], "cpu_threads": [1],
         "min_batches": 8, "confirm_repeats": 0, "pairs": 3, "pair_mode": "interleaved"}
 KEY = "cpu-bs1-fp32-t1"
-SLOWDOWN_PERCENT = 200  # far beyond what 3 pairs on a busy shared machine could miss
+# the treatment's forward twice as long: far beyond what 3 pairs on a busy shared machine
+# could miss (an A/A strays ~20%; at 200% the pairs' ratios were 0.32 to 0.37), and each
+# slowed forward is a busy-wait: CPU the other tests need (200% cost ~30 s more of it)
+SLOWDOWN_PERCENT = 100
 MACHINE_DELAY_MS = "300"  # per batch, in every process of the night: the whole machine
 
 
@@ -51,8 +54,28 @@ def wheels(tmp_path_factory):
 
 
 @pytest.fixture
+def bytecode_lent(monkeypatch):
+    """Each environment the night builds (with uv, as ever) gets this checkout's compiled
+    bytecode for the files the two share (tests/lent_bytecode.py): its first process does
+    not compile torch again, 14 s of CPU of each test's night. dag.test() runs the tasks
+    in this process, so the night's build_environments task builds through this."""
+    import lent_bytecode
+
+    from segtasks.envs import build as envs_build
+
+    built = envs_build.build
+
+    def build_and_lend(*args, **kwargs):
+        python = built(*args, **kwargs)
+        lent_bytecode.lend(python)
+        return python
+
+    monkeypatch.setattr(envs_build, "build", build_and_lend)
+
+
+@pytest.fixture
 def locks(dag, airflow_db, sqlite_url_at_head, tiny_inputs, weights_file, monkeypatch,  # noqa: F811
-          wheels):
+          wheels, bytecode_lent):
     """The results database of the nights, holding this environment's lock ("here") and the
     two planted ones ("planted-slow", "planted-inert"), not built yet: the night's
     build_environments task builds them (under this test's var/envs)."""

@@ -29,6 +29,7 @@ NIGHTS = "real-nights"
 # fixture name -> group of every test that uses it
 _BY_FIXTURE = {
     "celery": CELERY,
+    "celery_night": CELERY,
     "private_pg": PRIVATE_POSTGRES,
     "baseline_nights": NIGHTS,
 }
