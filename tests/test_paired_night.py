@@ -54,28 +54,8 @@ def wheels(tmp_path_factory):
 
 
 @pytest.fixture
-def bytecode_lent(monkeypatch):
-    """Each environment the night builds (with uv, as ever) gets this checkout's compiled
-    bytecode for the files the two share (tests/lent_bytecode.py): its first process does
-    not compile torch again, 14 s of CPU of each test's night. dag.test() runs the tasks
-    in this process, so the night's build_environments task builds through this."""
-    import lent_bytecode
-
-    from segtasks.envs import build as envs_build
-
-    built = envs_build.build
-
-    def build_and_lend(*args, **kwargs):
-        python = built(*args, **kwargs)
-        lent_bytecode.lend(python)
-        return python
-
-    monkeypatch.setattr(envs_build, "build", build_and_lend)
-
-
-@pytest.fixture
 def locks(dag, airflow_db, sqlite_url_at_head, tiny_inputs, weights_file, monkeypatch,  # noqa: F811
-          wheels, bytecode_lent):
+          wheels):
     """The results database of the nights, holding this environment's lock ("here") and the
     two planted ones ("planted-slow", "planted-inert"), not built yet: the night's
     build_environments task builds them (under this test's var/envs)."""

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from segtasks import paths
+from segtasks.envs.bytecode import BYTECODE_FOLDER, lend
 from segtasks.envs.lock import Lock, Package, normalize
 from segtasks.envs.snapshot import current
 from segtasks.envs.uv import IndexSettings, find_uv, pip_settings, uv_pip
@@ -37,7 +38,6 @@ from segtasks.errors import SegbenchError
 log = logging.getLogger(__name__)
 
 MARKER = "segbench-lock.json"  # written last: the environment is complete
-BYTECODE_FOLDER = "bytecode"  # the .pyc its processes write (bytecode_env)
 _BUILDING = ".building-"
 # uv's words for a registry it could not reach (as opposed to one that lacks a package)
 _UNREACHABLE = re.compile(r"error sending request|tcp connect error|connection refused|"
@@ -102,7 +102,15 @@ def build(lock: Lock, root: Path | None = None, *,
             staging.rename(folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    log.info("built the environment of lock %s at %s", lock.short, folder)
+        # after the rename: the links name the environment's final paths, where its
+        # processes look; a failure costs only the compile the lending would spare
+        try:
+            lent = lend(_python_in(folder))
+        except OSError as exc:
+            lent = 0
+            log.warning("no compiled bytecode lent to %s: %s", folder, exc)
+    log.info("built the environment of lock %s at %s (%d compiled modules lent by this "
+             "environment)", lock.short, folder, lent)
     return _python_in(folder)
 
 

@@ -1,9 +1,10 @@
-"""This checkout's compiled bytecode, lent to an environment that a test night builds.
+"""The running environment's compiled bytecode, lent to an environment just built.
 
 The first process of a recorded environment compiles every module it imports into the
-environment's own bytecode folder (segtasks.envs.build.bytecode_env): for a case, about
+environment's own bytecode folder (build.bytecode_env): for a case, about
 3,100 modules of torch, timm, SciPy and the standard library, some 18 s of CPU of a 27 s
-start on the development VM, once per environment, so once per paired-night test. uv
+start on the development VM, once per environment: per paired night's control, per
+intermediate environment of a bisection. uv
 installs an environment from its cache by hard links: most of its files are this
 environment's very files (one inode, so one mtime and size), for which the .pyc that this
 environment's install compiled is valid. Hard-linking those .pyc where the new
@@ -20,9 +21,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from segtasks.envs.build import BYTECODE_FOLDER
-
-_DONE = ".lent-from-the-test-environment"
+BYTECODE_FOLDER = "bytecode"  # the .pyc an environment's processes write (build.bytecode_env)
+_DONE = ".lent-from-the-running-environment"
 
 
 def lend(python: str | Path) -> int:
@@ -52,6 +52,9 @@ def _link_tree(here: Path, there: Path, prefix: Path) -> int:
     tag = f".{sys.implementation.cache_tag}.pyc"
     linked = 0
     for folder, subfolders, files in os.walk(here):
+        if here != there and Path(folder) == here:
+            # only the packages the new environment has too: a small one is linked quickly
+            subfolders[:] = [s for s in subfolders if (there / s).exists()]
         if Path(folder).name != "__pycache__":
             # the standard library's site-packages is another environment's
             subfolders[:] = [s for s in subfolders if s != "site-packages" or here != there]
