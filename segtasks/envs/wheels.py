@@ -7,6 +7,7 @@ import base64
 import hashlib
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -16,15 +17,17 @@ def _record_hash(data: bytes) -> str:
 
 
 def write_wheel(folder: Path, name: str, version: str, files: dict[str, str],
-                summary: str = "") -> Path:
+                summary: str = "", requires: Sequence[str] = ()) -> Path:
     """`folder`/<name>-<version>-py3-none-any.whl holding `files` (path in the wheel ->
-    text) and its .dist-info; the same arguments give the same bytes."""
+    text) and its .dist-info; `requires`: its dependencies (Requires-Dist lines, e.g.
+    "pkg-a>=2"); the same arguments give the same bytes."""
     stem = f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}"
     dist_info = f"{stem}.dist-info"
     contents = {
         **files,
         f"{dist_info}/METADATA": (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-                                  + (f"Summary: {summary}\n" if summary else "")),
+                                  + (f"Summary: {summary}\n" if summary else "")
+                                  + "".join(f"Requires-Dist: {r}\n" for r in requires)),
         f"{dist_info}/WHEEL": ("Wheel-Version: 1.0\nGenerator: segtasks.envs.wheels\n"
                                "Root-Is-Purelib: true\nTag: py3-none-any\n"),
     }
