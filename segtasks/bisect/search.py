@@ -10,7 +10,9 @@ Over change groups (`search_groups`), adaptive halving:
   needed (at first none);
 - a half *shows* the effect when its step's verdict has the full effect's direction
   (regression, or improvement), and *shows none* otherwise (unchanged, or the other
-  direction): a step that cannot tell (inconclusive) stops the search, INCONCLUSIVE, and
+  direction, or an interval too wide for `unchanged` that still lies on the near side of
+  half the full change: segtasks.domain.bisection.rules_out_the_effect): a step that
+  cannot tell (inconclusive either way) stops the search, INCONCLUSIVE, and
   one whose environment failed stops it, FAILED, the detail saying what was measured;
 - one half shows, the other none: the search goes into the half that shows;
 - both show: into both; when more than one group ends named, the outcome is SEVERAL
@@ -38,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from segtasks.bisect.errors import BudgetExhausted, NotBisectable
-from segtasks.domain.bisection import BisectionOutcome, BisectionStep
+from segtasks.domain.bisection import BisectionOutcome, BisectionStep, rules_out_the_effect
 from segtasks.domain.verdicts import VerdictKind
 
 Measure = Callable[[frozenset[int]], BisectionStep]
@@ -83,6 +85,7 @@ class _Memo:
     def __init__(self, everything: frozenset[int], full: BisectionStep, measure: Measure,
                  label: Callable[[int], str]) -> None:
         self._known = {everything: full}
+        self.full = full
         self._measure, self._label = measure, label
         self.steps: list[BisectionStep] = []
 
@@ -96,7 +99,8 @@ class _Memo:
             raise _Stop(BisectionOutcome.FAILED,
                         f"step {step.step} ({self.moving(moved)}) failed: "
                         f"{step.reason or 'no reason given'}")
-        if step.verdict not in (*DIRECTIONS, VerdictKind.UNCHANGED.value):
+        if (step.verdict not in (*DIRECTIONS, VerdictKind.UNCHANGED.value)
+                and not rules_out_the_effect(step, self.full.ratio)):
             raise _Stop(BisectionOutcome.INCONCLUSIVE,
                         f"step {step.step} ({self.moving(moved)}) could not tell: "
                         f"{step.reason or step.verdict}")

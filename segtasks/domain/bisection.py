@@ -12,6 +12,7 @@ with the same paired rule and minimum effect as the night.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -98,3 +99,17 @@ class Bisection:
 
     def group(self, index: int) -> ChangeGroup:
         return next(g for g in self.groups if g.index == index)
+
+
+def rules_out_the_effect(step: BisectionStep, effect_ratio: float | None) -> bool:
+    """Whether a step whose paired verdict cannot say `unchanged` (its interval is wider
+    than +-min_effect: a few pairs on a noisy machine) still rules out that it carries the
+    effect being bisected: its whole interval lies on the near side of half the full change
+    (on the log scale: the geometric midpoint of no change and the full ratio). Then it is
+    not where the effect lives, which is all a bisection step must tell; a step that
+    neither shows the effect nor rules it out stops the bisection, inconclusive."""
+    if (effect_ratio is None or effect_ratio <= 0 or effect_ratio == 1
+            or step.ci_low is None or step.ci_high is None):
+        return False
+    half = math.sqrt(effect_ratio)
+    return step.ci_low > half if effect_ratio < 1 else step.ci_high < half

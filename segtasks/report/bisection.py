@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from segtasks.domain.bisection import Bisection, BisectionOutcome, BisectionStep, ChangeGroup
+from segtasks.domain.bisection import (
+    Bisection,
+    BisectionOutcome,
+    BisectionStep,
+    ChangeGroup,
+    rules_out_the_effect,
+)
 from segtasks.domain.verdicts import CHANGES, VerdictKind
 from segtasks.report.paired import moved
 
@@ -75,7 +81,14 @@ def _and(items: Sequence[str]) -> str:
 def _effect_of(b: Bisection, indexes: Iterable[int], avoid: Iterable[int] = (),
                unmeasured: str = "not measured") -> str:
     step = telling_step(b, indexes, avoid)
-    return unmeasured if step is None else step_effect(b.metric, step)
+    if step is None:
+        return unmeasured
+    if step.verdict == VerdictKind.INCONCLUSIVE and rules_out_the_effect(step, b.effect_ratio):
+        # too few pairs for "no effect", enough to rule out the effect bisected
+        width = step_half_width(step)
+        said = moved(b.metric, step.change) + ("" if width is None else f" +-{width:.1%}")
+        return f"not the effect ({said}: less than half of it)"
+    return step_effect(b.metric, step)
 
 
 def _others(b: Bisection) -> list[str]:

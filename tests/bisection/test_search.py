@@ -16,10 +16,10 @@ SLOWER, FASTER, SAME = 0.8, 1.25, 1.0
 
 
 def _step(number: int, moved: frozenset[int], verdict: str, ratio: float,
-          reason: str | None = None) -> BisectionStep:
+          reason: str | None = None, width: float = 0.01) -> BisectionStep:
     return BisectionStep(step=number, moved=tuple(sorted(moved)), lock_sha256=f"{number:064}",
-                         verdict=verdict, pairs=3, ratio=ratio, ci_low=ratio - 0.01,
-                         ci_high=ratio + 0.01, reason=reason)
+                         verdict=verdict, pairs=3, ratio=ratio, ci_low=ratio - width,
+                         ci_high=ratio + width, reason=reason)
 
 
 def _full(groups: int, verdict: str = REGRESSION, ratio: float = SLOWER) -> BisectionStep:
@@ -39,10 +39,12 @@ class StandIn:
         if self.budget_steps is not None and len(self.asked) >= self.budget_steps:
             raise BudgetExhausted(60.0, 61.0)
         self.asked.append(moved)
-        verdict, ratio = self.judge(moved)
+        verdict, ratio, *width = self.judge(moved)
+        # a step that cannot tell: an interval that reaches past half the full change
+        wide = verdict not in (REGRESSION, IMPROVEMENT, UNCHANGED)
         return _step(len(self.asked), moved, verdict, ratio,
-                     reason=None if verdict in (REGRESSION, IMPROVEMENT, UNCHANGED)
-                     else "the interval neither shows a change nor rules one out")
+                     reason="the interval neither shows a change nor rules one out"
+                     if wide else None, width=width[0] if width else 0.15 if wide else 0.01)
 
 
 def culprit_is(index: int, verdict: str = REGRESSION, ratio: float = SLOWER):
@@ -100,6 +102,16 @@ def test_a_step_that_cannot_tell_ends_inconclusive_with_what_was_measured():
     assert len(found.steps) == 1
     assert found.detail == ("step 1 (moving group 0, group 1) could not tell: the interval "
                             "neither shows a change nor rules one out")
+
+
+def test_a_step_too_noisy_for_unchanged_that_rules_out_half_the_effect_shows_none():
+    # full: 20% slower; group 0 alone: 1% faster, interval 0.91 .. 1.11 (wider than the
+    # +-5% "unchanged" needs, yet nowhere near the 0.894 half of the full change)
+    def judge(moved):
+        return (REGRESSION, SLOWER) if 1 in moved else ("inconclusive", 1.01, 0.10)
+    found = search_groups(range(2), _full(2), StandIn(judge))
+    assert found.outcome == BisectionOutcome.CULPRIT and found.culprit == (1,)
+    assert [s.verdict for s in found.steps] == ["inconclusive", REGRESSION]
 
 
 def test_a_failed_environment_ends_failed():
