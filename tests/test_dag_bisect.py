@@ -22,7 +22,7 @@ from test_paired_night import (  # noqa: F401 - the fixtures
     wheels,
 )
 
-from segtasks.domain.bisection import BisectionOutcome
+from segtasks.domain.bisection import BisectionOutcome, rules_out_the_effect
 from segtasks.envs import planted
 from segtasks.envs.lock import Lock, Package
 from segtasks.envs.snapshot import current
@@ -65,14 +65,19 @@ def test_the_bisect_task_names_the_planted_package_and_blames_no_other(
     assert len(b.groups) == 3  # three packages that need nothing of each other
     (culprit,) = b.culprit
     assert b.group(culprit).packages == (planted.NAME,)
-    # the others: measured without the culprit, and found to change nothing
+    # the others: measured without the culprit, and found not to carry the effect (three
+    # pairs beside other tests' load rarely say "unchanged" within +-5%, but their interval
+    # lies far from half of a 100% slowdown)
     for group in b.groups:
         if group.index == culprit:
             continue
         apart = [s for s in b.steps if group.index in s.moved and culprit not in s.moved]
-        assert apart and all(s.verdict == "unchanged" for s in apart), (group, b.steps)
+        assert apart and all(s.verdict == "unchanged" or (
+            s.verdict == "inconclusive" and rules_out_the_effect(s, b.effect_ratio))
+            for s in apart), (group, b.steps)
     assert all(s.pairs >= 3 and s.seconds for s in b.steps)
     line = next(n for n in run.notes if n.startswith(f"{KEY}: culprit: "))
-    assert planted.NAME in line and "aa-does-nothing 1.0" not in line.split(";")[0]
+    assert planted.NAME in line.split(";")[0] and "aa-does-nothing" not in line.split(";")[0]
+    assert "aa-does-nothing absent -> 1.0: " in line and "zz-does-nothing absent -> 1.0: " in line
     report = _report(tmp_path, run.id)
     assert "Bisection" in report and f"culprit: {planted.NAME}" in report
