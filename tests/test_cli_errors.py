@@ -75,3 +75,29 @@ def test_db_upgrade_refuses_foreign_tables_in_postgresql_too(capsys, pg_url):
     engine.dispose()
     assert main(["db", "upgrade", "--url", pg_url]) == 2
     assert "already holds tables named results" in _one_error_line(capsys)
+
+
+def test_bisecting_a_run_that_does_not_exist_or_with_a_bad_budget(capsys, sqlite_url):
+    from segtasks.store import upgrade
+
+    upgrade(sqlite_url)
+    assert main(["bisect", "--run", "9999", "--case", "cpu-bs1-fp32", "--url", sqlite_url]) == 2
+    assert "no run with id 9999" in _one_error_line(capsys)
+    assert main(["bisect", "--run", "1", "--case", "cpu-bs1-fp32", "--budget-s", "nan",
+                 "--url", sqlite_url]) == 2
+    assert "--budget-s must be a number of seconds of at least 0, not nan" in \
+        _one_error_line(capsys)
+
+
+def test_bisecting_a_case_with_no_paired_verdict_says_so(capsys, sqlite_url):
+    from segtasks import store
+    from segtasks.store import repository, upgrade
+
+    upgrade(sqlite_url)
+    run_pk = repository.open_run(store.connect(sqlite_url), dag_id="segbench_nightly",
+                                 run_id="unpaired", trigger="manual", params={},
+                                 code_version="x")
+    assert main(["bisect", "--run", str(run_pk), "--case", "cpu-bs1-fp32",
+                 "--url", sqlite_url]) == 2
+    assert (f"run {run_pk} has no paired regression or improvement of cpu-bs1-fp32 on "
+            "images_per_s to bisect") in _one_error_line(capsys)
