@@ -124,6 +124,8 @@ def main() -> int:
                "steps": len(found.steps) if found else 0,
                "outcome": str(found.outcome) if found else "not bisected",
                "named_planted": named, "minutes": took / 60, "build_s": built_s,
+               # the bisection's own machine time, without the full pairs and first build
+               "bisect_minutes": (found.spent_s or 0) / 60 if found else 0,
                "detail": found.detail if found else None}
         rows.append(row)
         with args.file.open("a") as out:
