@@ -77,7 +77,6 @@ def main() -> int:
     args = parser.parse_args()
 
     from segtasks.bisect.run import bisect_case
-
     from segtasks.domain.bisection import BisectionOutcome, BisectionStep
     from segtasks.envs import build, planted, snapshot
     from segtasks.pairs.measure import SideSpec, measure_pairs
