@@ -83,7 +83,8 @@ def _effect_of(b: Bisection, indexes: Iterable[int], avoid: Iterable[int] = (),
     step = telling_step(b, indexes, avoid)
     if step is None:
         return unmeasured
-    if step.verdict == VerdictKind.INCONCLUSIVE and rules_out_the_effect(step, b.effect_ratio):
+    if (step.verdict == VerdictKind.INCONCLUSIVE and step.change is not None
+            and rules_out_the_effect(step, b.effect_ratio)):
         # too few pairs for "no effect", enough to rule out the effect bisected
         width = step_half_width(step)
         said = moved(b.metric, step.change) + ("" if width is None else f" +-{width:.1%}")

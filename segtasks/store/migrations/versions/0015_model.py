@@ -28,7 +28,7 @@ branch_labels = None
 depends_on = None
 
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
-COLUMNS = [
+COLUMNS: list[sa.Column[object]] = [
     sa.Column("model", JSON),
     sa.Column("model_identity", sa.String(16)),
     sa.Column("model_description", sa.Text),
